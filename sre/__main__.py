@@ -1,0 +1,3 @@
+from sre.cli.main import main
+
+main()

@@ -1,0 +1,77 @@
+"""`sre inventory`: check, show and draw the platform model."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sre.cli.options import EnvOption, PlatformOption, TableOrJson, open_environment, open_platform
+
+app = typer.Typer(help="Check, show and draw the platform model.", no_args_is_help=True)
+
+
+class GraphFormat(StrEnum):
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+@app.command()
+def validate(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Platform file (default: --platform, $SRE_PLATFORM, ./platform.yaml)."),
+    ] = None,
+    platform_file: PlatformOption = None,
+) -> None:
+    """Check the platform file and every environment file it names; exit 2 on the first broken one."""
+    from sre.platform.loader import load_environment
+
+    platform = open_platform(file or platform_file)
+    notes = []
+    for name, env in platform.environments.items():
+        if env.file and not (platform.source.parent / env.file).exists():
+            notes.append(f"{name} (not written yet: {env.file})")
+            continue
+        load_environment(platform, name)
+        notes.append(name)
+    edges = len(platform.edges)
+    typer.echo(
+        f"{platform.source}: ok: {len(platform.services)} services in {len(platform.zones)} zones, "
+        f"{len(platform.tiers)} tiers, {edges} edges; environments: {', '.join(notes)}"
+    )
+
+
+@app.command()
+def show(
+    fmt: Annotated[TableOrJson, typer.Option("--format", "-f", help="Output format.")] = TableOrJson.table,
+    platform_file: PlatformOption = None,
+    env: EnvOption = "prod",
+) -> None:
+    """List every service by zone, with its role and endpoint in each DC tier."""
+    if fmt is TableOrJson.json:
+        platform = open_platform(platform_file)
+        typer.echo(platform.model_dump_json(by_alias=True, indent=2))
+        return
+    from sre.platform.render import inventory_table
+
+    platform, environment = open_environment(platform_file, env)
+    from rich.console import Console
+
+    Console().print(inventory_table(platform, environment, env))
+
+
+@app.command()
+def graph(
+    fmt: Annotated[
+        GraphFormat, typer.Option("--format", "-f", help="Diagram language.")
+    ] = GraphFormat.mermaid,
+    platform_file: PlatformOption = None,
+) -> None:
+    """Draw the platform: every service in its zone, every edge with its label."""
+    from sre.platform import graph as draw
+
+    platform = open_platform(platform_file)
+    typer.echo(draw.mermaid(platform) if fmt is GraphFormat.mermaid else draw.dot(platform), nl=False)

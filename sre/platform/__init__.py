@@ -1,0 +1,1 @@
+"""The platform model (platform.yaml): classes, loader, cross-checks and graph export."""

@@ -1,0 +1,194 @@
+"""The platform model: pydantic classes for platform.yaml.
+
+Shape checks live here (types, enums, ranges); cross-references between
+sections live in `checks.py`, so every message can carry a field path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+)
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+
+# The protocol a probe speaks to reach the service.
+Kind = Literal[
+    "http",
+    "https",
+    "grpc",
+    "tcp",
+    "tls",
+    "dns",
+    "postgres",
+    "mongodb",
+    "clickhouse",
+    "redis",
+    "s3",
+    "vault",
+    "kafka",
+    "nats",
+    "mlflow",
+    "elasticsearch",
+    "kubernetes",
+    "delta_lake",
+]
+KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+
+Role = Literal["primary", "replica", "cold"]
+Standby = Literal["active", "hot", "cold"]
+
+EVERY_SERVICE = "*"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlatformMeta(Strict):
+    name: str
+    description: str = ""
+
+
+class TlsPolicy(Strict):
+    min_version: Literal["1.2", "1.3"] = "1.3"
+
+
+class PiiPolicy(Strict):
+    encryption_at_rest: Literal["AES-256"] = "AES-256"
+
+
+class Policies(Strict):
+    tls: TlsPolicy = TlsPolicy()
+    pii: PiiPolicy = PiiPolicy()
+
+
+class Tier(Strict):
+    dc: Id
+    standby: Standby
+    provider: Annotated[str, StringConstraints(min_length=1)]
+    region: Annotated[str, StringConstraints(min_length=1)]
+
+
+class Zone(Strict):
+    name: str
+
+
+class Team(Strict):
+    name: str
+    contact: str | None = None
+
+
+class Latency(Strict):
+    threshold_ms: Annotated[int, Field(gt=0)]
+    percentile: Annotated[float, Field(ge=50, lt=100)] = 99
+
+
+class Slo(Strict):
+    availability: Annotated[float, Field(gt=0, lt=100)]
+    latency: Latency | None = None
+    window_days: Annotated[int, Field(ge=1, le=366)] = 30
+
+
+class ServiceTier(Strict):
+    role: Role
+    max_lag_seconds: Annotated[float, Field(gt=0)] | None = None
+    max_backup_age_hours: Annotated[float, Field(gt=0)] | None = None
+
+
+class Service(Strict):
+    name: str
+    zone: Id
+    kind: Kind
+    owner: Id
+    stateful: bool
+    user_facing: bool = False
+    pii: list[Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)*$")]] = []
+    encryption_at_rest: Literal["AES-256"] | None = None
+    slo: Slo | None = None
+    tiers: dict[Id, ServiceTier] = {}
+
+
+class External(Strict):
+    name: str
+
+
+class Edge(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: Id = Field(alias="from")
+    target: Annotated[str, StringConstraints(pattern=r"^(\*|[a-z][a-z0-9_]{0,62})$")] = Field(alias="to")
+    label: str | None = None
+    both: bool = False
+
+
+def _endpoint_shorthand(value: Any) -> Any:
+    # `primary: https://host` is the common case; a mapping adds TLS and protocol details.
+    return {"url": value} if isinstance(value, str) else value
+
+
+class Endpoint(Strict):
+    url: str
+    ca_file: str | None = None
+    server_name: str | None = None
+    params: dict[str, str] = {}
+
+    @field_validator("url")
+    @classmethod
+    def _has_scheme(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if not parts.scheme or not (parts.netloc or parts.path):
+            raise ValueError(f"expected a URL with a scheme, such as https://host:port; got {value!r}")
+        return value
+
+
+EndpointSpec = Annotated[Endpoint, BeforeValidator(_endpoint_shorthand)]
+
+
+class EnvironmentBody(Strict):
+    """What an environment file holds (and what an inline environment adds to `file`)."""
+
+    description: str = ""
+    ca_file: str | None = None
+    endpoints: dict[Id, dict[Id, EndpointSpec]] = {}
+
+
+class Environment(EnvironmentBody):
+    file: str | None = None
+
+
+class Platform(Strict):
+    version: Literal[1]
+    platform: PlatformMeta
+    policies: Policies = Policies()
+    tiers: dict[Id, Tier]
+    zones: dict[Id, Zone]
+    teams: dict[Id, Team] = {}
+    services: dict[Id, Service]
+    externals: dict[Id, External] = {}
+    edges: list[Edge] = []
+    environments: dict[Id, Environment]
+
+    _source: Path = PrivateAttr(default=Path("platform.yaml"))
+
+    @property
+    def source(self) -> Path:
+        """The file this model was loaded from; relative paths in it are relative to its folder."""
+        return self._source
+
+    def services_in_zone(self, zone: str) -> dict[str, Service]:
+        return {sid: s for sid, s in self.services.items() if s.zone == zone}
+
+    def role(self, service: str, tier: str) -> Role | None:
+        entry = self.services[service].tiers.get(tier)
+        return entry.role if entry else None

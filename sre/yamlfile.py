@@ -1,0 +1,193 @@
+"""Read YAML files into pydantic models with `file:line: field.path: message` errors.
+
+Every definition file of the project (platform.yaml, environment files, probe
+definitions, ...) goes through here, so every mistake reads the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sre.errors import InputError
+
+PathKey = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: PathKey
+    message: str
+    line: int | None = None  # when the path alone does not pin the line (a duplicate key)
+
+
+@dataclass
+class Document:
+    """Plain data from a YAML file, with the line of every key and list item."""
+
+    source: Path
+    data: Any
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def line(self, path: PathKey) -> int:
+        # The deepest known ancestor: a missing field points at its parent mapping.
+        for cut in range(len(path), -1, -1):
+            found = self.lines.get(path[:cut])
+            if found is not None:
+                return found
+        return 1
+
+    def fail(self, problems: Iterable[Problem]) -> InputError:
+        rows = sorted({(p.line or self.line(p.path), format_path(p.path), p.message) for p in problems})
+        text = [f"{self.source}:{line}: {where + ': ' if where else ''}{msg}" for line, where, msg in rows]
+        if len(text) > MAX_PROBLEMS:
+            text = [*text[:MAX_PROBLEMS], f"{self.source}: ... and {len(text) - MAX_PROBLEMS} more"]
+        return InputError("\n".join(text))
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def read_document(source: Path, *, require_mapping: bool = True) -> Document:
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{source}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{source}: is a directory, expected a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{source}: cannot read: {exc.strerror}") from None
+    return parse_document(source, text, require_mapping=require_mapping)
+
+
+def parse_document(source: Path, text: str, *, require_mapping: bool = True) -> Document:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"{source}:{line}: YAML syntax error: {what}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}:1: YAML error: {exc}") from None
+    if node is None:
+        raise InputError(f"{source}:1: the file is empty; expected a mapping")
+    doc = Document(source=source, data=None)
+    problems: list[Problem] = []
+    _index(node, (), doc.lines, problems)
+    if problems:
+        raise doc.fail(problems)
+    if require_mapping and not isinstance(node, yaml.MappingNode):
+        got = "a list" if isinstance(node, yaml.SequenceNode) else f"the scalar {node.value!r}"
+        raise InputError(
+            f"{source}:{node.start_mark.line + 1}: expected a mapping at the top level; got {got}"
+        )
+    try:
+        doc.data = yaml.constructor.SafeConstructor().construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise InputError(f"{source}:{line}: YAML error: {getattr(exc, 'problem', exc)}") from None
+    return doc
+
+
+def _index(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], problems: list[Problem]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen and key != "<<":
+                problems.append(
+                    Problem((*path, key), f"duplicate key {key!r} (first at line {seen[key]})", line)
+                )
+                continue
+            seen[key] = line
+            lines[(*path, key)] = line
+            _index(value_node, (*path, key), lines, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(item, (*path, i), lines, problems)
+
+
+def validate(model: type[M], doc: Document, *, context: dict[str, Any] | None = None) -> M:
+    try:
+        return model.model_validate(doc.data, context=context)
+    except ValidationError as exc:
+        raise doc.fail(pydantic_problems(exc)) from None
+
+
+def pydantic_problems(exc: ValidationError, prefix: PathKey = ()) -> list[Problem]:
+    out: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        if loc and loc[-1] == "[key]":
+            loc = loc[:-1]
+        out.append(Problem((*prefix, *loc), _humanize(err)))
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _humanize(err: Any) -> str:
+    kind = err["type"]
+    got = _short(err.get("input"))
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "literal_error":
+        options = re.findall(r"'((?:[^'\\]|\\.)*)'|(-?\d+(?:\.\d+)?)", str(ctx.get("expected", "")))
+        names = [a or b for a, b in options]
+        if len(names) == 1:
+            return f"expected {names[0]}; got {got}"
+        return f"expected one of {', '.join(names)}; got {got}"
+    if kind in _TYPE_NAMES:
+        return f"expected {_TYPE_NAMES[kind]}; got {got}"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        if pattern.startswith("^[a-z][a-z0-9_]"):
+            return f"expected an id (lowercase letters, digits and _, starting with a letter); got {got}"
+        return f"expected text matching {pattern}; got {got}"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    message = str(err["msg"])
+    return f"{message[0].lower()}{message[1:]}; got {got}"
