@@ -83,6 +83,9 @@ def _environments(p: Platform) -> Iterator[Problem]:
 
 
 def environment_problems(p: Platform, env: EnvironmentBody, at: PathKey) -> Iterator[Problem]:
+    for sid in env.unavailable:
+        if sid not in p.services:
+            yield Problem((*at, "unavailable", sid), f"unknown service {sid!r}")
     for sid, per_tier in env.endpoints.items():
         if sid not in p.services:
             yield Problem((*at, "endpoints", sid), f"unknown service {sid!r}")

@@ -161,6 +161,8 @@ class EnvironmentBody(Strict):
     description: str = ""
     ca_file: str | None = None
     endpoints: dict[Id, dict[Id, EndpointSpec]] = {}
+    # Services this environment cannot run, and why (the sandbox has no Vault server, say).
+    unavailable: dict[Id, str] = {}
 
 
 class Environment(EnvironmentBody):
