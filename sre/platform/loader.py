@@ -65,7 +65,16 @@ def _absolute(body: EnvironmentBody, base: Path) -> EnvironmentBody:
     ca_file = fix(body.ca_file)
     endpoints: dict[str, dict[str, Endpoint]] = {
         sid: {
-            tid: ep.model_copy(update={"ca_file": fix(ep.ca_file) or ca_file}) for tid, ep in per_tier.items()
+            tid: ep.model_copy(
+                update={
+                    "ca_file": fix(ep.ca_file) or ca_file,
+                    "secrets": {
+                        name: ref.model_copy(update={"file": fix(ref.file)})
+                        for name, ref in ep.secrets.items()
+                    },
+                }
+            )
+            for tid, ep in per_tier.items()
         }
         for sid, per_tier in body.endpoints.items()
     }

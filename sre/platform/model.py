@@ -18,6 +18,7 @@ from pydantic import (
     PrivateAttr,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
@@ -132,6 +133,19 @@ class Edge(Strict):
     both: bool = False
 
 
+class SecretSource(Strict):
+    """A secret by reference: the name of an environment variable, or a file. Never the value."""
+
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretSource:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of env (a variable name) or file (a path)")
+        return self
+
+
 def _endpoint_shorthand(value: Any) -> Any:
     # `primary: https://host` is the common case; a mapping adds TLS and protocol details.
     return {"url": value} if isinstance(value, str) else value
@@ -142,6 +156,7 @@ class Endpoint(Strict):
     ca_file: str | None = None
     server_name: str | None = None
     params: dict[str, str] = {}
+    secrets: dict[Id, SecretSource] = {}  # e.g. password: {file: /run/secrets/pg}
 
     @field_validator("url")
     @classmethod
