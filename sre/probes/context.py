@@ -8,7 +8,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sre.probes.model import Observation, ProbeError, Reason, SecretRef, Target
+from sre.platform.model import SecretSource
+from sre.probes.model import Observation, ProbeError, Reason, Target
 
 
 @dataclass
@@ -57,7 +58,7 @@ class ProbeContext:
         return None if ref is None else resolve_secret(ref, name)
 
 
-def resolve_secret(ref: SecretRef, name: str) -> str:
+def resolve_secret(ref: SecretSource, name: str) -> str:
     if ref.env is not None:
         value = os.environ.get(ref.env)
         if value is None:

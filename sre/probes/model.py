@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sre.platform.model import Endpoint, Role, Standby
+from sre.platform.model import Endpoint, Role, SecretSource, Standby
 
 
 class Status(StrEnum):
@@ -64,14 +64,6 @@ class Expectation:
 
 
 @dataclass(frozen=True, slots=True)
-class SecretRef:
-    """A secret named by reference: an environment variable or a file, never the value."""
-
-    env: str | None = None
-    file: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Target:
     service: str
     check: str  # the registered check to run (usually the service's kind)
@@ -81,7 +73,7 @@ class Target:
     endpoint: Endpoint
     expect: Expectation
     settings: Mapping[str, Any] = field(default_factory=dict)  # kind-specific options from probes/
-    secrets: Mapping[str, SecretRef] = field(default_factory=dict)
+    secrets: Mapping[str, SecretSource] = field(default_factory=dict)  # by reference only
     timeout: float = 10.0
 
     @property
