@@ -1,0 +1,183 @@
+"""A small HTTP client for the API kinds (Vault, Elasticsearch, MLflow, ClickHouse).
+
+One aiohttp session per probe, closed with it; TLS through the run's shared
+SSLContext; the facts of the TLS link recorded from the first response; a
+bounded body; every failure turned into a `ProbeError` naming the request.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDictProxy
+
+from sre.probes.checks._support import Secrets, fail, one_line, reason_for, record_tls, split_url
+from sre.probes.context import ProbeContext
+from sre.probes.model import ProbeError, Reason, Target
+
+MAX_BODY = 1 << 20  # an API health answer is small; a bigger one is not the API
+NOT_HTTP = (aiohttp.ClientResponseError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)
+
+
+@dataclass(frozen=True)
+class Reply:
+    method: str
+    path: str
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    @property
+    def request(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            message = f"{self.request}: answer is not JSON: {self.snippet()}"
+            raise ProbeError(Reason.protocol, message) from None
+
+    def json_object(self) -> dict[str, Any]:
+        found = self.json()
+        if not isinstance(found, dict):
+            raise ProbeError(Reason.protocol, f"{self.request}: expected a JSON object, got {self.snippet()}")
+        return found
+
+    def snippet(self, size: int = 80) -> str:
+        text = " ".join(self.text().split())
+        return repr(text[:size] + ("..." if len(text) > size else ""))
+
+
+def basic_auth(secrets: Secrets) -> aiohttp.BasicAuth | None:
+    """HTTP basic auth from the `username` and `password` secrets, when the definition names them."""
+    password = secrets.get("password")
+    if password is None:
+        return None
+    return aiohttp.BasicAuth(secrets.get("username") or "", password)
+
+
+def token_or_basic(
+    secrets: Secrets, token_secret: str, scheme: str
+) -> tuple[dict[str, str] | None, aiohttp.BasicAuth | None]:
+    """`Authorization: <scheme> <token>` when the token secret is named, else basic auth."""
+    token = secrets.get(token_secret)
+    if token:
+        return {"Authorization": f"{scheme} {token}"}, None
+    return None, basic_auth(secrets)
+
+
+class HttpApi:
+    """`async with HttpApi(target, ctx, secrets) as api: reply = await api.get("/path")`."""
+
+    def __init__(
+        self,
+        target: Target,
+        ctx: ProbeContext,
+        secrets: Secrets,
+        *,
+        headers: dict[str, str] | None = None,
+        auth: aiohttp.BasicAuth | None = None,
+    ) -> None:
+        parts = split_url(target.endpoint.url)
+        if parts.scheme not in ("http", "https"):
+            raise ProbeError(
+                Reason.unsupported, f"{target.check}: expected an http(s) URL, got {parts.scheme}://"
+            )
+        self._base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self._tls = parts.scheme == "https"
+        self._target = target
+        self._ctx = ctx
+        self._secrets = secrets
+        self._headers = {"User-Agent": ctx.run.user_agent, **(headers or {})}
+        self._auth = auth
+        self._session: aiohttp.ClientSession | None = None
+        self._tls_seen = False
+
+    async def __aenter__(self) -> HttpApi:
+        connector = aiohttp.TCPConnector(ssl=self._ctx.ssl_context() if self._tls else False)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self._target.timeout),
+            headers=self._headers,
+            auth=self._auth,
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def get(self, path: str, *, params: dict[str, str] | None = None) -> Reply:
+        return await self.request("GET", path, params=params)
+
+    async def post(
+        self,
+        path: str,
+        *,
+        json_body: Any = None,
+        data: bytes | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Reply:
+        return await self.request("POST", path, json_body=json_body, data=data, params=params)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+    ) -> Reply:
+        assert self._session is not None, "use HttpApi as an async context manager"
+        what = f"{method} {path}"
+        try:
+            async with self._session.request(
+                method,
+                self._base + path,
+                params=params,
+                json=json_body,
+                data=data,
+                server_hostname=self._target.endpoint.server_name if self._tls else None,
+                allow_redirects=False,
+            ) as resp:
+                self._record_tls(resp)
+                body = await resp.content.read(MAX_BODY)
+                return Reply(method, path, resp.status, resp.headers, body)
+        except ProbeError:
+            raise
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise ProbeError(reason_for(exc.certificate_error), f"{what}: {exc.certificate_error}") from None
+        except aiohttp.ClientConnectorError as exc:
+            fail(exc.os_error, what, self._secrets)
+        except NOT_HTTP as exc:
+            # The peer spoke, but not HTTP (or hung up mid-answer).
+            message = self._secrets.scrub(one_line(exc))
+            raise ProbeError(Reason.protocol, f"{what}: {message}") from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            fail(exc, what, self._secrets)
+
+    def _record_tls(self, resp: aiohttp.ClientResponse) -> None:
+        if not self._tls or self._tls_seen or resp.connection is None or resp.connection.transport is None:
+            return
+        self._tls_seen = True
+        record_tls(self._ctx, resp.connection.transport.get_extra_info("ssl_object"))
+
+
+def expect_status(reply: Reply, *ok: int) -> None:
+    """401/403 are auth failures; any other status outside `ok` is a status_code failure."""
+    if reply.status in ok:
+        return
+    if reply.status in (401, 403):
+        raise ProbeError(Reason.auth, f"{reply.request}: HTTP {reply.status} (credentials refused)")
+    raise ProbeError(Reason.status_code, f"{reply.request}: HTTP {reply.status}: {reply.snippet()}")

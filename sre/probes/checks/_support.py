@@ -1,0 +1,149 @@
+"""Helpers shared by the datastore and API checks: error reasons, redaction, TLS facts, settings.
+
+Drivers report failures in their own words; these helpers turn the common
+ones (refused, unresolvable, timed out, bad certificate) into one `Reason`,
+and keep secrets out of every message a check raises.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+from collections.abc import Mapping
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ValidationError
+
+from sre.probes.context import ProbeContext
+from sre.probes.model import ProbeError, Reason
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def load_settings(model: type[S], settings: Mapping[str, Any]) -> S:
+    """The target's settings as `model`; a bad definition fails the probe with one readable line."""
+    try:
+        return model.model_validate(dict(settings))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ProbeError(Reason.internal, f"settings.{where}: {first['msg']}") from None
+
+
+class Secrets:
+    """Resolves a probe's secrets and remembers them, so no message ever carries one."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self._ctx = ctx
+        self._seen: list[str] = []
+
+    def get(self, name: str) -> str | None:
+        value = self._ctx.secret(name)
+        if value:
+            self._seen.append(value)
+        return value
+
+    def scrub(self, text: str) -> str:
+        for value in self._seen:
+            text = text.replace(value, "***")
+        return text
+
+
+def safe_url(url: str) -> str:
+    """The URL without a password in its user info, for messages and facts."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" if parts.username else host
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def split_url(url: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as exc:
+        raise ProbeError(Reason.internal, f"bad endpoint URL {safe_url(url)!r}: {exc}") from None
+    return parts
+
+
+def reason_for(exc: BaseException) -> Reason:
+    """The reason for a low-level failure, following the exception's causes."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return Reason.hostname_mismatch if seen.verify_code == 62 else Reason.cert_invalid
+        if isinstance(seen, ssl.SSLError):
+            return Reason.tls_handshake
+        if isinstance(seen, ConnectionRefusedError):
+            return Reason.connect_refused
+        if isinstance(seen, socket.gaierror):
+            return Reason.dns
+        if isinstance(seen, TimeoutError):
+            return Reason.timeout
+        seen = seen.__cause__ or seen.__context__
+    return reason_from_text(str(exc)) or Reason.connect_error
+
+
+_TEXT_REASONS: tuple[tuple[re.Pattern[str], Reason], ...] = (
+    (re.compile(r"connection refused|errno 111\b", re.I), Reason.connect_refused),
+    (
+        re.compile(
+            r"name or service not known|could not translate host|failed to resolve|nodename nor", re.I
+        ),
+        Reason.dns,
+    ),
+    (re.compile(r"certificate verify failed|certificate has expired|self.signed", re.I), Reason.cert_invalid),
+    (re.compile(r"\bssl\b|\btls\b", re.I), Reason.tls_handshake),
+    (re.compile(r"timed out|timeout", re.I), Reason.timeout),
+)
+
+
+def reason_from_text(text: str) -> Reason | None:
+    """For drivers that flatten socket errors into a message (libpq, pymongo, librdkafka)."""
+    for pattern, reason in _TEXT_REASONS:
+        if pattern.search(text):
+            return reason
+    return None
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def fail(exc: BaseException, what: str, secrets: Secrets | None = None) -> NoReturn:
+    """Raise the ProbeError for a low-level failure while doing `what`."""
+    text = one_line(exc)
+    if secrets is not None:
+        text = secrets.scrub(text)
+    raise ProbeError(reason_for(exc), f"{what}: {text}") from None
+
+
+def tls_version(name: str | None) -> str | None:
+    """'TLSv1.3' -> '1.3', the form of the shared `tls_version` fact."""
+    if not name:
+        return None
+    return name.removeprefix("TLSv")
+
+
+def record_tls(ctx: ProbeContext, sslobj: ssl.SSLObject | ssl.SSLSocket | None) -> None:
+    """tls_version, tls_cipher and cert_not_after of an established TLS link."""
+    if sslobj is None:
+        return
+    version = tls_version(sslobj.version())
+    if version:
+        ctx.fact("tls_version", version)
+    cipher = sslobj.cipher()
+    if cipher:
+        ctx.fact("tls_cipher", cipher[0])
+    cert = sslobj.getpeercert()
+    not_after = cert.get("notAfter") if cert else None
+    if isinstance(not_after, str):
+        ctx.fact("cert_not_after", int(ssl.cert_time_to_seconds(not_after)))

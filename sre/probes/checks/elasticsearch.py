@@ -1,0 +1,67 @@
+"""Elasticsearch (or OpenSearch): `GET /_cluster/health`.
+
+green passes; yellow is recorded as `es_status` for the judge to degrade on;
+red raises not_ready. Elasticsearch 7.14 and later mark every answer with
+`X-Elastic-Product: Elasticsearch`; without it, `GET /` tells an OpenSearch
+cluster (version.distribution) from something that is not a search engine.
+Auth: `api_key` secret (ApiKey header) or `username`/`password` (basic).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sre.probes.checks._http_api import HttpApi, Reply, expect_status, token_or_basic
+from sre.probes.checks._support import Secrets
+from sre.probes.context import ProbeContext
+from sre.probes.model import ProbeError, Reason, Target
+
+STATUSES = ("green", "yellow", "red")
+NUMBERS = {
+    "number_of_nodes": "es_number_of_nodes",
+    "number_of_data_nodes": "es_number_of_data_nodes",
+    "active_shards_percent_as_number": "es_active_shards_percent",
+    "unassigned_shards": "es_unassigned_shards",
+    "relocating_shards": "es_relocating_shards",
+}
+
+
+async def check_elasticsearch(target: Target, ctx: ProbeContext) -> None:
+    secrets = Secrets(ctx)
+    headers, auth = token_or_basic(secrets, "api_key", "ApiKey")
+    async with HttpApi(target, ctx, secrets, headers=headers, auth=auth) as api:
+        with ctx.phase("request"):
+            reply = await api.get("/_cluster/health")
+        ctx.fact("http_status", reply.status)
+        expect_status(reply, 200)
+        health = reply.json_object()
+        product = reply.headers.get("X-Elastic-Product")
+        if product is None:
+            with ctx.phase("identify"):
+                product = identify(await api.get("/"))
+    ctx.fact("es_product", product)
+    status = health.get("status")
+    if status not in STATUSES:
+        raise ProbeError(Reason.protocol, f"{reply.request}: no cluster status in {reply.snippet()}")
+    ctx.fact("es_status", status)
+    if isinstance(health.get("cluster_name"), str):
+        ctx.fact("es_cluster_name", health["cluster_name"])
+    for key, fact in NUMBERS.items():
+        if isinstance(health.get(key), int | float):
+            ctx.fact(fact, health[key])
+    if status == "red":
+        raise ProbeError(Reason.not_ready, f"{reply.request}: cluster status red (primary shards unassigned)")
+
+
+def identify(root: Reply) -> str:
+    """The product behind a health answer without the Elastic header (older Elasticsearch, OpenSearch)."""
+    expect_status(root, 200)
+    body: dict[str, Any] = root.json_object()
+    version = body.get("version")
+    if isinstance(version, dict):
+        if version.get("distribution") == "opensearch":
+            return "OpenSearch"
+        if body.get("tagline") == "You Know, for Search":
+            return "Elasticsearch"
+    message = f"{root.request}: neither Elasticsearch nor OpenSearch: {root.snippet()}"
+    raise ProbeError(Reason.protocol, message)

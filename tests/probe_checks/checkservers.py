@@ -1,0 +1,394 @@
+"""Real servers and local fixtures for the datastore and API check tests.
+
+Every server binds 127.0.0.1 on a free port and is stopped by its own PID,
+also when a test fails. Nothing here runs a shell.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def closed_port() -> int:
+    """A port nobody listens on (bound and released; nothing here reuses it soon)."""
+    return free_port()
+
+
+def need_binary(path: str | Path, why: str = "") -> str:
+    found = (
+        shutil.which(str(path))
+        if not Path(path).is_absolute()
+        else (str(path) if Path(path).exists() else None)
+    )
+    if found is None:
+        pytest.skip(f"{path} is not installed{': ' + why if why else ''}")
+    return found
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+    timeout: float = START_TIMEOUT,
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{tail}")
+        try:
+            if ready():
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+    raise RuntimeError(f"{what} not ready after {timeout}s:\n{tail}")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Server:
+    """One server process we started; `stop()` signals that PID only."""
+
+    name: str
+    argv: Sequence[str]
+    log: Path
+    user: str | None = None
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    stop_signal: int = signal.SIGTERM
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                list(self.argv),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                user=self.user,
+                group=self.user,
+                extra_groups=[] if self.user else None,
+                env=self.env,
+                cwd=self.cwd,
+            )
+        return self
+
+    def wait(self, ready: Callable[[], bool], timeout: float = START_TIMEOUT) -> Server:
+        wait_until(ready, self.name, self.proc, self.log, timeout)
+        return self
+
+    def wait_port(self, port: int, timeout: float = START_TIMEOUT) -> Server:
+        return self.wait(lambda: port_open(port), timeout)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(self.stop_signal)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def run(argv: Sequence[str], *, user: str | None = None, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        list(argv),
+        capture_output=True,
+        text=True,
+        user=user,
+        group=user,
+        extra_groups=[] if user else None,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{argv[0]} failed ({done.returncode}): {done.stdout[-1000:]}{done.stderr[-2000:]}"
+        )
+    return done.stdout
+
+
+def private_dir(prefix: str, owner: str | None = None) -> Path:
+    """A fresh directory under /tmp (pytest's base is root-only, which a server user cannot enter)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    if owner is not None:
+        shutil.chown(path, owner, owner)
+    return path
+
+
+class GarbageServer:
+    """Accepts, answers bytes that are no protocol at all, and hangs up."""
+
+    PAYLOAD = b"\x00\x07\xffgarbage, not the protocol\r\n\r\n"
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self._sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(1.0)
+            try:
+                conn.sendall(self.PAYLOAD)
+                conn.recv(65536)
+                conn.sendall(self.PAYLOAD)
+                time.sleep(0.2)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
+        self._thread.join(2)
+
+
+@dataclass
+class Route:
+    status: int
+    body: bytes | str | dict[str, Any] | list[Any] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class HttpFixture:
+    """A local HTTP server answering fixed routes, modelled on a documented API; records requests."""
+
+    def __init__(self, routes: dict[str, Route] | None = None) -> None:
+        self.routes: dict[str, Route] = dict(routes or {})
+        self.seen: list[Seen] = []
+        fixture = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                fixture.seen.append(Seen(self.command, self.path, dict(self.headers), body))
+                route = fixture.routes.get(f"{self.command} {self.path.split('?')[0]}")
+                if route is None:
+                    route = Route(404, {"error": "no such route in the fixture"})
+                payload = route.body
+                headers = dict(route.headers)
+                if isinstance(payload, dict | list):
+                    import json
+
+                    payload = json.dumps(payload).encode()
+                    headers.setdefault("Content-Type", "application/json")
+                elif isinstance(payload, str):
+                    payload = payload.encode()
+                    headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+                self.send_response(route.status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_HEAD = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(2)
+
+
+def env_with(**extra: str) -> dict[str, str]:
+    return {**os.environ, **extra}
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        pytest.skip(f"PostgreSQL server binaries ({name}) are not installed (apt postgresql)")
+    return str(found[-1])
+
+
+class PgCluster:
+    """A primary and a streaming replica (initdb + pg_basebackup), run as the postgres OS user."""
+
+    USER = "postgres"
+    PASSWORD = "probe-pass-7c1e"
+
+    def __init__(self) -> None:
+        need_binary("/usr/lib/postgresql", "apt postgresql")
+        self.base = private_dir("sre-pg-", self.USER)
+        self.primary_port = free_port()
+        self.replica_port = free_port()
+        self.primary: Server | None = None
+        self.replica: Server | None = None
+
+    def url(self, port: int, password: bool = False, db: str = "postgres") -> str:
+        auth = f"{self.USER}:{self.PASSWORD}@" if password else f"{self.USER}@"
+        return f"postgresql://{auth}127.0.0.1:{port}/{db}"
+
+    def _server(self, name: str, port: int) -> Server:
+        data = self.base / name
+        return Server(
+            name=f"postgres {name}",
+            argv=[pg_bin("postgres"), "-D", str(data)],
+            log=self.base / f"{name}.log",
+            user=self.USER,
+            stop_signal=signal.SIGINT,
+        )
+
+    def _wait_sql(self, server: Server, port: int) -> None:
+        import psycopg
+
+        def ready() -> bool:
+            with psycopg.connect(self.url(port, password=True), connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return True
+
+        server.wait(ready)
+
+    def start(self) -> PgCluster:
+        pwfile = self.base / "pw"
+        pwfile.write_text(self.PASSWORD)
+        shutil.chown(pwfile, self.USER, self.USER)
+        primary = self.base / "primary"
+        run(
+            [
+                pg_bin("initdb"),
+                "-D",
+                str(primary),
+                "-U",
+                self.USER,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            user=self.USER,
+        )
+        with (primary / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"\nlisten_addresses = '127.0.0.1'\nport = {self.primary_port}\n"
+                f"unix_socket_directories = '{self.base}'\nfsync = off\nwal_level = replica\n"
+            )
+        self.primary = self._server("primary", self.primary_port).start()
+        self._wait_sql(self.primary, self.primary_port)
+        replica = self.base / "replica"
+        run(
+            [
+                pg_bin("pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.primary_port),
+                "-U",
+                self.USER,
+                "-D",
+                str(replica),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ],
+            user=self.USER,
+            env=env_with(PGPASSWORD=self.PASSWORD),
+        )
+        with (replica / "postgresql.conf").open("a") as conf:
+            conf.write(f"\nport = {self.replica_port}\n")
+        self.start_replica()
+        return self
+
+    def start_replica(self) -> None:
+        self.replica = self._server("replica", self.replica_port).start()
+        self._wait_sql(self.replica, self.replica_port)
+        self.wait_streaming()
+
+    def stop_replica(self) -> None:
+        if self.replica is not None:
+            self.replica.stop()
+
+    def wait_streaming(self) -> None:
+        import psycopg
+
+        def streaming() -> bool:
+            with psycopg.connect(self.url(self.primary_port, password=True)) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+                ).fetchone()
+            return bool(row and row[0] >= 1)
+
+        wait_until(streaming, "replica streaming")
+
+    def sql(self, port: int, statement: str) -> Any:
+        import psycopg
+
+        with psycopg.connect(self.url(port, password=True), autocommit=True) as conn:
+            cur = conn.execute(statement)
+            return cur.fetchone() if cur.description else None
+
+    def stop(self) -> None:
+        for server in (self.replica, self.primary):
+            if server is not None:
+                server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
