@@ -392,3 +392,67 @@ class PgCluster:
             if server is not None:
                 server.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+class RedisPair:
+    """A Redis master and a replica of it, with a password."""
+
+    PASSWORD = "redis-pass-4d2a"
+
+    def __init__(self) -> None:
+        self.binary = need_binary("redis-server", "apt redis-server")
+        self.base = private_dir("sre-redis-")
+        self.master_port = free_port()
+        self.replica_port = free_port()
+        self.master: Server | None = None
+        self.replica: Server | None = None
+
+    def _server(self, name: str, port: int, *extra: str) -> Server:
+        argv = [
+            self.binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.base),
+            "--requirepass",
+            self.PASSWORD,
+            "--masterauth",
+            self.PASSWORD,
+            "--repl-diskless-sync-delay",
+            "0",
+            *extra,
+        ]
+        return Server(name=f"redis {name}", argv=argv, log=self.base / f"{name}.log")
+
+    def client(self, port: int) -> Any:
+        import redis
+
+        return redis.Redis(port=port, password=self.PASSWORD, socket_timeout=5, decode_responses=True)
+
+    def link_up(self) -> bool:
+        return bool(self.client(self.replica_port).info("replication").get("master_link_status") == "up")
+
+    def start_master(self) -> None:
+        self.master = self._server("master", self.master_port).start().wait_port(self.master_port)
+
+    def start(self) -> RedisPair:
+        self.start_master()
+        self.replica = (
+            self._server("replica", self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port))
+            .start()
+            .wait_port(self.replica_port)
+        )
+        wait_until(self.link_up, "redis replica link")
+        return self
+
+    def stop(self) -> None:
+        for server in (self.replica, self.master):
+            if server is not None:
+                server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from checkservers import GarbageServer, PgCluster
+from checkservers import GarbageServer, PgCluster, RedisPair
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +22,12 @@ def pg() -> Iterator[PgCluster]:
         yield cluster.start()
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_pair() -> Iterator[RedisPair]:
+    pair = RedisPair()
+    try:
+        yield pair.start()
+    finally:
+        pair.stop()

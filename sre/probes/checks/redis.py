@@ -1,0 +1,142 @@
+"""Redis: PING, ROLE, and on a replica its link to the master and the offset lag.
+
+ROLE says master or replica (and the link state); `INFO replication` says
+whether the link is up and for how long it has been down. The byte lag is
+the master's replication offset minus the replica's, read from the master
+the replica names (or `master_url`); when that master cannot be reached the
+lag is left out rather than guessed. Lag in seconds is only known for sure
+in two cases: 0 when the link is up and nothing is missing, and the time
+since the link went down.
+
+Secrets: `password`, `username` (ACL user). TLS: `rediss://` with the
+endpoint's ca_file.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from sre.probes.checks._support import Secrets, fail, load_settings, one_line, split_url
+from sre.probes.checks.settings import RedisSettings
+from sre.probes.context import ProbeContext
+from sre.probes.model import ProbeError, Reason, Target
+
+ROLES = {"master": "primary", "slave": "replica", "replica": "replica"}
+
+
+async def check_redis(target: Target, ctx: ProbeContext) -> None:
+    opts = load_settings(RedisSettings, target.settings)
+    secrets = Secrets(ctx)
+    parts = split_url(target.endpoint.url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ProbeError(
+            Reason.unsupported, f"redis: expected a redis:// or rediss:// URL, got {parts.scheme}://"
+        )
+    client = connect(target.endpoint.url, target, secrets)
+    try:
+        with ctx.phase("connect"):
+            await call(client.ping(), "PING", secrets)
+        with ctx.phase("role"):
+            role = await call(client.execute_command("ROLE"), "ROLE", secrets)  # type: ignore[no-untyped-call]
+        kind = role[0] if isinstance(role, list) and role and isinstance(role[0], str) else None
+        if kind not in ROLES:
+            raise ProbeError(Reason.protocol, f"ROLE: not a master or replica answer: {str(role)[:80]!r}")
+        ctx.fact("redis_role", kind)
+        ctx.fact("role", ROLES[kind])
+        if kind == "master":
+            ctx.fact("redis_replicas", len(role[2]) if len(role) > 2 and isinstance(role[2], list) else 0)
+            return
+        info = await call(client.info("replication"), "INFO replication", secrets)
+    finally:
+        await client.aclose()
+    await observe_replica(role, info, target=target, opts=opts, ctx=ctx, secrets=secrets)
+
+
+async def observe_replica(
+    role: list[Any],
+    info: dict[str, Any],
+    *,
+    target: Target,
+    opts: RedisSettings,
+    ctx: ProbeContext,
+    secrets: Secrets,
+) -> None:
+    # ROLE of a replica: ["slave", master_host, master_port, state, offset]
+    if len(role) < 5:
+        raise ProbeError(Reason.protocol, f"ROLE: short replica answer: {str(role)[:80]!r}")
+    _, host, port, state, offset = role[:5]
+    link_up = info.get("master_link_status") == "up"
+    ctx.fact("redis_link_state", state)  # connect, connecting, sync, connected
+    ctx.fact("redis_master_link_up", link_up)
+    down_since = info.get("master_link_down_since_seconds")
+    if not link_up and isinstance(down_since, int) and down_since >= 0:
+        ctx.fact("lag_seconds", float(down_since))
+    if not link_up or not opts.compare_master:
+        return
+    master_url = opts.master_url or f"{split_url(target.endpoint.url).scheme}://{host}:{port}"
+    master = connect(master_url, target, secrets)
+    try:
+        with ctx.phase("master"):
+            master_info = await call(
+                master.info("replication"), f"INFO replication on master {host}:{port}", secrets
+            )
+    except ProbeError as exc:
+        # The replica's own state is known; only the comparison is not. Say so, do not fail.
+        ctx.fact("redis_master_error", exc.message)
+        return
+    finally:
+        await master.aclose()
+    master_offset = master_info.get("master_repl_offset")
+    if not isinstance(master_offset, int) or not isinstance(offset, int):
+        return
+    lag = max(0, master_offset - offset)
+    ctx.fact("lag_bytes", lag)
+    if lag == 0:
+        ctx.fact("lag_seconds", 0.0)
+
+
+def connect(url: str, target: Target, secrets: Secrets) -> aioredis.Redis:
+    options: dict[str, Any] = {
+        "socket_connect_timeout": target.timeout,
+        "socket_timeout": target.timeout,
+        "retry": Retry(NoBackoff(), 0),  # the runner decides about retries, never the driver
+        "decode_responses": True,
+        "client_name": "sre-probe",
+    }
+    password = secrets.get("password")
+    if password is not None:
+        options["password"] = password
+        username = secrets.get("username")
+        if username:
+            options["username"] = username
+    if url.startswith("rediss://"):
+        options["ssl_min_version"] = ssl.TLSVersion.TLSv1_2
+        if target.endpoint.ca_file:
+            options["ssl_ca_certs"] = target.endpoint.ca_file
+    return aioredis.Redis.from_url(url, **options)
+
+
+async def call(awaitable: Any, what: str, secrets: Secrets) -> Any:
+    try:
+        return await awaitable
+    except rexc.AuthenticationError as exc:
+        raise ProbeError(Reason.auth, f"{what}: {secrets.scrub(one_line(exc))}") from None
+    except rexc.BusyLoadingError as exc:
+        raise ProbeError(Reason.not_ready, f"{what}: {one_line(exc)}") from None
+    except rexc.ResponseError as exc:
+        text = one_line(exc)
+        if text.startswith(("NOAUTH", "WRONGPASS", "NOPERM")):
+            raise ProbeError(Reason.auth, f"{what}: {secrets.scrub(text)}") from None
+        if text.startswith(("LOADING", "MASTERDOWN")):
+            raise ProbeError(Reason.not_ready, f"{what}: {text}") from None
+        raise ProbeError(Reason.protocol, f"{what}: {secrets.scrub(text)}") from None
+    except (rexc.InvalidResponse, rexc.DataError) as exc:
+        raise ProbeError(Reason.protocol, f"{what}: {secrets.scrub(one_line(exc))}") from None
+    except (rexc.RedisError, OSError) as exc:
+        fail(exc, what, secrets)
