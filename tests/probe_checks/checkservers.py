@@ -456,3 +456,38 @@ class RedisPair:
             if server is not None:
                 server.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+class NatsServer:
+    """nats-server on a free port; with JetStream (own store) and a user, or bare."""
+
+    USER = "probe"
+    PASSWORD = "nats-pass-81f0"
+
+    def __init__(self, *, jetstream: bool = True) -> None:
+        self.binary = need_binary("nats-server", "apt nats-server")
+        self.base = private_dir("sre-nats-")
+        self.port = free_port()
+        argv = [
+            self.binary,
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "--user",
+            self.USER,
+            "--pass",
+            self.PASSWORD,
+        ]
+        if jetstream:
+            argv += ["-js", "-sd", str(self.base / "js")]
+        self.server = Server(name="nats-server", argv=argv, log=self.base / "nats.log")
+        self.url = f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> NatsServer:
+        self.server.start().wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)

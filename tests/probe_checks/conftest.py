@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from checkservers import GarbageServer, PgCluster, RedisPair
+from checkservers import GarbageServer, NatsServer, PgCluster, RedisPair
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +31,21 @@ def redis_pair() -> Iterator[RedisPair]:
         yield pair.start()
     finally:
         pair.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_js() -> Iterator[NatsServer]:
+    server = NatsServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_plain() -> Iterator[NatsServer]:
+    server = NatsServer(jetstream=False)
+    try:
+        yield server.start()
+    finally:
+        server.stop()

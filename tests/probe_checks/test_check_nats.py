@@ -1,0 +1,86 @@
+"""NATS check against a real nats-server with JetStream (and one without), on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import pytest
+from checkrun import probe
+from checkservers import GarbageServer, NatsServer, closed_port
+
+from sre.probes.model import Reason
+
+pytestmark = pytest.mark.integration
+AUTH = {"username": NatsServer.USER, "password": NatsServer.PASSWORD}
+
+
+def admin(server: NatsServer, job) -> None:  # type: ignore[no-untyped-def]
+    async def go() -> None:
+        nc = await nats.connect(server.url, user=NatsServer.USER, password=NatsServer.PASSWORD)
+        try:
+            await job(nc.jetstream())
+        finally:
+            await nc.close()
+
+    asyncio.run(go())
+
+
+def test_account_info_without_stream(nats_js: NatsServer) -> None:
+    seen = probe("nats", nats_js.url, secrets=AUTH).ok()
+    assert seen.facts["nats_js_streams"] >= 0
+    assert seen.facts["nats_server_version"]
+    assert "role" not in seen.facts
+    assert {"connect", "account"} <= seen.phases.keys()
+
+
+def test_publish_to_created_stream_is_acked(nats_js: NatsServer) -> None:
+    settings = {"stream": "SRE_PROBE_A", "create_stream": True}
+    first = probe("nats", nats_js.url, secrets=AUTH, settings=settings).ok()
+    second = probe("nats", nats_js.url, secrets=AUTH, settings=settings).ok()
+    assert first.facts["nats_js_stream_created"] is True
+    assert "nats_js_stream_created" not in second.facts
+    assert second.facts["nats_js_publish_seq"] == first.facts["nats_js_publish_seq"] + 1
+    assert second.facts["role"] == "primary"
+    assert second.facts["writable"] is True
+
+
+def test_missing_stream_is_not_created_unless_asked(nats_js: NatsServer) -> None:
+    seen = probe("nats", nats_js.url, secrets=AUTH, settings={"stream": "SRE_NOT_THERE"})
+    assert seen.reason is Reason.not_ready
+    assert "not found" in seen.message
+
+
+def test_mirror_stream_is_a_replica_with_its_lag(nats_js: NatsServer) -> None:
+    async def setup(js) -> None:  # type: ignore[no-untyped-def]
+        await js.add_stream(name="ORIGIN", subjects=["origin.>"])
+        await js.publish("origin.x", b"1")
+        await js.add_stream(name="ORIGIN_MIRROR", mirror={"name": "ORIGIN"})
+
+    admin(nats_js, setup)
+    seen = probe("nats", nats_js.url, secrets=AUTH, settings={"stream": "ORIGIN_MIRROR"}).ok()
+    assert seen.facts["role"] == "replica"
+    assert seen.facts["nats_js_mirror_of"] == "ORIGIN"
+    assert "publish" not in seen.phases
+
+
+def test_server_without_jetstream_is_not_ready(nats_plain: NatsServer) -> None:
+    seen = probe("nats", nats_plain.url, secrets=AUTH)
+    assert seen.reason is Reason.not_ready
+    assert "JetStream" in seen.message
+
+
+def test_wrong_password_is_auth(nats_js: NatsServer) -> None:
+    seen = probe("nats", nats_js.url, secrets={"username": "probe", "password": "nope-secret-3"})
+    assert seen.reason is Reason.auth
+    assert "nope-secret-3" not in seen.message
+
+
+def test_closed_port_is_refused_at_once() -> None:
+    seen = probe("nats", f"nats://127.0.0.1:{closed_port()}", timeout=3)
+    assert seen.reason is Reason.connect_refused
+
+
+def test_garbage_answer_is_protocol(garbage: GarbageServer) -> None:
+    seen = probe("nats", f"nats://127.0.0.1:{garbage.port}", timeout=3)
+    assert seen.reason is Reason.protocol, seen.message
