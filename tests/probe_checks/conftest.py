@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from checkservers import GarbageServer, NatsServer, PgCluster, RedisPair
+from checkservers import GarbageServer, NatsServer, PgCluster, RedisPair, TansuBroker
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +49,12 @@ def nats_plain() -> Iterator[NatsServer]:
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[TansuBroker]:
+    broker = TansuBroker()
+    try:
+        yield broker.start()
+    finally:
+        broker.stop()

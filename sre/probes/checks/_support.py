@@ -7,6 +7,8 @@ and keep secrets out of every message a check raises.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import socket
 import ssl
@@ -147,3 +149,28 @@ def record_tls(ctx: ProbeContext, sslobj: ssl.SSLObject | ssl.SSLSocket | None) 
     not_after = cert.get("notAfter") if cert else None
     if isinstance(not_after, str):
         ctx.fact("cert_not_after", int(ssl.cert_time_to_seconds(not_after)))
+
+
+async def reach(ctx: ProbeContext, host: str, port: int, *, tls: bool) -> None:
+    """Open (and close) one TCP connection, with a TLS handshake when `tls`, recording its facts.
+
+    For drivers that report every failure to connect as one opaque error:
+    this tells refused, unresolvable, timed out and bad certificate apart.
+    """
+    ssl_context = ctx.ssl_context() if tls else None
+    server_name = (ctx.target.endpoint.server_name or host) if tls else None
+    try:
+        with ctx.phase("connect"):
+            async with asyncio.timeout(ctx.target.timeout):
+                _, writer = await asyncio.open_connection(
+                    host, port, ssl=ssl_context, server_hostname=server_name
+                )
+    except (OSError, TimeoutError) as exc:
+        fail(exc, f"connect {host}:{port}")
+    try:
+        if tls:
+            record_tls(ctx, writer.get_extra_info("ssl_object"))
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
