@@ -543,3 +543,38 @@ class TansuBroker:
     def stop(self) -> None:
         self.server.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+class MongoSubstitute:
+    """nx-27017: a MongoDB-wire-protocol server on SQLite (a substitute: not mongod), in memory."""
+
+    def __init__(self) -> None:
+        self.binary = need_binary(str(Path(os.sys.executable).parent / "nx-27017"), "pip install nx-27017")
+        self.base = private_dir("sre-mongo-")
+        self.port = free_port()
+        self.server = Server(
+            name="nx-27017",
+            argv=[
+                self.binary,
+                "--db",
+                "memory",
+                "--host",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--log-file",
+                str(self.base / "nx.log"),
+                "--pid-file",
+                str(self.base / "nx.pid"),
+            ],
+            log=self.base / "out.log",
+        )
+        self.url = f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self) -> MongoSubstitute:
+        self.server.start().wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from checkservers import GarbageServer, NatsServer, PgCluster, RedisPair, TansuBroker
+from checkservers import GarbageServer, MongoSubstitute, NatsServer, PgCluster, RedisPair, TansuBroker
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +58,12 @@ def kafka_broker() -> Iterator[TansuBroker]:
         yield broker.start()
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo() -> Iterator[MongoSubstitute]:
+    server = MongoSubstitute()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
