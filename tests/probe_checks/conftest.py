@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from checkservers import GarbageServer, MongoSubstitute, NatsServer, PgCluster, RedisPair, TansuBroker
+from checkservers import (
+    GarbageServer,
+    HttpFixture,
+    MongoSubstitute,
+    NatsServer,
+    PgCluster,
+    RedisPair,
+    TansuBroker,
+)
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +75,10 @@ def mongo() -> Iterator[MongoSubstitute]:
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture
+def api() -> Iterator[HttpFixture]:
+    server = HttpFixture()
+    yield server
+    server.close()

@@ -168,10 +168,15 @@ class HttpApi:
             fail(exc, what, self._secrets)
 
     def _record_tls(self, resp: aiohttp.ClientResponse) -> None:
-        if not self._tls or self._tls_seen or resp.connection is None or resp.connection.transport is None:
+        if not self._tls or self._tls_seen:
             return
-        self._tls_seen = True
-        record_tls(self._ctx, resp.connection.transport.get_extra_info("ssl_object"))
+        # A small answer is read whole before the response is handed over, and its connection
+        # released to the pool; the protocol still holds the transport it came on.
+        holder: Any = resp.connection or getattr(resp, "_protocol", None)
+        transport = getattr(holder, "transport", None)
+        if transport is not None:
+            self._tls_seen = True
+            record_tls(self._ctx, transport.get_extra_info("ssl_object"))
 
 
 def expect_status(reply: Reply, *ok: int) -> None:
