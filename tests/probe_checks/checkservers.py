@@ -625,3 +625,33 @@ def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, ssl.SSL
     server.minimum_version = ssl.TLSVersion.TLSv1_3
     server.load_cert_chain(cert_pem, key_pem)
     return cert_pem, server
+
+
+class OpenSearchSubstitute:
+    """osmem-server: an in-memory server of the OpenSearch REST API (a substitute: not OpenSearch itself)."""
+
+    def __init__(self) -> None:
+        self.binary = package_binary("osmem_server", "bin", "osmem-server", install="osmem-server")
+        self.base = private_dir("sre-osmem-")
+        self.port = free_port()
+        self.server = Server(
+            name="osmem-server",
+            log=self.base / "osmem.log",
+            argv=[
+                self.binary,
+                "-addr",
+                f"127.0.0.1:{self.port}",
+                "-no-stdin-watch",
+                "-parent-pid",
+                str(os.getpid()),
+            ],
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> OpenSearchSubstitute:
+        self.server.start().wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -10,6 +10,7 @@ from checkservers import (
     HttpFixture,
     MongoSubstitute,
     NatsServer,
+    OpenSearchSubstitute,
     PgCluster,
     RedisPair,
     TansuBroker,
@@ -82,3 +83,12 @@ def api() -> Iterator[HttpFixture]:
     server = HttpFixture()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def opensearch() -> Iterator[OpenSearchSubstitute]:
+    server = OpenSearchSubstitute()
+    try:
+        yield server.start()
+    finally:
+        server.stop()

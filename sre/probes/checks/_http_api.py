@@ -7,6 +7,7 @@ bounded body; every failure turned into a `ProbeError` naming the request.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from types import TracebackType
@@ -56,22 +57,23 @@ class Reply:
         return repr(text[:size] + ("..." if len(text) > size else ""))
 
 
-def basic_auth(secrets: Secrets) -> aiohttp.BasicAuth | None:
+def basic_auth(secrets: Secrets) -> dict[str, str]:
     """HTTP basic auth from the `username` and `password` secrets, when the definition names them."""
     password = secrets.get("password")
     if password is None:
-        return None
-    return aiohttp.BasicAuth(secrets.get("username") or "", password)
+        return {}
+    pair = f"{secrets.get('username') or ''}:{password}".encode()
+    encoded = base64.b64encode(pair).decode("ascii")
+    secrets.remember(encoded)
+    return {"Authorization": f"Basic {encoded}"}
 
 
-def token_or_basic(
-    secrets: Secrets, token_secret: str, scheme: str
-) -> tuple[dict[str, str] | None, aiohttp.BasicAuth | None]:
+def token_or_basic(secrets: Secrets, token_secret: str, scheme: str) -> dict[str, str]:
     """`Authorization: <scheme> <token>` when the token secret is named, else basic auth."""
     token = secrets.get(token_secret)
     if token:
-        return {"Authorization": f"{scheme} {token}"}, None
-    return None, basic_auth(secrets)
+        return {"Authorization": f"{scheme} {token}"}
+    return basic_auth(secrets)
 
 
 class HttpApi:
@@ -84,7 +86,6 @@ class HttpApi:
         secrets: Secrets,
         *,
         headers: dict[str, str] | None = None,
-        auth: aiohttp.BasicAuth | None = None,
     ) -> None:
         parts = split_url(target.endpoint.url)
         if parts.scheme not in ("http", "https"):
@@ -97,7 +98,6 @@ class HttpApi:
         self._ctx = ctx
         self._secrets = secrets
         self._headers = {"User-Agent": ctx.run.user_agent, **(headers or {})}
-        self._auth = auth
         self._session: aiohttp.ClientSession | None = None
         self._tls_seen = False
 
@@ -107,7 +107,6 @@ class HttpApi:
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self._target.timeout),
             headers=self._headers,
-            auth=self._auth,
         )
         return self
 

@@ -47,6 +47,10 @@ class Secrets:
             self._seen.append(value)
         return value
 
+    def remember(self, derived: str) -> None:
+        """A value made from a secret (an encoded header) is kept out of messages too."""
+        self._seen.append(derived)
+
     def scrub(self, text: str) -> str:
         for value in self._seen:
             text = text.replace(value, "***")

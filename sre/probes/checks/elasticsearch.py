@@ -1,9 +1,9 @@
 """Elasticsearch (or OpenSearch): `GET /_cluster/health`.
 
 green passes; yellow is recorded as `es_status` for the judge to degrade on;
-red raises not_ready. Elasticsearch 7.14 and later mark every answer with
-`X-Elastic-Product: Elasticsearch`; without it, `GET /` tells an OpenSearch
-cluster (version.distribution) from something that is not a search engine.
+red raises not_ready. `GET /` then names the product and version: OpenSearch in
+version.distribution, Elasticsearch by its `X-Elastic-Product` header (7.14
+and later) or its tagline; anything else is not a search cluster (protocol).
 Auth: `api_key` secret (ApiKey header) or `username`/`password` (basic).
 """
 
@@ -28,18 +28,18 @@ NUMBERS = {
 
 async def check_elasticsearch(target: Target, ctx: ProbeContext) -> None:
     secrets = Secrets(ctx)
-    headers, auth = token_or_basic(secrets, "api_key", "ApiKey")
-    async with HttpApi(target, ctx, secrets, headers=headers, auth=auth) as api:
+    headers = token_or_basic(secrets, "api_key", "ApiKey")
+    async with HttpApi(target, ctx, secrets, headers=headers) as api:
         with ctx.phase("request"):
             reply = await api.get("/_cluster/health")
         ctx.fact("http_status", reply.status)
         expect_status(reply, 200)
         health = reply.json_object()
-        product = reply.headers.get("X-Elastic-Product")
-        if product is None:
-            with ctx.phase("identify"):
-                product = identify(await api.get("/"))
+        with ctx.phase("identify"):
+            root = await api.get("/")
+        product, version = identify(root, elastic_header=reply.headers.get("X-Elastic-Product"))
     ctx.fact("es_product", product)
+    ctx.fact("es_version", version)
     status = health.get("status")
     if status not in STATUSES:
         raise ProbeError(Reason.protocol, f"{reply.request}: no cluster status in {reply.snippet()}")
@@ -53,15 +53,17 @@ async def check_elasticsearch(target: Target, ctx: ProbeContext) -> None:
         raise ProbeError(Reason.not_ready, f"{reply.request}: cluster status red (primary shards unassigned)")
 
 
-def identify(root: Reply) -> str:
-    """The product behind a health answer without the Elastic header (older Elasticsearch, OpenSearch)."""
+def identify(root: Reply, *, elastic_header: str | None) -> tuple[str, str | None]:
+    """Product and version from `GET /`: OpenSearch says so in version.distribution; Elasticsearch
+    marks its answers with X-Elastic-Product (7.14+) or, before that, its tagline."""
     expect_status(root, 200)
     body: dict[str, Any] = root.json_object()
     version = body.get("version")
     if isinstance(version, dict):
+        number = version.get("number") if isinstance(version.get("number"), str) else None
         if version.get("distribution") == "opensearch":
-            return "OpenSearch"
-        if body.get("tagline") == "You Know, for Search":
-            return "Elasticsearch"
+            return "OpenSearch", number
+        if elastic_header == "Elasticsearch" or body.get("tagline") == "You Know, for Search":
+            return "Elasticsearch", number
     message = f"{root.request}: neither Elasticsearch nor OpenSearch: {root.snippet()}"
     raise ProbeError(Reason.protocol, message)

@@ -17,8 +17,8 @@ SEARCH = "/api/2.0/mlflow/experiments/search"
 
 async def check_mlflow(target: Target, ctx: ProbeContext) -> None:
     secrets = Secrets(ctx)
-    headers, auth = token_or_basic(secrets, "token", "Bearer")
-    async with HttpApi(target, ctx, secrets, headers=headers, auth=auth) as api:
+    headers = token_or_basic(secrets, "token", "Bearer")
+    async with HttpApi(target, ctx, secrets, headers=headers) as api:
         with ctx.phase("health"):
             health = await api.get("/health")
         ctx.fact("http_status", health.status)
