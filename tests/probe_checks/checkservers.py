@@ -655,3 +655,75 @@ class OpenSearchSubstitute:
     def stop(self) -> None:
         self.server.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+CLICKHOUSE_CONFIG = """<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>{base}/server.log</log><errorlog>{base}/error.log</errorlog>
+    <size>10M</size><count>1</count></logger>
+  <http_port>{http_port}</http_port>
+  <tcp_port>{tcp_port}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>{base}/data/</path>
+  <tmp_path>{base}/tmp/</tmp_path>
+  <user_files_path>{base}/user_files/</user_files_path>
+  <format_schema_path>{base}/format_schemas/</format_schema_path>
+  <users_config>{base}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>268435456</mark_cache_size>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <max_connections>64</max_connections>
+  <mlock_executable>false</mlock_executable>
+</yandex>
+"""
+CLICKHOUSE_USERS = """<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>1000000000</max_memory_usage></default></profiles>
+  <users><default><password>{password}</password><networks><ip>127.0.0.1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
+    <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+"""
+
+
+class ClickHouse:
+    """clickhouse-server (Debian's package) on free ports, with a password, run as the clickhouse user."""
+
+    USER = "clickhouse"
+    PASSWORD = "ch-pass-2b9d"
+
+    def __init__(self) -> None:
+        self.binary = need_binary("clickhouse-server", "apt clickhouse-server")
+        self.base = private_dir("sre-ch-", self.USER)
+        self.http_port = free_port()
+        config = self.base / "config.xml"
+        config.write_text(
+            CLICKHOUSE_CONFIG.format(base=self.base, http_port=self.http_port, tcp_port=free_port())
+        )
+        (self.base / "users.xml").write_text(CLICKHOUSE_USERS.format(password=self.PASSWORD))
+        for path in (config, self.base / "users.xml"):
+            shutil.chown(path, self.USER, self.USER)
+        self.server = Server(
+            name="clickhouse-server",
+            log=self.base / "out.log",
+            user=self.USER,
+            cwd=self.base,
+            argv=[self.binary, f"--config-file={config}"],
+        )
+        self.url = f"http://127.0.0.1:{self.http_port}"
+
+    def start(self) -> ClickHouse:
+        import urllib.request
+
+        def ping() -> bool:
+            with urllib.request.urlopen(f"{self.url}/ping", timeout=2) as resp:
+                return bool(resp.status == 200)
+
+        self.server.start().wait(ping)
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from checkservers import (
+    ClickHouse,
     GarbageServer,
     HttpFixture,
     MongoSubstitute,
@@ -88,6 +89,15 @@ def api() -> Iterator[HttpFixture]:
 @pytest.fixture(scope="session")
 def opensearch() -> Iterator[OpenSearchSubstitute]:
     server = OpenSearchSubstitute()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def clickhouse() -> Iterator[ClickHouse]:
+    server = ClickHouse()
     try:
         yield server.start()
     finally:

@@ -57,12 +57,12 @@ class Reply:
         return repr(text[:size] + ("..." if len(text) > size else ""))
 
 
-def basic_auth(secrets: Secrets) -> dict[str, str]:
+def basic_auth(secrets: Secrets, default_user: str = "") -> dict[str, str]:
     """HTTP basic auth from the `username` and `password` secrets, when the definition names them."""
     password = secrets.get("password")
     if password is None:
         return {}
-    pair = f"{secrets.get('username') or ''}:{password}".encode()
+    pair = f"{secrets.get('username') or default_user}:{password}".encode()
     encoded = base64.b64encode(pair).decode("ascii")
     secrets.remember(encoded)
     return {"Authorization": f"Basic {encoded}"}

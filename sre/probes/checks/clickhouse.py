@@ -24,7 +24,7 @@ AUTH_CODES = re.compile(r"\bCode: (192|193|194|516)\b")
 async def check_clickhouse(target: Target, ctx: ProbeContext) -> None:
     opts = load_settings(ClickHouseSettings, target.settings)
     secrets = Secrets(ctx)
-    async with HttpApi(target, ctx, secrets, headers=basic_auth(secrets)) as api:
+    async with HttpApi(target, ctx, secrets, headers=basic_auth(secrets, default_user="default")) as api:
         with ctx.phase("ping"):
             ping = await api.get("/ping")
         ctx.fact("http_status", ping.status)
