@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint typecheck unit integration bench demo clean
+.PHONY: setup test lint typecheck unit integration bench demo clean probe-servers
 
 setup: $(VENV)/.installed
 
@@ -13,6 +13,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
+
+# Servers the probe check tests start on free ports (PostgreSQL, Redis and NATS come with the machine).
+PROBE_SERVERS := postgresql redis-server nats-server clickhouse-server
+probe-servers:
+	@missing=$$(for p in $(PROBE_SERVERS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; fi
 
 lint: setup
 	$(BIN)/ruff check sre tests bench
