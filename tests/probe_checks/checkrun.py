@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from sre.probes.context import ProbeContext, RunContext
 from sre.probes.model import Expectation, ProbeError, Reason, Target
 
 _SECRETS = Path(tempfile.mkdtemp(prefix="sre-test-secrets-"))
+atexit.register(shutil.rmtree, _SECRETS, True)
 
 
 def secret_file(name: str, value: str) -> SecretSource:
