@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from checkrun import probe
-from checkservers import ClickHouse, GarbageServer, HttpFixture, Route, closed_port
+from checkservers import ClickHouse, HttpFixture, Route
 
 from sre.probes.model import Reason
 
@@ -46,11 +46,3 @@ def test_lagging_replicas_are_a_fact(api: HttpFixture) -> None:
 def test_ping_that_is_not_clickhouse_is_protocol(api: HttpFixture) -> None:
     api.routes["GET /ping"] = Route(200, "pong")
     assert probe("clickhouse", api.url).reason is Reason.protocol
-
-
-def test_closed_port_is_connect_refused() -> None:
-    assert probe("clickhouse", f"http://127.0.0.1:{closed_port()}").reason is Reason.connect_refused
-
-
-def test_garbage_answer_is_protocol(garbage: GarbageServer) -> None:
-    assert probe("clickhouse", f"http://127.0.0.1:{garbage.port}", timeout=3).reason is Reason.protocol

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkrun import probe
-from checkservers import GarbageServer, HttpFixture, Route, closed_port
+from checkservers import HttpFixture, Route
 
 from sre.probes.model import Reason
 
@@ -92,11 +92,3 @@ def test_nodes_check_can_be_switched_off(api: HttpFixture) -> None:
     serve(api)
     seen = probe("kubernetes", api.url, settings={"nodes": False}).ok()
     assert "k8s_nodes" not in seen.facts
-
-
-def test_closed_port_is_connect_refused() -> None:
-    assert probe("kubernetes", f"http://127.0.0.1:{closed_port()}").reason is Reason.connect_refused
-
-
-def test_garbage_answer_is_protocol(garbage: GarbageServer) -> None:
-    assert probe("kubernetes", f"http://127.0.0.1:{garbage.port}", timeout=3).reason is Reason.protocol

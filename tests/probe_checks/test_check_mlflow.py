@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from checkrun import probe
-from checkservers import GarbageServer, HttpFixture, Route, closed_port
+from checkservers import HttpFixture, Route
 
 from sre.probes.model import Reason
 
@@ -66,11 +66,3 @@ def test_health_that_is_not_ok_is_protocol(api: HttpFixture) -> None:
     serve(api, Route(200, EXPERIMENTS))
     api.routes["GET /health"] = Route(200, "<html>proxy login</html>")
     assert probe("mlflow", api.url).reason is Reason.protocol
-
-
-def test_closed_port_is_connect_refused() -> None:
-    assert probe("mlflow", f"http://127.0.0.1:{closed_port()}").reason is Reason.connect_refused
-
-
-def test_garbage_answer_is_protocol(garbage: GarbageServer) -> None:
-    assert probe("mlflow", f"http://127.0.0.1:{garbage.port}", timeout=3).reason is Reason.protocol

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from checkrun import probe, target
-from checkservers import GarbageServer, MongoSubstitute, closed_port
+from checkservers import MongoSubstitute
 
 from sre.probes.checks.mongodb import interpret_hello, replication_lag
 from sre.probes.context import ProbeContext, RunContext
@@ -29,18 +29,6 @@ def test_standalone_substitute_is_a_writable_primary(mongo: MongoSubstitute) -> 
     assert seen.facts["mongo_set_name"] is None
     assert seen.facts["mongo_max_wire_version"] >= 17
     assert "replication" not in seen.phases
-
-
-@pytest.mark.integration
-def test_closed_port_is_connect_refused() -> None:
-    seen = probe("mongodb", f"mongodb://127.0.0.1:{closed_port()}/", timeout=2)
-    assert seen.reason is Reason.connect_refused, seen.message
-
-
-@pytest.mark.integration
-def test_garbage_answer_is_protocol(garbage: GarbageServer) -> None:
-    seen = probe("mongodb", f"mongodb://127.0.0.1:{garbage.port}/", timeout=2)
-    assert seen.reason is Reason.protocol, seen.message
 
 
 def test_secondary_hello_is_a_replica() -> None:

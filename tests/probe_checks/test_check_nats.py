@@ -7,7 +7,7 @@ import asyncio
 import nats
 import pytest
 from checkrun import probe
-from checkservers import GarbageServer, NatsServer, closed_port
+from checkservers import NatsServer
 
 from sre.probes.model import Reason
 
@@ -74,13 +74,3 @@ def test_wrong_password_is_auth(nats_js: NatsServer) -> None:
     seen = probe("nats", nats_js.url, secrets={"username": "probe", "password": "nope-secret-3"})
     assert seen.reason is Reason.auth
     assert "nope-secret-3" not in seen.message
-
-
-def test_closed_port_is_refused_at_once() -> None:
-    seen = probe("nats", f"nats://127.0.0.1:{closed_port()}", timeout=3)
-    assert seen.reason is Reason.connect_refused
-
-
-def test_garbage_answer_is_protocol(garbage: GarbageServer) -> None:
-    seen = probe("nats", f"nats://127.0.0.1:{garbage.port}", timeout=3)
-    assert seen.reason is Reason.protocol, seen.message

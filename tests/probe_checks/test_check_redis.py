@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from checkrun import probe
-from checkservers import GarbageServer, RedisPair, closed_port, wait_until
+from checkservers import RedisPair, wait_until
 
 from sre.probes.model import Reason
 
@@ -61,12 +61,3 @@ def test_wrong_password_is_auth_and_not_echoed(redis_pair: RedisPair) -> None:
 def test_missing_password_is_auth(redis_pair: RedisPair) -> None:
     seen = probe("redis", f"redis://127.0.0.1:{redis_pair.master_port}")
     assert seen.reason is Reason.auth
-
-
-def test_closed_port_is_connect_refused() -> None:
-    assert probe("redis", f"redis://127.0.0.1:{closed_port()}").reason is Reason.connect_refused
-
-
-def test_garbage_answer_is_protocol(garbage: GarbageServer) -> None:
-    seen = probe("redis", f"redis://127.0.0.1:{garbage.port}")
-    assert seen.reason is Reason.protocol, seen.message

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from checkrun import probe
-from checkservers import GarbageServer, HttpFixture, Route, closed_port, self_signed
+from checkservers import HttpFixture, Route, self_signed
 
 from sre.probes.model import Reason
 
@@ -89,15 +89,6 @@ def test_html_instead_of_health_json_is_protocol(api: HttpFixture) -> None:
 def test_json_that_is_not_a_health_answer_is_protocol(api: HttpFixture) -> None:
     api.routes[HEALTH] = Route(200, {"status": "ok"})
     assert probe("vault", api.url).reason is Reason.protocol
-
-
-def test_closed_port_is_connect_refused() -> None:
-    assert probe("vault", f"http://127.0.0.1:{closed_port()}").reason is Reason.connect_refused
-
-
-def test_garbage_answer_is_protocol(garbage: GarbageServer) -> None:
-    seen = probe("vault", f"http://127.0.0.1:{garbage.port}", timeout=3)
-    assert seen.reason is Reason.protocol, seen.message
 
 
 def test_tls_facts_and_untrusted_certificate(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from sre.probes.checks._support import Secrets, fail, one_line, reason_for, record_tls, split_url
+from sre.probes.checks._support import Secrets, fail, login, one_line, reason_for, record_tls, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 
@@ -59,10 +59,10 @@ class Reply:
 
 def basic_auth(secrets: Secrets, default_user: str = "") -> dict[str, str]:
     """HTTP basic auth from the `username` and `password` secrets, when the definition names them."""
-    password = secrets.get("password")
-    if password is None:
+    found = login(secrets)
+    if "password" not in found:
         return {}
-    pair = f"{secrets.get('username') or default_user}:{password}".encode()
+    pair = f"{found.get('username') or default_user}:{found['password']}".encode()
     encoded = base64.b64encode(pair).decode("ascii")
     secrets.remember(encoded)
     return {"Authorization": f"Basic {encoded}"}
@@ -115,6 +115,14 @@ class HttpApi:
     ) -> None:
         if self._session is not None:
             await self._session.close()
+
+    async def checked(self, path: str, *, phase: str, method: str = "GET", json_body: Any = None) -> Reply:
+        """A request timed as `phase`, its status recorded as `http_status` and required to be 200."""
+        with self._ctx.phase(phase):
+            reply = await self.request(method, path, json_body=json_body)
+        self._ctx.fact("http_status", reply.status)
+        expect_status(reply, 200)
+        return reply
 
     async def get(self, path: str, *, params: dict[str, str] | None = None) -> Reply:
         return await self.request("GET", path, params=params)
@@ -176,6 +184,12 @@ class HttpApi:
         if transport is not None:
             self._tls_seen = True
             record_tls(self._ctx, transport.get_extra_info("ssl_object"))
+
+
+def expect_text(reply: Reply, text: str) -> None:
+    """A plain-text health answer (`OK`, `Ok.`); anything else is not the expected server."""
+    if reply.text().strip() != text:
+        raise ProbeError(Reason.protocol, f"{reply.request}: expected {text!r}, got {reply.snippet()}")
 
 
 def expect_status(reply: Reply, *ok: int) -> None:

@@ -57,6 +57,15 @@ class Secrets:
         return text
 
 
+def login(secrets: Secrets) -> dict[str, str]:
+    """`password` and `username` secrets as driver keyword arguments; empty when no password is named."""
+    password = secrets.get("password")
+    if password is None:
+        return {}
+    username = secrets.get("username")
+    return {"password": password, **({"username": username} if username else {})}
+
+
 def safe_url(url: str) -> str:
     """The URL without a password in its user info, for messages and facts."""
     parts = urlsplit(url)

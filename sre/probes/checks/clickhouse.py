@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sre.probes.checks._http_api import HttpApi, Reply, basic_auth, expect_status
+from sre.probes.checks._http_api import HttpApi, Reply, basic_auth, expect_status, expect_text
 from sre.probes.checks._support import Secrets, load_settings
 from sre.probes.checks.settings import ClickHouseSettings
 from sre.probes.context import ProbeContext
@@ -25,12 +25,7 @@ async def check_clickhouse(target: Target, ctx: ProbeContext) -> None:
     opts = load_settings(ClickHouseSettings, target.settings)
     secrets = Secrets(ctx)
     async with HttpApi(target, ctx, secrets, headers=basic_auth(secrets, default_user="default")) as api:
-        with ctx.phase("ping"):
-            ping = await api.get("/ping")
-        ctx.fact("http_status", ping.status)
-        expect_status(ping, 200)
-        if ping.text().strip() != "Ok.":
-            raise ProbeError(Reason.protocol, f"{ping.request}: expected 'Ok.', got {ping.snippet()}")
+        expect_text(await api.checked("/ping", phase="ping"), "Ok.")
         with ctx.phase("query"):
             params = None if opts.database is None else {"database": opts.database}
             reply = await api.post("/", data=QUERY, params=params)

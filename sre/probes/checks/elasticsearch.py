@@ -30,10 +30,7 @@ async def check_elasticsearch(target: Target, ctx: ProbeContext) -> None:
     secrets = Secrets(ctx)
     headers = token_or_basic(secrets, "api_key", "ApiKey")
     async with HttpApi(target, ctx, secrets, headers=headers) as api:
-        with ctx.phase("request"):
-            reply = await api.get("/_cluster/health")
-        ctx.fact("http_status", reply.status)
-        expect_status(reply, 200)
+        reply = await api.checked("/_cluster/health", phase="request")
         health = reply.json_object()
         with ctx.phase("identify"):
             root = await api.get("/")

@@ -7,7 +7,7 @@ secret (Bearer) or `username`/`password` (the basic-auth app).
 
 from __future__ import annotations
 
-from sre.probes.checks._http_api import HttpApi, expect_status, token_or_basic
+from sre.probes.checks._http_api import HttpApi, expect_text, token_or_basic
 from sre.probes.checks._support import Secrets
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
@@ -19,17 +19,9 @@ async def check_mlflow(target: Target, ctx: ProbeContext) -> None:
     secrets = Secrets(ctx)
     headers = token_or_basic(secrets, "token", "Bearer")
     async with HttpApi(target, ctx, secrets, headers=headers) as api:
-        with ctx.phase("health"):
-            health = await api.get("/health")
-        ctx.fact("http_status", health.status)
-        expect_status(health, 200)
-        if health.text().strip() != "OK":
-            raise ProbeError(Reason.protocol, f"{health.request}: expected OK, got {health.snippet()}")
-        with ctx.phase("api"):
-            # POST with a JSON body works on every MLflow 2.x/3.x server (GET takes only query params).
-            search = await api.post(SEARCH, json_body={"max_results": 1})
-        ctx.fact("http_status", search.status)
-        expect_status(search, 200)
+        expect_text(await api.checked("/health", phase="health"), "OK")
+        # POST with a JSON body works on every MLflow 2.x/3.x server (GET takes only query params).
+        search = await api.checked(SEARCH, phase="api", method="POST", json_body={"max_results": 1})
         experiments = search.json_object().get("experiments", [])  # protobuf JSON omits empty lists
         if not isinstance(experiments, list):
             raise ProbeError(Reason.protocol, f"{search.request}: 'experiments' is not a list")

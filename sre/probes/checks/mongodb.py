@@ -21,7 +21,15 @@ from urllib.parse import parse_qs
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError, ServerSelectionTimeoutError
 
-from sre.probes.checks._support import Secrets, load_settings, one_line, reach, reason_from_text, split_url
+from sre.probes.checks._support import (
+    Secrets,
+    load_settings,
+    login,
+    one_line,
+    reach,
+    reason_from_text,
+    split_url,
+)
 from sre.probes.checks.settings import MongoSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
@@ -67,12 +75,7 @@ def make_client(target: Target, secrets: Secrets) -> AsyncMongoClient[dict[str, 
     single = parts.scheme == "mongodb" and "," not in parts.netloc
     if single and "directconnection" not in parts.query.lower():
         options["directConnection"] = True
-    password = secrets.get("password")
-    if password is not None:
-        options["password"] = password
-        username = secrets.get("username")
-        if username:
-            options["username"] = username
+    options.update(login(secrets))
     if target.endpoint.ca_file:
         options["tlsCAFile"] = target.endpoint.ca_file
     try:

@@ -20,7 +20,7 @@ from nats.errors import Error as NatsError
 from nats.js.api import StorageType
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
-from sre.probes.checks._support import Secrets, fail, load_settings, one_line, split_url
+from sre.probes.checks._support import Secrets, fail, load_settings, login, one_line, split_url
 from sre.probes.checks.settings import NatsSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
@@ -82,10 +82,10 @@ async def connect(nc: Client, target: Target, ctx: ProbeContext, secrets: Secret
     token = secrets.get("token")
     if token is not None:
         options["token"] = token
-    password = secrets.get("password")
-    if password is not None:
-        options["user"] = secrets.get("username") or ""
-        options["password"] = password
+    found = login(secrets)
+    if found:
+        options["user"] = found.get("username", "")
+        options["password"] = found["password"]
     try:
         await nc.connect(**options)
     except _FirstAttemptFailed as exc:

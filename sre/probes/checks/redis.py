@@ -22,7 +22,7 @@ from redis import exceptions as rexc
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from sre.probes.checks._support import Secrets, fail, load_settings, one_line, split_url
+from sre.probes.checks._support import Secrets, fail, load_settings, login, one_line, split_url
 from sre.probes.checks.settings import RedisSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
@@ -109,12 +109,7 @@ def connect(url: str, target: Target, secrets: Secrets) -> aioredis.Redis:
         "decode_responses": True,
         "client_name": "sre-probe",
     }
-    password = secrets.get("password")
-    if password is not None:
-        options["password"] = password
-        username = secrets.get("username")
-        if username:
-            options["username"] = username
+    options.update(login(secrets))
     if url.startswith("rediss://"):
         options["ssl_min_version"] = ssl.TLSVersion.TLSv1_2
         if target.endpoint.ca_file:
