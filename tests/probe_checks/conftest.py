@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from checkservers import (
@@ -19,6 +20,23 @@ from checkservers import (
 )
 
 
+class Startable(Protocol):
+    def start(self) -> Any: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Startable)
+
+
+def running(server: S) -> Iterator[S]:
+    """Start `server` for a fixture and stop it afterwards, also when the start itself fails."""
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def garbage() -> Iterator[GarbageServer]:
     server = GarbageServer()
@@ -28,56 +46,32 @@ def garbage() -> Iterator[GarbageServer]:
 
 @pytest.fixture(scope="session")
 def pg() -> Iterator[PgCluster]:
-    cluster = PgCluster()
-    try:
-        yield cluster.start()
-    finally:
-        cluster.stop()
+    yield from running(PgCluster())
 
 
 @pytest.fixture(scope="session")
 def redis_pair() -> Iterator[RedisPair]:
-    pair = RedisPair()
-    try:
-        yield pair.start()
-    finally:
-        pair.stop()
+    yield from running(RedisPair())
 
 
 @pytest.fixture(scope="session")
 def nats_js() -> Iterator[NatsServer]:
-    server = NatsServer()
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    yield from running(NatsServer())
 
 
 @pytest.fixture(scope="session")
 def nats_plain() -> Iterator[NatsServer]:
-    server = NatsServer(jetstream=False)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    yield from running(NatsServer(jetstream=False))
 
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[TansuBroker]:
-    broker = TansuBroker()
-    try:
-        yield broker.start()
-    finally:
-        broker.stop()
+    yield from running(TansuBroker())
 
 
 @pytest.fixture(scope="session")
 def mongo() -> Iterator[MongoSubstitute]:
-    server = MongoSubstitute()
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    yield from running(MongoSubstitute())
 
 
 @pytest.fixture
@@ -89,26 +83,14 @@ def api() -> Iterator[HttpFixture]:
 
 @pytest.fixture(scope="session")
 def opensearch() -> Iterator[OpenSearchSubstitute]:
-    server = OpenSearchSubstitute()
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    yield from running(OpenSearchSubstitute())
 
 
 @pytest.fixture(scope="session")
 def clickhouse() -> Iterator[ClickHouse]:
-    server = ClickHouse()
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    yield from running(ClickHouse())
 
 
 @pytest.fixture(scope="session")
 def seaweed() -> Iterator[SeaweedS3]:
-    server = SeaweedS3()
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    yield from running(SeaweedS3())
