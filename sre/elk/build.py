@@ -50,7 +50,9 @@ def build(platform: Platform, defs: Definitions, commit: str | None = None) -> B
     ]
     for sid in platform.services:
         raw.append(("pipelines", names.pipeline(sid), pipeline(platform, defs, sid)))
-        raw.append(("component_templates", names.mappings_component(sid), service_component(platform, defs, sid)))
+        raw.append(
+            ("component_templates", names.mappings_component(sid), service_component(platform, defs, sid))
+        )
         raw.append(("index_templates", names.index_template(sid), index_template(platform, defs, sid)))
     for kind, name, body in raw:
         bundle.objects[kind][name] = stamp(kind, body, platform.platform.name, commit)
@@ -87,7 +89,10 @@ def ilm_policy(name: str, rc: RetentionClass) -> Body:
         "hot": {
             "min_age": "0ms",
             "actions": {
-                "rollover": {"max_age": rc.hot.max_age, "max_primary_shard_size": rc.hot.max_primary_shard_size},
+                "rollover": {
+                    "max_age": rc.hot.max_age,
+                    "max_primary_shard_size": rc.hot.max_primary_shard_size,
+                },
                 "set_priority": {"priority": 100},
             },
         }
@@ -104,7 +109,10 @@ def ilm_policy(name: str, rc: RetentionClass) -> Body:
         if rc.cold.replicas is not None:
             cold["allocate"] = {"number_of_replicas": rc.cold.replicas}
         phases["cold"] = {"min_age": rc.cold.after, "actions": cold}
-    phases["delete"] = {"min_age": rc.delete.after, "actions": {"delete": {"delete_searchable_snapshot": True}}}
+    phases["delete"] = {
+        "min_age": rc.delete.after,
+        "actions": {"delete": {"delete_searchable_snapshot": True}},
+    }
     meta = {"description": rc.description or f"retention class {name}", "retention_class": name}
     return {"policy": {"_meta": meta, "phases": phases}}
 
@@ -213,9 +221,18 @@ def stamp_processors(platform: Platform, sid: str) -> list[Body]:
     # The dc comes from the shipper (labels.dc) or from the cloud metadata Beats and Elastic Agent
     # add (cloud.provider, cloud.region); the tier follows from the dc.
     for tid, tier in platform.tiers.items():
-        where = f"ctx.cloud?.provider == {_painless(tier.provider)} && ctx.cloud?.region == {_painless(tier.region)}"
+        provider, region = _painless(tier.provider), _painless(tier.region)
+        where = f"ctx.cloud?.provider == {provider} && ctx.cloud?.region == {region}"
         procs.append(
-            {"set": {"tag": f"stamp_dc_{tid}", "field": "labels.dc", "value": tier.dc, "override": False, "if": condition(where)}}
+            {
+                "set": {
+                    "tag": f"stamp_dc_{tid}",
+                    "field": "labels.dc",
+                    "value": tier.dc,
+                    "override": False,
+                    "if": condition(where),
+                }
+            }
         )
     for tid, tier in platform.tiers.items():
         procs.append(
@@ -236,7 +253,9 @@ def pii_processor(name: str, action: str) -> Body:
     if action == "remove":
         return {"remove": {"tag": tag, "field": name, "ignore_missing": True}}
     if action == "mask":
-        return {"set": {"tag": tag, "field": name, "value": MASK, "if": condition(names.presence_guard(name))}}
+        return {
+            "set": {"tag": tag, "field": name, "value": MASK, "if": condition(names.presence_guard(name))}
+        }
     return {
         "fingerprint": {
             "tag": tag,
@@ -283,7 +302,9 @@ def pipeline(platform: Platform, defs: Definitions, sid: str) -> Body:
                 }
             )
     if svc.pii:
-        procs.append({"remove": {"tag": "pii_event_original", "field": "event.original", "ignore_missing": True}})
+        procs.append(
+            {"remove": {"tag": "pii_event_original", "field": "event.original", "ignore_missing": True}}
+        )
         # If any step fails, the document is still indexed, but without anything that may hold PII.
         dropped = sorted({*svc.pii, *defs.pii.text.fields, "event.original"})
         on_failure.append({"remove": {"field": dropped, "ignore_missing": True}})
@@ -291,7 +312,10 @@ def pipeline(platform: Platform, defs: Definitions, sid: str) -> Body:
     on_failure.append({"set": {"field": "error.message", "value": "{{{ _ingest.on_failure_message }}}"}})
     handled = ", ".join(f"{n} ({defs.pii_action(sid, n)})" for n in svc.pii) or "none"
     return {
-        "_meta": {"description": f"{svc.name}: stamps service, zone, tier and dc; PII: {handled}", "service": sid},
+        "_meta": {
+            "description": f"{svc.name}: stamps service, zone, tier and dc; PII: {handled}",
+            "service": sid,
+        },
         "description": f"{svc.name} logs: stamp service, zone, tier and dc; remove or mask PII",
         "processors": procs,
         "on_failure": on_failure,

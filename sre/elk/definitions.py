@@ -14,6 +14,7 @@ Checks that need more than one file, or platform.yaml, are in `_cross_check`.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -162,7 +163,7 @@ class RetentionClass(Strict):
     @model_validator(mode="after")
     def _phases_in_order(self) -> RetentionClass:
         steps = [(name, phase.after) for name, phase in self.phases() if name != "hot" and phase]
-        for (first, a), (second, b) in zip(steps, steps[1:], strict=False):
+        for (first, a), (second, b) in itertools.pairwise(steps):
             if hours(a) >= hours(b):
                 raise ValueError(f"{second}.after ({b}) must be later than {first}.after ({a})")
         return self
@@ -257,7 +258,9 @@ def default_root(platform: Platform) -> Path:
 
 def load_definitions(root: Path, platform: Platform) -> Definitions:
     if not root.is_dir():
-        raise InputError(f"{root}: no elk definitions folder (expected elk.yaml, ecs.yaml, retention.yaml, pii.yaml)")
+        raise InputError(
+            f"{root}: no elk definitions folder (expected elk.yaml, ecs.yaml, retention.yaml, pii.yaml)"
+        )
     docs = {name: read_document(root / f"{name}.yaml") for name in ("elk", "ecs", "retention", "pii")}
     service_docs: dict[str, Document] = {}
     services_dir = root / "services"
@@ -297,11 +300,17 @@ def _cross_check(defs: Definitions, platform: Platform) -> Iterator[tuple[str, P
         yield from _field_tree(where, ("fields",), {**defs.ecs.fields, **svc.fields}, only=svc.fields)
         if svc.retention and svc.retention not in defs.retention.classes:
             known = ", ".join(defs.retention.classes)
-            yield where, Problem(("retention",), f"unknown retention class {svc.retention!r}; defined: {known}")
+            yield (
+                where,
+                Problem(("retention",), f"unknown retention class {svc.retention!r}; defined: {known}"),
+            )
         pii = platform.services[sid].pii
         for name in svc.pii:
             if name not in pii:
-                yield where, Problem(("pii", name), f"not a PII field of {sid} in platform.yaml ({pii or 'none'})")
+                yield (
+                    where,
+                    Problem(("pii", name), f"not a PII field of {sid} in platform.yaml ({pii or 'none'})"),
+                )
         for i, proc in enumerate(svc.processors):
             if len(proc) != 1:
                 yield where, Problem(("processors", i), "a processor is a mapping with one key, its type")
@@ -325,7 +334,10 @@ def _retention(defs: Definitions, platform: Platform) -> Iterator[tuple[str, Pro
     for key in ("default", "pii_default"):
         name = getattr(defs.retention, key)
         if name not in classes:
-            yield "retention", Problem((key,), f"unknown retention class {name!r}; defined: {', '.join(classes)}")
+            yield (
+                "retention",
+                Problem((key,), f"unknown retention class {name!r}; defined: {', '.join(classes)}"),
+            )
     limit = platform.policies.pii.log_retention_days
     if limit is None:
         return
@@ -351,7 +363,12 @@ def _pii(defs: Definitions, platform: Platform) -> Iterator[tuple[str, Problem]]
         for i, pattern in enumerate(spec.text_patterns):
             if pattern not in defs.pii.text.patterns:
                 known = ", ".join(defs.pii.text.patterns) or "none"
-                yield "pii", Problem(("fields", name, "text_patterns", i), f"unknown pattern {pattern}; defined: {known}")
+                yield (
+                    "pii",
+                    Problem(
+                        ("fields", name, "text_patterns", i), f"unknown pattern {pattern}; defined: {known}"
+                    ),
+                )
     for sid, svc in platform.services.items():
         for name in svc.pii:
             action = defs.pii_action(sid, name)

@@ -75,7 +75,7 @@ def source_commit(repo: Path, inputs: Sequence[Path]) -> str | None:
         if head.returncode != 0:
             return None
         status = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--", *map(str, inputs)],
+            ["git", "-C", str(repo), "status", "--porcelain", "--", *(str(p.resolve()) for p in inputs)],
             capture_output=True,
             text=True,
             timeout=10,
