@@ -372,10 +372,10 @@ class FakeCluster:
                 for q in existing["index_patterns"]:
                     if _glob_overlap(p, q):
                         return (
-                            f"index template [{name}] has index patterns [{p}] matching patterns from existing "
-                            f"templates [{other}] with patterns ({other} => [{q}]) that have the same priority "
-                            f"[{priority}], multiple index templates may not match during index creation, "
-                            "please use a different priority"
+                            f"index template [{name}] has index patterns [{p}] matching patterns from "
+                            f"existing templates [{other}] with patterns ({other} => [{q}]) that have the "
+                            f"same priority [{priority}], multiple index templates may not match during index "
+                            "creation, please use a different priority"
                         )
         return None
 
