@@ -374,8 +374,8 @@ class FakeCluster:
                         return (
                             f"index template [{name}] has index patterns [{p}] matching patterns from "
                             f"existing templates [{other}] with patterns ({other} => [{q}]) that have the "
-                            f"same priority [{priority}], multiple index templates may not match during index "
-                            "creation, please use a different priority"
+                            f"same priority [{priority}], multiple index templates may not match during "
+                            "index creation, please use a different priority"
                         )
         return None
 
