@@ -140,9 +140,9 @@ def test_wrong_api_key(fake: FakeCluster, sre, monkeypatch: pytest.MonkeyPatch) 
     run = sre("publish")
     assert run.code == 1
     assert run.err.strip() == (
-        "GET /: 401 authentication failed: security_exception: unable to authenticate with provided credentials "
-        "and anonymous access is not allowed for this request; check the API key (ELASTICSEARCH_API_KEY or "
-        "--api-key-file)"
+        "GET /: 401 authentication failed: security_exception: unable to authenticate with provided "
+        "credentials and anonymous access is not allowed for this request; check the API key "
+        "(ELASTICSEARCH_API_KEY or --api-key-file)"
     )
     assert "stolen-or-stale" not in run.text
     assert fake.writes == []
@@ -195,7 +195,8 @@ def test_a_rejected_body_part_way_says_what_was_and_was_not_written(fake: FakeCl
             r"/_ingest/pipeline/logs-cdn-ingest",
             error(409, "version_conflict_engine_exception", "[logs-cdn-ingest]: version conflict"),
             "PUT /_ingest/pipeline/logs-cdn-ingest: 409 conflict: version_conflict_engine_exception: "
-            "[logs-cdn-ingest]: version conflict; it changed on the cluster meanwhile: run `sre elk diff` again",
+            "[logs-cdn-ingest]: version conflict; it changed on the cluster meanwhile: run `sre elk diff` "
+            "again",
         ),
         (
             "GET",
@@ -265,7 +266,8 @@ def test_an_8x_cluster_is_refused_with_the_reason(fake: FakeCluster, sre) -> Non
     run = sre("diff")
     assert run.code == 1
     assert run.err.startswith(
-        "GET /: 400 the server rejects this client's API version (Elasticsearch 9.x): media_type_header_exception"
+        "GET /: 400 the server rejects this client's API version (Elasticsearch 9.x): "
+        "media_type_header_exception"
     )
     assert fake.writes == []
 
@@ -283,9 +285,9 @@ def test_a_rollover_failure_after_the_writes_is_reported(fake: FakeCluster, sre)
     assert run.code == 1
     lines = run.err.strip().splitlines()
     assert lines[0] == (
-        "POST /logs-ext_api-staging/_rollover?lazy=true: 403 not allowed: security_exception: no manage on it; "
-        "the API key needs the cluster privileges manage_ilm, manage_pipeline and manage_index_templates, and "
-        "manage on logs-*"
+        "POST /logs-ext_api-staging/_rollover?lazy=true: 403 not allowed: security_exception: no manage on "
+        "it; the API key needs the cluster privileges manage_ilm, manage_pipeline and "
+        "manage_index_templates, and manage on logs-*"
     )
     assert "(66 + 1)" not in lines[1] and lines[1].startswith("written before the failure (67): ")
     assert lines[1].endswith("rollover of logs-ext_api-prod")
