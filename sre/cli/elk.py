@@ -16,6 +16,7 @@ from sre.errors import InputError, SreError
 
 if TYPE_CHECKING:
     from sre.elk.cluster import Cluster
+    from sre.elk.publish import Plan
     from sre.elk.workspace import Workspace
 
 app = typer.Typer(
@@ -89,6 +90,13 @@ def _cluster(url: str | None, api_key_file: Path | None, ca_file: Path | None, t
     return connect(Connection(url=url, api_key=_api_key(api_key_file), ca_file=ca_file, timeout=timeout))
 
 
+def _plan(ws: Workspace, cluster: Cluster, *, force: bool) -> tuple[Cluster, Plan]:
+    from sre.elk.publish import plan
+
+    stack = ws.defs.elk.index_template.stack_components
+    return cluster, plan(cluster, ws.bundle, ws.platform.platform.name, stack, force=force)
+
+
 def _lint_lines(ws: Workspace) -> tuple[list[str], list[str]]:
     """(findings, notes) of every check, the schema check included where the checker is found."""
     from sre.elk import schema
@@ -153,13 +161,10 @@ def diff(
     defs: DefsOption = None,
 ) -> None:
     """Compare the built bodies with the cluster's; show what publish would create, update or refuse."""
-    from sre.elk.publish import plan
     from sre.elk.report import render_plan
 
     ws = _workspace(platform_file, defs)
-    cluster = _cluster(url, api_key_file, ca_file, timeout)
-    stack = ws.defs.elk.index_template.stack_components
-    p = plan(cluster, ws.bundle, ws.platform.platform.name, stack, force=False)
+    _, p = _plan(ws, _cluster(url, api_key_file, ca_file, timeout), force=False)
     typer.echo("\n".join(render_plan(p, show_diff=True)))
 
 
@@ -178,14 +183,12 @@ def publish(
     defs: DefsOption = None,
 ) -> None:
     """Write what changed (ILM, pipelines, component then index templates), then mark lazy rollovers."""
-    from sre.elk.publish import Result, apply, plan
+    from sre.elk.publish import Result, apply
     from sre.elk.report import render_result
 
     ws = _workspace(platform_file, defs)
     _require_clean(ws)
-    cluster = _cluster(url, api_key_file, ca_file, timeout)
-    stack = ws.defs.elk.index_template.stack_components
-    p = plan(cluster, ws.bundle, ws.platform.platform.name, stack, force=force)
+    cluster, p = _plan(ws, _cluster(url, api_key_file, ca_file, timeout), force=force)
     result = Result(plan=p) if dry_run else apply(cluster, p, ws.bundle)
     typer.echo("\n".join(render_result(result, dry_run=dry_run)))
     if p.blocked:

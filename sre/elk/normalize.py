@@ -5,7 +5,9 @@ What Elasticsearch changes on the way in and out (from its API reference and GET
   `modified_date` and `in_use_by` around ILM policies (the cluster client unwraps those);
 - returns index settings nested under `index`, with every value as a string ("1", "true");
 - fills `data_stream` with its defaults (hidden, allow_custom_routing false);
-- gives every ILM phase a min_age ("0ms") and the delete action delete_searchable_snapshot: true.
+- gives every ILM phase a min_age ("0ms"), the delete action delete_searchable_snapshot: true, and
+  the allocate action empty include / exclude / require;
+- may drop an empty `properties` or `mappings` (so empty ones count as absent on both sides).
 The source commit in _meta is provenance, not content, and is left out of the comparison too.
 """
 
@@ -18,7 +20,7 @@ from sre.elk.meta import Body, without_volatile_meta
 from sre.elk.names import Kind
 
 SERVER_ADDED = ("created_date", "created_date_millis", "modified_date", "modified_date_millis", "version")
-DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
+DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False, "failure_store": False}
 EMPTY_DEFAULTS: dict[str, Any] = {
     "composed_of": [],
     "ignore_missing_component_templates": [],
@@ -54,9 +56,10 @@ def _template_block(template: Any) -> Any:
     out = dict(template)
     if "settings" in out:
         out["settings"] = {k: _as_setting(v) for k, v in flat_settings(out["settings"]).items()}
-        if not out["settings"]:
-            del out["settings"]
-    return out
+    mappings = out.get("mappings")
+    if isinstance(mappings, dict) and mappings.get("properties") == {}:
+        out["mappings"] = {k: v for k, v in mappings.items() if k != "properties"}
+    return {k: v for k, v in out.items() if v != {}}
 
 
 def _ilm(body: Body) -> Body:
@@ -67,9 +70,12 @@ def _ilm(body: Body) -> Body:
         if not isinstance(phase, dict):
             continue
         phase.setdefault("min_age", "0ms")
-        delete = (phase.get("actions") or {}).get("delete")
-        if isinstance(delete, dict):
-            delete.setdefault("delete_searchable_snapshot", True)
+        actions = phase.get("actions") or {}
+        if isinstance(actions.get("delete"), dict):
+            actions["delete"].setdefault("delete_searchable_snapshot", True)
+        allocate = actions.get("allocate")
+        if isinstance(allocate, dict):
+            actions["allocate"] = {k: v for k, v in allocate.items() if v != {}}
     return body
 
 

@@ -265,6 +265,13 @@ class FakeCluster:
             phase.setdefault("min_age", "0ms")
             if "delete" in phase.get("actions", {}):
                 phase["actions"]["delete"].setdefault("delete_searchable_snapshot", True)
+            if "allocate" in phase.get("actions", {}):
+                phase["actions"]["allocate"] = {
+                    "include": {},
+                    "exclude": {},
+                    "require": {},
+                    **phase["actions"]["allocate"],
+                }
         version = self.ilm.get(name, {}).get("version", 0) + 1
         self.ilm[name] = {"version": version, "modified_date": NOW, "policy": policy}
         return response(200, {"acknowledged": True})
