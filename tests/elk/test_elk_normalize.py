@@ -47,8 +47,15 @@ def test_empty_mappings_count_as_absent() -> None:
 
 
 def test_ilm_defaults_filled_in_by_elasticsearch() -> None:
-    sent = {"policy": {"phases": {"hot": {"actions": {}}, "warm": {"min_age": "7d", "actions": {
-        "allocate": {"number_of_replicas": 1}}}, "delete": {"min_age": "30d", "actions": {"delete": {}}}}}}  # fmt: skip
+    sent = {
+        "policy": {
+            "phases": {
+                "hot": {"actions": {}},
+                "warm": {"min_age": "7d", "actions": {"allocate": {"number_of_replicas": 1}}},
+                "delete": {"min_age": "30d", "actions": {"delete": {}}},
+            }
+        }
+    }
     allocate = {"number_of_replicas": 1, "include": {}, "exclude": {}, "require": {}}
     returned = {
         "policy": {
