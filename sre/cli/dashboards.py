@@ -11,16 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sre.cli.options import PlatformOption, open_platform
+from sre.cli.options import PlatformOption, command_group, open_platform
 
 if TYPE_CHECKING:
     from sre.grafana.build import BuiltDashboard
     from sre.grafana.client import Grafana
     from sre.platform.model import Platform
 
-app = typer.Typer(
-    help="Grafana dashboards from the platform model: build, lint, diff, publish.", no_args_is_help=True
-)
+app = command_group("Grafana dashboards from the platform model: build, lint, diff, publish.")
 
 DashboardsOption = Annotated[
     Path | None,

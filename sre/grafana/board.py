@@ -31,6 +31,7 @@ from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
     DataSourceRef,
+    GridPos,
     Threshold,
     ThresholdsMode,
     ValueMap,
@@ -108,6 +109,8 @@ class Board:
         # The platform service whose own dashboard this is: `sre dashboards lint` checks coverage with it.
         self.service = service
         self._panels = 0
+        # The grid cursor: panels flow left to right and wrap when the next one does not fit.
+        self._x = self._y = self._line = 0
         self._sdk = (
             Dashboard(title)
             .uid(uid)
@@ -165,7 +168,12 @@ class Board:
     # --- rows and panels ----------------------------------------------------------------------
 
     def row(self, title: str) -> Self:
-        self._sdk.with_row(Row(title).id(self._next_id()))
+        self._y += self._line
+        self._x = self._line = 0
+        self._sdk.with_row(
+            Row(title).id(self._next_id()).grid_pos(GridPos(x=0, y=self._y, w=GRID_WIDTH, h=1))
+        )
+        self._y += 1
         return self
 
     def graph(
@@ -271,7 +279,13 @@ class Board:
             )
         if len(queries) > len(REF_IDS):
             raise DefinitionError(f"{self.uid}: at most {len(REF_IDS)} queries per panel")
-        panel.id(self._next_id()).datasource(DATASOURCE).span(width).height(height)
+        if self._x + width > GRID_WIDTH:
+            self._y += self._line
+            self._x = self._line = 0
+        panel.id(self._next_id()).datasource(DATASOURCE)
+        panel.grid_pos(GridPos(x=self._x, y=self._y, w=width, h=height))
+        self._x += width
+        self._line = max(self._line, height)
         for ref, query in zip(REF_IDS, queries, strict=False):
             target = Dataquery().ref_id(ref).expr(query.expr).legend_format(query.legend)
             panel.with_target(target.instant() if query.instant else target.range())

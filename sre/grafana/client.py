@@ -160,6 +160,9 @@ class Grafana:
             ) from None
         except GrafanaException as exc:
             raise GrafanaError(f"{where}: request failed: {_one_line(str(exc))}") from None
+        except niquests.exceptions.JSONDecodeError:
+            # A 2xx answer whose body is not JSON (a proxy's error page, say).
+            raise GrafanaError(f"{where}: the answer is not JSON (is this Grafana?)") from None
         except niquests.exceptions.Timeout:
             raise GrafanaError(f"{where}: no answer within {self.target.timeout:g} s") from None
         except niquests.exceptions.ConnectionError as exc:
@@ -167,7 +170,6 @@ class Grafana:
         except niquests.exceptions.RequestException as exc:
             raise GrafanaError(f"{where}: request failed: {_one_line(str(exc))}") from None
         except ValueError:
-            # A 2xx answer whose body is not JSON (a proxy's HTML page, say).
             raise GrafanaError(f"{where}: the answer is not JSON (is this Grafana?)") from None
 
     def _where(self, what: str) -> str:
