@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, run
 
 from sre.grafana import promql
-from sre.grafana.board import Board, DefinitionError, Folder
+from sre.grafana.board import Board, DefinitionError, Folder, Query
 from sre.grafana.uids import MAX_UID, stable_uid
 
 
@@ -54,11 +54,11 @@ def test_board_refuses_what_grafana_would_refuse() -> None:
     board = Board("ok", "OK", folder=folder)
     with pytest.raises(DefinitionError, match="has no query"):
         board.graph("Empty", unit="short")
-    with pytest.raises(DefinitionError, match="width must be 1..24"):
+    with pytest.raises(DefinitionError, match=r"width must be 1\.\.24"):
         board.stat("Wide", promql_query(), unit="short", width=30)
 
 
-def promql_query() -> object:
+def promql_query() -> Query:
     from sre.grafana import now
 
     return now("up", "{{job}}")
