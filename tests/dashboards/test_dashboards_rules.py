@@ -173,3 +173,14 @@ def test_help_does_not_import_the_heavy_libraries() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_example_in_the_documentation_builds_and_lints(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (ROOT / "docs" / "dashboards.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (project / "dashboards" / "edge_team.py").write_text(example)
+    code, out, err = run(["dashboards", "lint"], capsys)
+    assert code == 0, err
+    assert out.startswith("ok: 24 dashboards")
