@@ -67,19 +67,12 @@ def dashboards(ctx: Context) -> Iterator[Board]:
                     no_value="not measured",
                     width=6,
                 )
-        drill = {"service": sid}
-        board.stat(
-            "Last drill RTO",
-            now(f"max({selector(RTO, drill)})", "RTO"),
-            unit="s",
-            no_value="no drill yet",
-            width=6,
-        )
-        board.stat(
-            "Last drill RPO",
-            now(f"max({selector(RPO, drill)})", "RPO"),
-            unit="s",
-            no_value="no drill yet",
-            width=6,
-        )
+        for name, metric in (("RTO", RTO), ("RPO", RPO)):
+            board.stat(
+                f"Last drill {name}",
+                now(f"max({selector(metric, service=sid)})", name),
+                unit="s",
+                no_value="no drill yet",
+                width=6,
+            )
     yield board
