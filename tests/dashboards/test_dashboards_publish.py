@@ -372,3 +372,20 @@ def test_bad_connection_settings_exit_2(
         monkeypatch.setenv(name, value)
     code, out, err = run(["dashboards", "diff", *args], capsys)
     assert (code, out, err) == (2, "", expected + "\n")
+
+
+def test_a_url_that_is_not_grafanas_api_gives_404(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = FakeGrafana(prefix="/grafana").start()
+    try:
+        root = server.url.removesuffix("/grafana")  # the API lives under /grafana, not at the root
+        monkeypatch.setenv("GRAFANA_URL", root)
+        monkeypatch.setenv("GRAFANA_TOKEN", EDITOR_TOKEN)
+        code, out, err = run(["dashboards", "publish"], capsys)
+        assert (code, out) == (1, "")
+        assert err.splitlines()[0] == (
+            f"Grafana {root}: POST /api/folders (sre-platform): 404 Not found: not JSON: 404 page not found"
+        )
+    finally:
+        server.stop()
