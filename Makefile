@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint typecheck unit integration bench demo clean
+.PHONY: setup test lint typecheck unit integration bench demo clean dashboards
 
 setup: $(VENV)/.installed
 
@@ -17,6 +17,8 @@ $(VENV)/.installed: pyproject.toml
 lint: setup
 	$(BIN)/ruff check sre tests bench
 	$(BIN)/ruff format --check sre tests bench
+	$(BIN)/ruff check dashboards
+	$(BIN)/ruff format --check dashboards
 
 typecheck: setup
 	$(BIN)/mypy sre
@@ -32,6 +34,10 @@ test: lint typecheck
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+dashboards: setup
+	$(BIN)/sre dashboards build --out build/dashboards
+	$(BIN)/sre dashboards lint
 
 demo: setup
 	$(BIN)/sre inventory show

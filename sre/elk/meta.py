@@ -63,17 +63,13 @@ def without_volatile_meta(kind: Kind, body: Body) -> Body:
 
 
 def source_commit(repo: Path, inputs: Sequence[Path]) -> str | None:
-    """HEAD when the inputs have no uncommitted changes, else None (the build is not that commit)."""
+    """The commit the build comes from, when the inputs have no uncommitted changes, else None."""
+    from sre.gitinfo import current_commit
+
+    commit = current_commit(repo)
+    if commit is None:
+        return None
     try:
-        head = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--verify", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        if head.returncode != 0:
-            return None
         status = subprocess.run(
             ["git", "-C", str(repo), "status", "--porcelain", "--", *(str(p.resolve()) for p in inputs)],
             capture_output=True,
@@ -83,6 +79,7 @@ def source_commit(repo: Path, inputs: Sequence[Path]) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    if status.returncode != 0 or status.stdout.strip():
-        return None
-    return head.stdout.strip() or None
+    if status.returncode != 0:
+        # No git checkout: the commit came from CI ($CI_COMMIT_SHA), whose checkout is that commit.
+        return commit
+    return None if status.stdout.strip() else commit

@@ -16,6 +16,7 @@ from typing import Any
 
 from sre.elk.build import Bundle
 from sre.elk.names import Kind
+from sre.sharedtools import find_beside_project
 
 SHARED_ENV_VAR = "SRE_SHARED_DIR"
 TOOL = Path("tools") / "validate_elasticsearch.py"
@@ -35,10 +36,10 @@ class SchemaReport:
 
 
 def find_tool(project_root: Path) -> Path | None:
-    from_env = os.environ.get(SHARED_ENV_VAR)
-    candidates = [Path(from_env) / TOOL] if from_env else []
-    candidates += [parent / "shared" / TOOL for parent in project_root.resolve().parents]
-    return next((c for c in candidates if c.is_file()), None)
+    if from_env := os.environ.get(SHARED_ENV_VAR):
+        tool = Path(from_env) / TOOL
+        return tool if tool.is_file() else None
+    return find_beside_project(project_root, Path("shared") / TOOL, SHARED_ENV_VAR)
 
 
 def _load(tool: Path) -> ModuleType:
