@@ -15,19 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from synthetic import synthetic  # noqa: E402
+
 from sre.grafana.build import build, render  # noqa: E402
 from sre.platform.loader import load_platform  # noqa: E402
 from sre.platform.model import Platform  # noqa: E402
-
-
-def synthetic(seed: Platform, services: int) -> Platform:
-    """`services` services cycling through the seed's (same zones, kinds, tiers and SLOs)."""
-    originals = list(seed.services.items())
-    made = {}
-    for i in range(services):
-        sid, service = originals[i % len(originals)]
-        made[f"{sid}_{i:04d}"] = service.model_copy(update={"name": f"{service.name} {i}"})
-    return seed.model_copy(update={"services": made, "edges": [], "environments": {}})
 
 
 def timed(platform: Platform, runs: int) -> tuple[float, int, int]:

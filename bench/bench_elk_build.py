@@ -16,21 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from synthetic import synthetic  # noqa: E402
+
 from sre.elk.build import build  # noqa: E402
 from sre.elk.definitions import load_definitions  # noqa: E402
 from sre.elk.lint import lint  # noqa: E402
 from sre.platform.loader import load_platform  # noqa: E402
-from sre.platform.model import Platform  # noqa: E402
-
-
-def synthetic(seed: Platform, services: int) -> Platform:
-    """`services` services cycling through the seed's (same zones, PII lists and kinds)."""
-    originals = list(seed.services.items())
-    made = {}
-    for i in range(services):
-        sid, service = originals[i % len(originals)]
-        made[f"{sid}_{i:04d}"] = service.model_copy(update={"name": f"{service.name} {i}"})
-    return seed.model_copy(update={"services": made, "edges": [], "environments": {}})
 
 
 def median_seconds(work: Callable[[], object], runs: int) -> float:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from sre.elk.meta import Body
 from sre.elk.names import Kind
 from sre.errors import InputError, SreError
+from sre.urls import is_http_url, without_credentials
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,10 +47,7 @@ class Connection:
     @property
     def safe_url(self) -> str:
         """The URL without any user:password part, fit for messages."""
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return without_credentials(self.url)
 
 
 @dataclass(frozen=True)
@@ -265,8 +262,7 @@ def connect(conn: Connection) -> Cluster:
     from elastic_transport import HttpxHttpNode
     from elasticsearch import Elasticsearch
 
-    parts = urlsplit(conn.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(conn.url):
         raise InputError(f"--url: expected http(s)://host:port; got {conn.safe_url or conn.url!r}")
     if conn.ca_file is not None and not conn.ca_file.is_file():
         raise InputError(f"--ca-file: {conn.ca_file}: file not found")

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from sre.errors import InputError, SreError
+from sre.urls import without_credentials
 
 URL_ENV = "GRAFANA_URL"
 # Names of environment variables, not secrets.
@@ -40,10 +41,7 @@ class GrafanaTarget:
     @property
     def shown(self) -> str:
         """The URL without any user:password part, for messages."""
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return without_credentials(self.url)
 
 
 def resolve_target(

@@ -1,5 +1,7 @@
 """sre elk build: what is generated per service and class, byte-identical, provenance in _meta."""
 
+# ruff: noqa: F811 (pytest fixtures imported from elk_support arrive as same-named arguments)
+
 from __future__ import annotations
 
 import json
@@ -8,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from elk_support import ROOT, project, sre  # noqa: F401 (fixtures, used as arguments)
 
 from sre.elk import names
 from sre.elk.build import build

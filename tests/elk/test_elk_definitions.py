@@ -1,10 +1,12 @@
 """elk/ definitions: loaded with file:line: field.path messages, checked against platform.yaml."""
 
+# ruff: noqa: F811 (pytest fixtures imported from elk_support arrive as same-named arguments)
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import ROOT
+from elk_support import ROOT, project, sre  # noqa: F401 (fixtures, used as arguments)
 
 from sre.elk.definitions import load_definitions
 from sre.platform.loader import load_platform

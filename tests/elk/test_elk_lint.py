@@ -1,12 +1,14 @@
 """sre elk lint: Elasticsearch's request schemas on every body, and the checks across objects."""
 
+# ruff: noqa: F811 (pytest fixtures imported from elk_support arrive as same-named arguments)
+
 from __future__ import annotations
 
 import copy
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from elk_support import ROOT, project, shared_tools, sre  # noqa: F401 (fixtures, used as arguments)
 
 from sre.elk import schema
 from sre.elk.build import Bundle, build

@@ -7,6 +7,8 @@ elk refuses a server that is not Elasticsearch before writing anything, over the
 transport production uses, and that a missing object reads as missing over the wire.
 """
 
+# ruff: noqa: F811 (pytest fixtures imported from elk_support arrive as same-named arguments)
+
 from __future__ import annotations
 
 import re
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from elk_support import project, sre  # noqa: F401 (fixtures, used as arguments)
 
 from sre.elk.cluster import Connection, connect
 

@@ -5,6 +5,8 @@ strings, defaults filled in, dates added), so "a second publish writes nothing" 
 normalisation at work, not an echo.
 """
 
+# ruff: noqa: F811 (pytest fixtures imported from elk_support arrive as same-named arguments)
+
 from __future__ import annotations
 
 import json
@@ -13,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from elk_fake_cluster import COMPAT, PRODUCT, FakeCluster, error
+from elk_support import fake, project, sre  # noqa: F401 (fixtures, used as arguments)
 
 KEYS = ("writer-key", "reader-key")
 

@@ -1,4 +1,8 @@
-"""Fixtures of the elk tests: a copy of the project to edit, the CLI, and a respx-served cluster."""
+"""Fixtures and paths of the elk tests, imported by each test module.
+
+Not a conftest.py: several test folders have one, and `from conftest import ...` then resolves to
+whichever was loaded last. A module with its own name cannot be mistaken.
+"""
 
 from __future__ import annotations
 
