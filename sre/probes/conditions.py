@@ -25,6 +25,7 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/+-]*$")
 _CONDITION = re.compile(r"^\s*(\S+)\s+(==|!=|<=|>=|<|>|!contains|contains|matches)\s+(.+?)\s*$")
+_SINGLE = re.compile(r'"(?:[^"\\]|\\.)*"|[^,\s]+')
 _LITERAL = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[^,\s]+)\s*(?:,|$)')
 
 ORDERING = frozenset({"<", "<=", ">", ">="})
@@ -217,11 +218,16 @@ def _subject(subject: str, text: str) -> tuple[SubjectType, str | None, Any]:
 
 
 def _values(value_text: str, text: str) -> tuple[Literal_, ...]:
-    inner = value_text
-    if value_text.startswith("any(") and value_text.endswith(")"):
-        inner = value_text[4:-1]
-    elif value_text.startswith("any("):
+    if not value_text.startswith("any("):
+        if not _SINGLE.fullmatch(value_text):
+            raise ValueError(
+                f'condition {text!r}: one value expected; quote text with spaces as "...", '
+                "use any(a, b) for several"
+            )
+        return (_literal(value_text, text),)
+    if not value_text.endswith(")"):
         raise ValueError(f"condition {text!r}: any( is not closed")
+    inner = value_text[4:-1]
     values: list[Literal_] = []
     pos = 0
     while pos < len(inner):
@@ -230,11 +236,6 @@ def _values(value_text: str, text: str) -> tuple[Literal_, ...]:
             raise ValueError(f"condition {text!r}: cannot read the value {inner[pos:]!r}")
         values.append(_literal(found.group(1), text))
         pos = found.end()
-        if inner is value_text and pos < len(inner):
-            raise ValueError(
-                f'condition {text!r}: one value expected; quote text with spaces as "...", '
-                "use any(a, b) for several"
-            )
     if not values:
         raise ValueError(f"condition {text!r}: a value is missing")
     return tuple(values)

@@ -77,7 +77,7 @@ def handshake_error(exc: ssl.SSLError | OSError, server: str) -> ProbeError:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return verification_error(exc, server)
     text = str(getattr(exc, "reason", None) or exc)
-    lowered = text.lower()
+    lowered = text.lower().replace("_", " ")
     if "protocol version" in lowered or "unsupported protocol" in lowered:
         return ProbeError(
             Reason.tls_version_below_policy, f"{server} offers no TLS version this prober accepts ({text})"
