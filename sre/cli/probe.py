@@ -48,6 +48,9 @@ app = typer.Typer(
 )
 
 
+PIPE_WIDTH = 200
+
+
 class Format(StrEnum):
     table = "table"
     json = "json"
@@ -378,10 +381,11 @@ def _emit(rendered: Any, output: Path | None, fmt: Format) -> None:
     from rich.console import Console
 
     if output is None:
-        Console().print(rendered)
+        # Piped output (CI logs) gets a wide page instead of rich's 80 columns.
+        Console(width=None if sys.stdout.isatty() else PIPE_WIDTH).print(rendered)
         return
     try:
         with output.open("w", encoding="utf-8") as handle:
-            Console(file=handle, width=160, color_system=None).print(rendered)
+            Console(file=handle, width=PIPE_WIDTH, color_system=None).print(rendered)
     except OSError as exc:
         raise InputError(f"--output {output}: {exc.strerror}") from None

@@ -64,7 +64,9 @@ def servers(pki: Pki) -> Iterator[Servers]:
             https12=loop.serve_tcp(http_handler, server_context(pki.good, minimum=TLS12, maximum=TLS12)),
             expired=loop.serve_tcp(http_handler, server_context(pki.expired, minimum=TLS12, maximum=TLS13)),
             expiring=loop.serve_tcp(http_handler, server_context(pki.expiring, minimum=TLS13, maximum=TLS13)),
-            other_host=loop.serve_tcp(http_handler, server_context(pki.other_host, minimum=TLS13, maximum=TLS13)),
+            other_host=loop.serve_tcp(
+                http_handler, server_context(pki.other_host, minimum=TLS13, maximum=TLS13)
+            ),
             silent=loop.serve_tcp(silent_handler),
             garbage=loop.serve_tcp(garbage_handler),
             closed=closed_port(),

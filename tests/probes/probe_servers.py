@@ -112,7 +112,9 @@ def make_pki(folder: Path) -> Pki:
     )
 
 
-def server_context(cert: tuple[Path, Path], *, minimum: ssl.TLSVersion, maximum: ssl.TLSVersion) -> ssl.SSLContext:
+def server_context(
+    cert: tuple[Path, Path], *, minimum: ssl.TLSVersion, maximum: ssl.TLSVersion
+) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert[0]), str(cert[1]))
     ctx.minimum_version = minimum

@@ -83,7 +83,9 @@ def test_hostname_mismatch(servers: Servers) -> None:
 
 
 def test_expiring_certificate_is_degraded(servers: Servers) -> None:
-    r = run_one(make_target(f"https://localhost:{servers.expiring}", ca_file=servers.pki.ca_file, check="tls"))
+    r = run_one(
+        make_target(f"https://localhost:{servers.expiring}", ca_file=servers.pki.ca_file, check="tls")
+    )
     assert r.status is Status.degraded
     assert r.reason is Reason.cert_expiring
 
@@ -159,7 +161,9 @@ def test_tcp_connect_and_expect(servers: Servers) -> None:
         make_target(f"tcp://127.0.0.1:{servers.garbage}", check="tcp", settings={"expect": "^HTTP/"})
     )
     assert bad.reason is Reason.protocol
-    good = run_one(make_target(f"tcp://127.0.0.1:{servers.garbage}", check="tcp", settings={"expect": "SSH-2"}))
+    good = run_one(
+        make_target(f"tcp://127.0.0.1:{servers.garbage}", check="tcp", settings={"expect": "SSH-2"})
+    )
     assert good.status is Status.ok
 
 

@@ -21,7 +21,7 @@ def test_repository_definitions_load_against_the_platform() -> None:
     cdn = defs.for_service("cdn", "https")[0]
     assert cdn.settings["path"] == "/"  # the service overrides the kind's /healthz
     assert cdn.timeout == 5.0
-    assert [str(c) for c in cdn.conditions][0] == "status == 200"
+    assert str(cdn.conditions[0]) == "status == 200"
     k8s = defs.for_service("k8s_workers", "kubernetes")
     assert [r.check for r in k8s] == ["kubernetes", "grpc"]
     assert k8s[1].endpoint_param == "grpc"
@@ -58,7 +58,10 @@ def test_bad_condition_names_file_line_and_path(tmp_path: Path) -> None:
     [
         ("version: 1\nservices:\n  nope: {}\n", ":3: services.nope: unknown service 'nope'"),
         ("version: 1\nkinds:\n  smtp: {}\n", ":3: kinds.smtp: unknown check 'smtp'"),
-        ("version: 1\nkinds:\n  https:\n    timeout: 5 sec\n", ":4: kinds.https.timeout: expected a duration"),
+        (
+            "version: 1\nkinds:\n  https:\n    timeout: 5 sec\n",
+            ":4: kinds.https.timeout: expected a duration",
+        ),
         (
             "version: 1\nservices:\n  web:\n    settings: {pth: /x}\n",
             ":4: services.web.settings.pth: unknown field",
@@ -84,7 +87,9 @@ def test_load_errors(tmp_path: Path, text: str, expected: str) -> None:
 def test_a_service_defined_twice_names_both_files(tmp_path: Path) -> None:
     platform = load_platform(write_platform(tmp_path))
     (tmp_path / "probes" / "more.yaml").write_text("version: 1\nservices:\n  web: {}\n")
-    with pytest.raises(InputError, match=r"probes\.yaml:\d+: services\.web: already defined at .*more\.yaml:3"):
+    with pytest.raises(
+        InputError, match=r"probes\.yaml:\d+: services\.web: already defined at .*more\.yaml:3"
+    ):
         load_definitions(tmp_path / "probes", platform)
 
 

@@ -14,7 +14,9 @@ NOW = 1_700_000_000.0
 RUN = RunContext(vantage="t")
 
 
-def _judge(target: Target, error: ProbeError | None = None, **facts: object) -> tuple[Status, Reason | None, str]:
+def _judge(
+    target: Target, error: ProbeError | None = None, **facts: object
+) -> tuple[Status, Reason | None, str]:
     v = judge(target, Observation(facts=dict(facts)), error, RUN, duration=0.05, now=NOW)
     return v.status, v.reason, v.message
 
@@ -91,7 +93,10 @@ def test_failure_outranks_expiring_certificate() -> None:
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
-        ("postgresql://u:hunter2@db:5432/app?password=hunter2&sslmode=verify-full", "postgresql://db:5432/app?password=***&sslmode=verify-full"),
+        (
+            "postgresql://u:hunter2@db:5432/app?password=hunter2&sslmode=verify-full",
+            "postgresql://db:5432/app?password=***&sslmode=verify-full",
+        ),
         ("https://api.example/healthz", "https://api.example/healthz"),
     ],
 )

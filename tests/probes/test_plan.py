@@ -78,6 +78,8 @@ def test_filters(tmp_path: Path) -> None:
         ({"zones": ["moon"]}, "unknown zone 'moon'"),
     ],
 )
-def test_unknown_filter_values_are_input_errors(tmp_path: Path, filters: dict[str, list[str]], message: str) -> None:
+def test_unknown_filter_values_are_input_errors(
+    tmp_path: Path, filters: dict[str, list[str]], message: str
+) -> None:
     with pytest.raises(InputError, match=message):
         _plan(tmp_path, **filters)

@@ -47,7 +47,9 @@ class Fake:
             self.in_flight -= 1
 
 
-def _run(fake: Fake, n: int = 1, *, concurrency: int = 8, budget: float = 10.0, **fields: object) -> list[Result]:
+def _run(
+    fake: Fake, n: int = 1, *, concurrency: int = 8, budget: float = 10.0, **fields: object
+) -> list[Result]:
     register("fake", fake)  # type: ignore[arg-type]
     targets = [make_target(f"fake://h{i}", "fake", service=f"s{i}", **fields) for i in range(n)]  # type: ignore[arg-type]
     return asyncio.run(run_probes(targets, RUN, concurrency=concurrency, budget=budget))
@@ -120,7 +122,10 @@ def test_unexpected_exception_is_internal_and_one_line() -> None:
 
 @pytest.mark.parametrize(
     ("exc", "reason"),
-    [(ConnectionRefusedError(111, "refused"), Reason.connect_refused), (OSError(113, "No route"), Reason.connect_error)],
+    [
+        (ConnectionRefusedError(111, "refused"), Reason.connect_refused),
+        (OSError(113, "No route"), Reason.connect_error),
+    ],
 )
 def test_network_errors_a_check_let_through_get_a_reason(exc: Exception, reason: Reason) -> None:
     async def leaky(target: Target, ctx: ProbeContext) -> None:

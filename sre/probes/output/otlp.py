@@ -7,6 +7,7 @@ http/protobuf by default, or grpc). The SDK is imported here, never at start-up.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -29,6 +30,20 @@ def _exporters() -> tuple[Any, Any]:
             OTLPSpanExporter,
         )
     return OTLPSpanExporter(), OTLPMetricExporter()
+
+
+def _watch(exporter: Any, failures: list[str]) -> Any:
+    """Note each export the collector did not accept (the SDK itself only logs it)."""
+    original = exporter.export
+
+    def export(*args: Any, **kwargs: Any) -> Any:
+        outcome = original(*args, **kwargs)
+        if getattr(outcome, "name", "SUCCESS") != "SUCCESS":
+            failures.append(type(exporter).__name__)
+        return outcome
+
+    exporter.export = export
+    return exporter
 
 
 def attributes(r: Result) -> dict[str, Any]:
@@ -63,7 +78,10 @@ def export(results: list[Result], *, environment: str) -> bool:
     resource = Resource.create(
         {"service.name": "sre-probe", "service.version": __version__, "deployment.environment": environment}
     )
-    span_exporter, metric_exporter = _exporters()
+    failures: list[str] = []
+    span_exporter, metric_exporter = (_watch(e, failures) for e in _exporters())
+    # The SDK logs every retry on stderr; the CLI says it once, below.
+    logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
     reader = PeriodicExportingMetricReader(metric_exporter, export_interval_millis=3_600_000)
@@ -87,9 +105,10 @@ def export(results: list[Result], *, environment: str) -> bool:
         labels.pop("sre.probe.attempts", None)
         success.set(1 if r.status in (Status.ok, Status.degraded) else 0, labels)
         duration.set(r.duration_seconds, labels)
-    sent = tracer_provider.force_flush(10_000) and meter_provider.force_flush(10_000)
+    flushed = tracer_provider.force_flush(10_000) and meter_provider.force_flush(10_000)
     tracer_provider.shutdown()
     meter_provider.shutdown()
+    sent = flushed and not failures
     if not sent:
         where = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         sys.stderr.write(f"OTLP: the collector at {where} did not take the results\n")

@@ -39,8 +39,10 @@ def render(results: list[Result], tiers: Iterable[str], zones: Iterable[str]) ->
 
 def _tier_table(results: list[Result], zones: list[str]) -> Table:
     table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
-    for name in ("zone", "service", "check", "status", "time", "observed", "why"):
-        table.add_column(name, overflow="fold")
+    for name in ("zone", "service", "check", "status", "time"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("observed")
+    table.add_column("why", overflow="fold", ratio=1)
     order = {z: i for i, z in enumerate(zones)}
     rows = sorted(results, key=lambda r: (order.get(r.zone, len(order)), r.zone))
     last_zone = None
