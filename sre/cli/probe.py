@@ -109,8 +109,9 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
 
     Exit 0 when everything is as expected, 1 when a probe failed, 2 on bad input.
     """
-    import asyncio
     import time
+
+    from sre.probes.loop import run as run_loop
 
     names = services or []
     if target is None and kind is not None:
@@ -136,9 +137,7 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
         env_name = env
 
     started = time.time()
-    results = asyncio.run(
-        _run_with_progress(targets, run_ctx, concurrency, timeout, show=_interactive(output))
-    )
+    results = run_loop(_run_with_progress(targets, run_ctx, concurrency, timeout, show=_interactive(output)))
     everything = _ordered([*results, *skipped], platform)
     text = _render(everything, fmt, platform, vantage=run_ctx.vantage, env=env_name, started_at=started)
     _emit(text, output, fmt)

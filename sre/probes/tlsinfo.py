@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from datetime import UTC, datetime
+from typing import Any
 
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason
@@ -46,9 +47,44 @@ def record_session(ctx: ProbeContext, ssl_object: ssl.SSLObject | ssl.SSLSocket)
     cipher = ssl_object.cipher()
     if cipher:
         ctx.fact("tls_cipher", cipher[0])
+    # A verified peer's certificate is already decoded by the ssl module (cheap); an
+    # unverified one is only available as DER, which `cryptography` reads.
+    decoded = ssl_object.getpeercert()
+    if decoded:
+        record_decoded(ctx, decoded)
+        return
     der = ssl_object.getpeercert(binary_form=True)
     if der:
         record_certificate(ctx, der)
+
+
+_SHORT_NAMES = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+    "domainComponent": "DC",
+}
+
+
+def _rfc4514(rdns: Any) -> str:
+    # The ssl module lists RDNs in certificate order; RFC 4514 writes them last first.
+    parts = ["+".join(f"{_SHORT_NAMES.get(k, k)}={v}" for k, v in rdn) for rdn in rdns]
+    return ",".join(reversed(parts))
+
+
+def record_decoded(ctx: ProbeContext, cert: dict[str, Any]) -> None:
+    """The same facts as `record_certificate`, from `SSLObject.getpeercert()` of a verified peer."""
+    if "notAfter" in cert:
+        ctx.fact("cert_not_after", int(ssl.cert_time_to_seconds(cert["notAfter"])))
+    ctx.fact("cert_subject", _rfc4514(cert.get("subject", ())))
+    ctx.fact("cert_issuer", _rfc4514(cert.get("issuer", ())))
+    ctx.fact(
+        "cert_sans",
+        [value.strip() for kind, value in cert.get("subjectAltName", ()) if kind in ("DNS", "IP Address")],
+    )
 
 
 def record_certificate(ctx: ProbeContext, der: bytes) -> None:

@@ -186,3 +186,23 @@ def test_grpc_health_serving_and_not_serving(servers: Servers) -> None:
     assert r.facts["grpc_status"] == "NOT_SERVING"
     r = run_one(make_target(f"grpc://127.0.0.1:{servers.closed}", check="grpc"))
     assert r.reason is Reason.connect_refused
+
+
+def test_decoded_and_der_certificates_give_the_same_facts(servers: Servers) -> None:
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from sre.probes import tlsinfo
+    from sre.probes.context import ProbeContext
+
+    pem = servers.pki.good[0]
+    decoded = ssl._ssl._test_decode_cert(str(pem))  # type: ignore[attr-defined]  # what getpeercert() returns
+    der = x509.load_pem_x509_certificate(pem.read_bytes()).public_bytes(Encoding.DER)
+    a = ProbeContext(RunContext(), make_target("https://x"))
+    b = ProbeContext(RunContext(), make_target("https://x"))
+    tlsinfo.record_decoded(a, decoded)
+    tlsinfo.record_certificate(b, der)
+    assert a.observation.facts == b.observation.facts
+    assert a.observation.facts["cert_sans"] == ["localhost", "127.0.0.1"]
