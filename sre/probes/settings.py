@@ -33,6 +33,14 @@ class HttpSettings(Settings):
             raise ValueError(f"expected a path starting with /; got {value!r}")
         return value
 
+    @field_validator("headers")
+    @classmethod
+    def _one_line(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if any(c in name + text for c in "\r\n") or not name or ":" in name:
+                raise ValueError(f"header {name!r}: names and values are one line, names without ':'")
+        return value
+
     @field_validator("valid_status_codes")
     @classmethod
     def _codes(cls, value: list[int | str]) -> list[int | str]:

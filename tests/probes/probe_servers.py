@@ -183,6 +183,17 @@ async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
         status, ctype, body = 200, "text/html; charset=utf-8", SPA_BODY
     elif path.startswith("/status/"):
         status, ctype, body = int(path.rsplit("/", 1)[1]), "application/json", b'{"status": "down"}'
+    elif path in ("/chunked", "/until-close"):
+        framing = "Transfer-Encoding: chunked" if path == "/chunked" else "X-Framing: none"
+        writer.write(f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n{framing}\r\n\r\n".encode())
+        parts = [b"hello ", b"world"]
+        if path == "/chunked":
+            writer.write(b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n")
+        else:
+            writer.write(b"".join(parts))
+        await writer.drain()
+        writer.close()
+        return
     elif path == "/echo":
         status, ctype, body = 200, "application/json", json.dumps(headers).encode()
     else:

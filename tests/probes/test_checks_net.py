@@ -206,3 +206,19 @@ def test_decoded_and_der_certificates_give_the_same_facts(servers: Servers) -> N
     tlsinfo.record_certificate(b, der)
     assert a.observation.facts == b.observation.facts
     assert a.observation.facts["cert_sans"] == ["localhost", "127.0.0.1"]
+
+
+@pytest.mark.parametrize("path", ["/chunked", "/until-close"])
+def test_body_framings(servers: Servers, path: str) -> None:
+    cond = (Condition.parse('body == "hello world"'),)
+    r = run_one(make_target(f"http://127.0.0.1:{servers.http}{path}", check="http", conditions=cond))
+    assert r.status is Status.ok, r.message
+    assert r.facts["http_content_length"] == 11
+
+
+def test_head_request_does_not_wait_for_a_body(servers: Servers) -> None:
+    r = run_one(
+        make_target(f"http://127.0.0.1:{servers.http}/healthz", check="http", settings={"method": "HEAD"})
+    )
+    assert r.status is Status.ok, r.message
+    assert r.facts["http_content_length"] == 0

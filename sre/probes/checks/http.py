@@ -2,15 +2,16 @@
 
 A new TCP (and TLS) connection per probe, as blackbox_exporter does, so the
 handshake and the certificate are really checked each time. The I/O is plain
-asyncio streams (the phases line up with the sockets), the HTTP/1.1 framing is
-h11's. Redirects are not followed: the status is what the endpoint said.
+asyncio streams (the phases line up with the sockets); the answer is parsed by
+httptools (llhttp, the parser of Node.js). Redirects are not followed: the status is what the endpoint said.
 """
 
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
-import h11
+import httptools
 
 from sre.probes import net
 from sre.probes.context import ProbeContext
@@ -18,6 +19,7 @@ from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import HttpSettings, status_allowed
 
 READ_SIZE = 65536
+PATH_SAFE = "/%?=&:@!$'()*+,;~-._"
 
 
 async def check_http(target: Target, ctx: ProbeContext) -> None:
@@ -38,6 +40,54 @@ async def check_http(target: Target, ctx: ProbeContext) -> None:
         net.close(writer)
 
 
+class _Response:
+    """httptools callbacks: the status line and headers, then the body up to a limit."""
+
+    def __init__(self, limit: int, head_only: bool) -> None:
+        self.limit = limit
+        self.head_only = head_only
+        self.headers: dict[str, str] = {}
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.head_done = False
+        self.done = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
+
+    def on_headers_complete(self) -> None:
+        self.head_done = True
+        self.done = self.head_only  # a HEAD answer announces a length it does not send
+
+    def on_body(self, body: bytes) -> None:
+        if self.head_only:
+            return
+        self.size += len(body)
+        if self.size - len(body) < self.limit:
+            self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        self.done = True
+
+
+def _request(ctx: ProbeContext, settings: HttpSettings, host: str, path: str) -> bytes:
+    body = settings.body.encode() if settings.body is not None else b""
+    headers = {
+        "Host": host,
+        "User-Agent": ctx.run.user_agent,
+        "X-SRE-Probe-Id": ctx.probe_id,
+        "Accept": "*/*",
+        "Connection": "close",
+        **settings.headers,
+    }
+    if body or settings.method in ("POST", "PUT"):
+        headers["Content-Length"] = str(len(body))
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return f"{settings.method} {quote(path, safe=PATH_SAFE)} HTTP/1.1\r\n{head}\r\n".encode("latin-1") + body
+
+
 async def _exchange(
     ctx: ProbeContext,
     streams: tuple[asyncio.StreamReader, asyncio.StreamWriter],
@@ -46,65 +96,42 @@ async def _exchange(
     path: str,
 ) -> None:
     reader, writer = streams
-    conn = h11.Connection(our_role=h11.CLIENT)
-    body = settings.body.encode() if settings.body is not None else b""
-    headers = [
-        ("Host", host),
-        ("User-Agent", ctx.run.user_agent),
-        ("X-SRE-Probe-Id", ctx.probe_id),
-        ("Accept", "*/*"),
-        ("Connection", "close"),
-        *settings.headers.items(),
-    ]
-    if body or settings.method in ("POST", "PUT"):
-        headers.append(("Content-Length", str(len(body))))
-    request = conn.send(h11.Request(method=settings.method, target=path, headers=headers)) or b""
-    if body:
-        request += conn.send(h11.Data(data=body)) or b""
-    request += conn.send(h11.EndOfMessage()) or b""
-
+    response = _Response(settings.max_body_bytes, head_only=settings.method == "HEAD")
+    parser = httptools.HttpResponseParser(response)
     with ctx.phase("processing"):
-        writer.write(request)
+        writer.write(_request(ctx, settings, host, path))
         await writer.drain()
-        response = await _next(conn, reader)
-    if not isinstance(response, h11.Response):
-        raise ProbeError(Reason.protocol, f"expected an HTTP response; got {type(response).__name__}")
-    status = response.status_code
+        while not response.head_done:
+            await _feed(parser, reader, response)
+    status = parser.get_status_code()
     ctx.fact("http_status", status)
-    ctx.fact("http_version", response.http_version.decode())
-    ctx.observation.headers = {k.decode().lower(): v.decode("latin-1") for k, v in response.headers}
-
-    chunks: list[bytes] = []
-    size = 0
+    ctx.fact("http_version", parser.get_http_version())
+    ctx.observation.headers = response.headers
     with ctx.phase("transfer"):
-        while True:
-            event = await _next(conn, reader)
-            if isinstance(event, h11.Data):
-                size += len(event.data)
-                if size <= settings.max_body_bytes:
-                    chunks.append(bytes(event.data))
-                continue
-            if isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                break
-    ctx.observation.body = b"".join(chunks)[: settings.max_body_bytes]
-    ctx.fact("http_content_length", size)
+        while not response.done:
+            await _feed(parser, reader, response)
+    ctx.observation.body = b"".join(response.chunks)[: settings.max_body_bytes]
+    ctx.fact("http_content_length", response.size)
     if not status_allowed(status, settings.valid_status_codes):
         expected = ", ".join(str(c) for c in settings.valid_status_codes)
-        raise ProbeError(Reason.status_code, f"HTTP {status} {response.reason.decode()}; expected {expected}")
+        raise ProbeError(Reason.status_code, f"HTTP {status}; expected {expected}")
 
 
-async def _next(conn: h11.Connection, reader: asyncio.StreamReader) -> object:
-    while True:
-        try:
-            event = conn.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise ProbeError(Reason.protocol, f"not an HTTP/1.1 response: {exc}") from None
-        if event is not h11.NEED_DATA:
-            return event
-        try:
-            data = await reader.read(READ_SIZE)
-        except ConnectionError as exc:
-            raise ProbeError(Reason.connect_error, f"connection lost: {exc}") from None
-        if not data and conn.their_state is h11.SEND_RESPONSE:
-            raise ProbeError(Reason.protocol, "the server closed the connection without an answer")
-        conn.receive_data(data)
+async def _feed(
+    parser: httptools.HttpResponseParser, reader: asyncio.StreamReader, response: _Response
+) -> None:
+    try:
+        data = await reader.read(READ_SIZE)
+    except ConnectionError as exc:
+        raise ProbeError(Reason.connect_error, f"connection lost: {exc}") from None
+    if not data:
+        if not response.head_done:
+            raise ProbeError(Reason.protocol, "the server closed the connection without an HTTP answer")
+        response.done = True  # a body that ends when the connection does
+        return
+    try:
+        parser.feed_data(data)
+    except httptools.HttpParserUpgrade:
+        response.done = True
+    except httptools.HttpParserError as exc:
+        raise ProbeError(Reason.protocol, f"not an HTTP/1.1 answer: {exc}") from None
