@@ -8,6 +8,7 @@ reports a refused port or an unknown name the same way.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import ssl
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ def address(url: str, default_port: int | None = None) -> tuple[Address, SplitRe
 
 async def resolve(ctx: ProbeContext, where: Address) -> str:
     """One IP address for the host (the first the resolver gives), recorded as the `ip` fact."""
+    if _is_ip(where.host):
+        ctx.fact("ip", where.host)
+        return where.host
     loop = asyncio.get_running_loop()
     with ctx.phase("resolve"):
         try:
@@ -94,6 +98,14 @@ async def start_tls(
     ssl_object = writer.get_extra_info("ssl_object")
     if ssl_object is not None:
         tlsinfo.record_session(ctx, ssl_object)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def classify(exc: BaseException) -> ProbeError | None:

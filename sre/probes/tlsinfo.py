@@ -10,6 +10,7 @@ still reported through a second, unverified handshake (`record_unverified`).
 from __future__ import annotations
 
 import asyncio
+import calendar
 import ssl
 from datetime import UTC, datetime
 from typing import Any
@@ -75,10 +76,27 @@ def _rfc4514(rdns: Any) -> str:
     return ",".join(reversed(parts))
 
 
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+
+
+def cert_time(text: str) -> int:
+    """`Nov 26 09:00:00 2027 GMT` in Unix seconds (what ssl.cert_time_to_seconds does, without strptime)."""
+    month, day, clock, year, _ = text.split()
+    hour, minute, second = clock.split(":")
+    return calendar.timegm(
+        (int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), 0, 0, 0)
+    )
+
+
 def record_decoded(ctx: ProbeContext, cert: dict[str, Any]) -> None:
     """The same facts as `record_certificate`, from `SSLObject.getpeercert()` of a verified peer."""
     if "notAfter" in cert:
-        ctx.fact("cert_not_after", int(ssl.cert_time_to_seconds(cert["notAfter"])))
+        ctx.fact("cert_not_after", cert_time(cert["notAfter"]))
     ctx.fact("cert_subject", _rfc4514(cert.get("subject", ())))
     ctx.fact("cert_issuer", _rfc4514(cert.get("issuer", ())))
     ctx.fact(

@@ -222,3 +222,12 @@ def test_head_request_does_not_wait_for_a_body(servers: Servers) -> None:
     )
     assert r.status is Status.ok, r.message
     assert r.facts["http_content_length"] == 0
+
+
+@pytest.mark.parametrize("text", ["Nov 26 09:00:00 2027 GMT", "Jan  5 23:59:59 2031 GMT"])
+def test_certificate_time_matches_the_ssl_module(text: str) -> None:
+    import ssl
+
+    from sre.probes.tlsinfo import cert_time
+
+    assert cert_time(text) == ssl.cert_time_to_seconds(text)
