@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint typecheck unit integration bench demo clean
+.PHONY: setup test lint typecheck unit integration bench bench-deps demo clean
 
 setup: $(VENV)/.installed
 
@@ -32,6 +32,10 @@ test: lint typecheck
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# Debian servers the benchmarks drive (nginx, blackbox_exporter) and promtool for the exposition test.
+bench-deps:
+	apt-get install -y --no-install-recommends nginx-light prometheus-blackbox-exporter prometheus
 
 demo: setup
 	$(BIN)/sre inventory show

@@ -100,7 +100,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(HERE))
-    from servers import nginx
+    from _servers import nginx
 
     with tempfile.TemporaryDirectory(prefix="sre-bench-") as tmp, nginx(Path(tmp)) as web:
         platform = write_platform(Path(tmp), args.services, web.http_port)

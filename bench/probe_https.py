@@ -104,7 +104,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(HERE))
-    from servers import blackbox, cpu_seconds, nginx, peak_rss_mib
+    from _servers import blackbox, cpu_seconds, nginx, peak_rss_mib
 
     with tempfile.TemporaryDirectory(prefix="sre-bench-") as tmp, nginx(Path(tmp)) as web:
         url = f"https://localhost:{web.tls_port}/healthz"

@@ -246,14 +246,11 @@ def _planned(
 def _adhoc(
     url: str, kind: str | None, platform_file: Path | None, probes: Path | None, vantage: str | None
 ) -> tuple[Platform | None, list[Any], list[Result], Any, str]:
-    from urllib.parse import urlsplit
-
     from sre.platform.loader import load_platform, resolve_platform_path
-    from sre.platform.model import Endpoint
     from sre.probes.checks import REGISTRY
     from sre.probes.context import RunContext
     from sre.probes.definitions import DEFAULT_DIR, Definitions, load_definitions
-    from sre.probes.model import Expectation, Target
+    from sre.probes.plan import adhoc_target
 
     if kind is None:
         raise InputError("--target needs --kind (one of: " + ", ".join(sorted(REGISTRY)) + ")")
@@ -264,26 +261,9 @@ def _adhoc(
     folder = probes if probes is not None else path.parent / DEFAULT_DIR
     defs = load_definitions(folder, platform) if folder.is_dir() else Definitions()
     try:
-        endpoint = Endpoint(url=url if "://" in url else f"{kind}://{url}")
+        target = adhoc_target(url, defs.for_kind(kind))
     except ValueError as exc:
-        raise InputError(f"--target: {exc}") from None
-    spec = defs.for_kind(kind)
-    target = Target(
-        service=urlsplit(endpoint.url).netloc or url,
-        check=kind,
-        zone="-",
-        tier="target",
-        dc="-",
-        endpoint=endpoint,
-        expect=Expectation(standby="active"),
-        settings=spec.settings,
-        secrets=spec.secrets,
-        timeout=spec.timeout,
-        conditions=spec.conditions,
-        failure_threshold=spec.failure_threshold,
-        success_threshold=spec.success_threshold,
-        retry_delay=spec.retry_delay,
-    )
+        raise InputError(f"--target {exc}") from None
     run_ctx = RunContext(
         vantage=_vantage(vantage),
         tls_min_version=platform.policies.tls.min_version if platform else "1.3",

@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest
 
-from sre.platform.model import Endpoint
 from sre.probes import runner
 from sre.probes.context import RunContext
 from sre.probes.definitions import Definitions
-from sre.probes.model import Expectation, Target
+from sre.probes.model import Target
 from sre.probes.output import prometheus
+from sre.probes.plan import adhoc_target
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 TIMEOUT_OFFSET = 0.5  # finish before Prometheus gives up, as blackbox_exporter does
@@ -67,26 +67,10 @@ class Exporter:
             return (
                 f"target {target!r} is neither an endpoint of the environment nor allowed by exporter.allow"
             )
-        spec = self.defs.for_kind(module)
-        url = target if "://" in target else f"{module}://{target}"
         try:
-            endpoint = Endpoint(url=url)
-        except ValueError:
-            return f"target {target!r} is not a URL or host:port"
-        host = urlsplit(url).hostname or target
-        return Target(
-            service=host,
-            check=module,
-            zone="",
-            tier="",
-            dc="",
-            endpoint=endpoint,
-            expect=Expectation(standby="active"),
-            settings=spec.settings,
-            secrets=spec.secrets,
-            timeout=spec.timeout,
-            conditions=spec.conditions,
-        )
+            return adhoc_target(target, self.defs.for_kind(module))
+        except ValueError as exc:
+            return f"target {exc}"
 
     async def handle_probe(self, request: web.Request) -> web.Response:
         target = request.query.get("target", "")

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
 
 from sre.errors import InputError
 from sre.platform.model import Endpoint, EnvironmentBody, Platform
 from sre.probes.definitions import Definitions, Resolved
 from sre.probes.model import Expectation, Reason, Result, Status, Target, public_url
+
+ADHOC_TIER = "target"  # the tier column of probes outside the model
 
 
 @dataclass
@@ -107,6 +112,20 @@ def target(where: _Where, endpoint: Endpoint, expect: Expectation, spec: Resolve
         success_threshold=spec.success_threshold,
         retry_delay=spec.retry_delay,
     )
+
+
+def adhoc_target(address: str, spec: Resolved) -> Target:
+    """A target outside the model (`--target`, the exporter): its kind's defaults, judged as an active tier.
+
+    Raises ValueError with a one-line message when the address is not a URL or host:port.
+    """
+    url = address if "://" in address else f"{spec.check}://{address}"
+    try:
+        endpoint = Endpoint(url=url)
+    except ValidationError as exc:
+        raise ValueError(f"{address!r}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+    where = _Where(urlsplit(url).netloc or address, spec.check, "-", ADHOC_TIER, "-", url)
+    return target(where, endpoint, Expectation(standby="active"), spec)
 
 
 def _endpoint(endpoint: Endpoint, spec: Resolved) -> Endpoint | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from platforms import write_platform
 from probe_servers import (
     DnsProtocol,
     LoopThread,
@@ -76,6 +77,18 @@ def servers(pki: Pki) -> Iterator[Servers]:
     finally:
         grpc_server.stop(grace=None)
         loop.stop()
+
+
+@pytest.fixture
+def platform_file(tmp_path: Path, servers: Servers) -> Path:
+    return write_platform(
+        tmp_path,
+        web=servers.https13,
+        web12=servers.https12,
+        closed=servers.closed,
+        grpc=servers.grpc,
+        ca=servers.pki.ca_file,
+    )
 
 
 def make_target(

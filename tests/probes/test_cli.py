@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from conftest import Servers
-from platforms import write_platform
 
 from sre.cli.main import main
 
@@ -21,18 +20,6 @@ def sre(*args: str) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
-
-
-@pytest.fixture
-def platform_file(tmp_path: Path, servers: Servers) -> Path:
-    return write_platform(
-        tmp_path,
-        web=servers.https13,
-        web12=servers.https12,
-        closed=servers.closed,
-        grpc=servers.grpc,
-        ca=servers.pki.ca_file,
-    )
 
 
 def test_all_services_table_exits_1_when_a_probe_fails(

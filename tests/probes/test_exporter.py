@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import Servers
-from platforms import write_platform
 from probe_servers import closed_port
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -32,18 +31,9 @@ def _values(text: str) -> dict[str, float]:
     return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
 
 
-def test_probe_and_metrics(tmp_path: Path, servers: Servers) -> None:
-    platform = load_platform(
-        write_platform(
-            tmp_path,
-            web=servers.https13,
-            web12=servers.https12,
-            closed=servers.closed,
-            grpc=servers.grpc,
-            ca=servers.pki.ca_file,
-        )
-    )
-    defs = load_definitions(tmp_path / "probes", platform)
+def test_probe_and_metrics(platform_file: Path, servers: Servers) -> None:
+    platform = load_platform(platform_file)
+    defs = load_definitions(platform_file.parent / "probes", platform)
     plan = make_plan(platform, load_environment(platform, "test"), defs, vantage="zone-a")
 
     async def go() -> None:
@@ -87,15 +77,7 @@ def test_probe_and_metrics(tmp_path: Path, servers: Servers) -> None:
     asyncio.run(go())
 
 
-def test_serve_command_answers_and_stops(tmp_path: Path, servers: Servers) -> None:
-    platform_file = write_platform(
-        tmp_path,
-        web=servers.https13,
-        web12=servers.https12,
-        closed=servers.closed,
-        grpc=servers.grpc,
-        ca=servers.pki.ca_file,
-    )
+def test_serve_command_answers_and_stops(platform_file: Path, servers: Servers) -> None:
     port = closed_port()
     proc = subprocess.Popen(
         [
