@@ -50,7 +50,10 @@ async def run_probes(
     async def worker() -> None:
         while not queue.empty():
             i = queue.get_nowait()
-            result = await probe(targets[i], run, deadline)
+            try:
+                result = await probe(targets[i], run, deadline)
+            except Exception as exc:  # a bug in the engine itself: one result, not a lost run
+                result = crashed(targets[i], run, exc)
             results[i] = result
             if on_result is not None:
                 on_result(result)
@@ -114,6 +117,22 @@ async def probe(target: Target, run: RunContext, deadline: float) -> Result:
         attempts=max(attempts, 1),
         facts=last.observation.facts,
         phases=last.observation.phases,
+    )
+
+
+def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
+    return Result(
+        service=target.service,
+        check=target.check,
+        zone=target.zone,
+        tier=target.tier,
+        dc=target.dc,
+        endpoint=public_url(target.endpoint.url),
+        vantage=run.vantage,
+        status=Status.failed,
+        reason=Reason.internal,
+        message=one_line(exc),
+        started_at=time.time(),
     )
 
 

@@ -24,6 +24,7 @@ class HttpSettings(Settings):
     headers: dict[str, str] = {}
     body: str | None = None
     valid_status_codes: list[int | str] = ["2xx"]  # numbers or classes such as 2xx
+    bearer_secret: str | None = None  # the name of a secret sent as `Authorization: Bearer ...`
     max_body_bytes: Annotated[int, Field(ge=0)] = 1 << 20
 
     @field_validator("path")

@@ -231,3 +231,25 @@ def test_certificate_time_matches_the_ssl_module(text: str) -> None:
     from sre.probes.tlsinfo import cert_time
 
     assert cert_time(text) == ssl.cert_time_to_seconds(text)
+
+
+def test_bearer_token_comes_from_a_secret_reference(
+    servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sre.platform.model import SecretSource
+
+    monkeypatch.setenv("PROBE_TOKEN", "s3cr3t-value")
+    cond = (Condition.parse('body.$.authorization == "Bearer s3cr3t-value"'),)
+    target = make_target(
+        f"http://127.0.0.1:{servers.http}/echo",
+        check="http",
+        settings={"bearer_secret": "token"},
+        secrets={"token": SecretSource(env="PROBE_TOKEN")},
+        conditions=cond,
+    )
+    r = run_one(target)
+    assert r.status is Status.ok, r.message
+    assert "s3cr3t-value" not in repr(r)  # the value is sent, never reported
+    monkeypatch.delenv("PROBE_TOKEN")
+    r = run_one(target)
+    assert r.reason is Reason.auth and "PROBE_TOKEN is not set" in r.message

@@ -82,6 +82,13 @@ def _request(ctx: ProbeContext, settings: HttpSettings, host: str, path: str) ->
         "Connection": "close",
         **settings.headers,
     }
+    if settings.bearer_secret is not None:
+        token = ctx.secret(settings.bearer_secret)
+        if token is None:
+            raise ProbeError(
+                Reason.auth, f"settings.bearer_secret names {settings.bearer_secret!r}, which is not defined"
+            )
+        headers["Authorization"] = f"Bearer {token}"
     if body or settings.method in ("POST", "PUT"):
         headers["Content-Length"] = str(len(body))
     head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
