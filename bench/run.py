@@ -1,4 +1,4 @@
-"""Run the benchmarks: every bench/*.py except this file and helpers (names starting with _).
+"""Run the benchmarks: every bench/*.py except this file and shared modules (names starting with _).
 
     python bench/run.py                 # all of them, one after the other
     python bench/run.py probe_https     # just these
