@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint typecheck unit integration bench demo clean dashboards
+.PHONY: setup test lint typecheck unit integration bench bench-deps demo clean dashboards
 
 setup: $(VENV)/.installed
 
@@ -38,6 +38,10 @@ bench: setup
 dashboards: setup
 	$(BIN)/sre dashboards build --out build/dashboards
 	$(BIN)/sre dashboards lint
+
+# Debian servers the benchmarks drive (nginx, blackbox_exporter) and promtool for the exposition test.
+bench-deps:
+	apt-get install -y --no-install-recommends nginx-light prometheus-blackbox-exporter prometheus
 
 demo: setup
 	$(BIN)/sre inventory show

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synthetic import synthetic  # noqa: E402
+from _synthetic import synthetic  # noqa: E402
 
 from sre.grafana.build import build, render  # noqa: E402
 from sre.platform.loader import load_platform  # noqa: E402

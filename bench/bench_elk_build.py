@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synthetic import synthetic  # noqa: E402
+from _synthetic import synthetic  # noqa: E402
 
 from sre.elk.build import build  # noqa: E402
 from sre.elk.definitions import load_definitions  # noqa: E402
