@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sre import __version__
-from sre.cli import inventory
+from sre.cli import inventory, sandbox
 from sre.errors import SreError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(inventory.app, name="inventory")
+app.add_typer(sandbox.app, name="sandbox")
 
 
 def _print_version(value: bool) -> None:
