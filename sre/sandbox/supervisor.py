@@ -28,6 +28,7 @@ HealthCheck = Callable[[], str | None]
 
 LOG_TAIL_LINES = 20
 POLL_SECONDS = 0.05
+GRACE_SECONDS = 0.3  # without a health check, a process must at least live this long
 
 
 class StartFailed(SreError):
@@ -198,14 +199,17 @@ class Supervisor:
     def _wait_healthy(
         self, record: ProcessRecord, proc: subprocess.Popen[bytes], health: HealthCheck | None, timeout: float
     ) -> None:
-        deadline = time.monotonic() + timeout
-        why = "not checked yet"
+        began = time.monotonic()
+        deadline = began + timeout
         while True:
             code = proc.poll()
             if code is not None:
                 raise StartFailed(record.name, f"exited with code {code} while starting", Path(record.log))
             if health is None:
-                return
+                if time.monotonic() - began >= GRACE_SECONDS:
+                    return
+                time.sleep(POLL_SECONDS)
+                continue
             why = health() or ""
             if not why:
                 return
