@@ -31,6 +31,7 @@ class Launcher:
     start: Callable[[Run], None]
     needs: tuple[str, ...] = ()  # components that must run first
     profile: Profile = "core"
+    stage: int = 0  # components of one stage start side by side, after every earlier stage
 
 
 def chown(path: Path, user: str | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from pathlib import Path
 
 HOST = "127.0.0.1"
@@ -42,8 +43,13 @@ class PortAllocator:
         self.preferred = dict(preferred or {})
         self.given: dict[str, int] = {}
         self.moved: dict[str, tuple[int, int]] = {}  # key -> (preferred port in use, port chosen)
+        self._lock = threading.RLock()  # components of one stage ask from several threads
 
     def __call__(self, key: str) -> int:
+        with self._lock:
+            return self._allocate(key)
+
+    def _allocate(self, key: str) -> int:
         if key in self.given:
             return self.given[key]
         taken = set(self.given.values())
@@ -61,6 +67,10 @@ class PortAllocator:
 
     def pair(self, key: str, offset: int) -> int:
         """A port P with P + offset free too (for servers that derive a second port from the first)."""
+        with self._lock:
+            return self._pair(key, offset)
+
+    def _pair(self, key: str, offset: int) -> int:
         port = self(key)
         while (
             port + offset > 65535 or not port_is_free(port + offset) or port + offset in self.given.values()

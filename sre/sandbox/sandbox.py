@@ -8,6 +8,7 @@ finds and stops the leftovers.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import shutil
@@ -16,6 +17,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,31 +162,33 @@ class Sandbox:
             tls=ensure_tls(self.root / "tls", f"sre sandbox CA ({platform.platform.name})"),
             found=found,
         )
-        components: list[ComponentRow] = []
+        for launcher in chosen:
+            if launcher.name in skipped:
+                echo(f"{launcher.name:<12} skipped: {skipped[launcher.name]}")
         with _signals_interrupt():
             try:
-                for launcher in chosen:
-                    if launcher.name in skipped:
-                        components.append(_component(launcher, "skipped", skipped[launcher.name]))
-                        echo(f"{launcher.name:<12} skipped: {skipped[launcher.name]}")
-                        continue
-                    started = time.monotonic()
-                    run.component = launcher.name
-                    launcher.start(run)
-                    run.started.add(launcher.name)
-                    components.append(_component(launcher, "running", urls=run.urls.get(launcher.name, {})))
-                    echo(
-                        f"{launcher.name:<12} running ({time.monotonic() - started:.1f} s): {launcher.title}"
-                    )
+                for stage in sorted({launcher.stage for launcher in chosen}):
+                    batch = [c for c in chosen if c.stage == stage and c.name not in skipped]
+                    _start_stage(run, batch, echo)
             except BaseException as exc:
-                failed = run.component
+                sup.cancelled.set()
+                failed = exc.component if isinstance(exc, ComponentFailed) else run.component
+                cause = exc.__cause__ if isinstance(exc, ComponentFailed) else exc
                 echo(f"{failed}: failed; stopping what this run started")
                 sup.stop_all()
                 state.complete = False
                 sup.save()
-                if isinstance(exc, StartFailed | SreError):
-                    raise SreError(f"sandbox up failed in {failed}: {exc}") from None
+                if isinstance(cause, StartFailed | SreError):
+                    raise SreError(f"sandbox up failed in {failed}: {cause}") from None
+                if isinstance(cause, BaseException) and cause is not exc:
+                    raise cause from None
                 raise
+        components = [
+            _component(c, "skipped", skipped[c.name])
+            if c.name in skipped
+            else _component(c, "running", urls=run.urls.get(c.name, {}))
+            for c in chosen
+        ]
         ports.save(self.root / "ports.json")
         state.rows = fill_rows(platform, run.rows, chosen, skipped, profile)
         state.components = components + _not_in_profile(profile)
@@ -261,6 +265,49 @@ class Sandbox:
             known = ", ".join(sorted(state.processes))
             raise InputError(f"unknown sandbox process {name!r}; known: {known}")
         return record
+
+
+class ComponentFailed(Exception):
+    """A component of a stage failed; __cause__ holds why."""
+
+    def __init__(self, component: str) -> None:
+        super().__init__(component)
+        self.component = component
+
+
+def _start_one(run: Run, launcher: Launcher, echo: Echo) -> None:
+    began = time.monotonic()
+    try:
+        launcher.start(dataclasses.replace(run, component=launcher.name))
+    except Exception as exc:
+        raise ComponentFailed(launcher.name) from exc
+    run.started.add(launcher.name)
+    echo(f"{launcher.name:<12} running ({time.monotonic() - began:.1f} s): {launcher.title}")
+
+
+def _start_stage(run: Run, batch: list[Launcher], echo: Echo) -> None:
+    """Start the components of one stage side by side; every thread has ended when this returns."""
+    if len(batch) == 1:
+        run.component = batch[0].name
+        _start_one(run, batch[0], echo)
+        return
+    pool = ThreadPoolExecutor(max_workers=len(batch), thread_name_prefix="sandbox-up")
+    futures = [pool.submit(_start_one, run, launcher, echo) for launcher in batch]
+    try:
+        first: BaseException | None = None
+        for future in as_completed(futures):
+            error = future.exception()
+            if error is not None and first is None:
+                first = error
+                run.supervisor.cancelled.set()  # the others stop waiting and start nothing more
+        if first is not None:
+            raise first
+    except BaseException:
+        # Also on Ctrl-C: no thread may start a process once `up` begins to stop everything.
+        run.supervisor.cancelled.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _check_traversable(root: Path) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ HealthCheck = Callable[[], str | None]
 LOG_TAIL_LINES = 20
 POLL_SECONDS = 0.05
 GRACE_SECONDS = 0.3  # without a health check, a process must at least live this long
+
+
+class Cancelled(Exception):
+    """`up` is unwinding (another component failed, or an interrupt): start nothing more."""
 
 
 class StartFailed(SreError):
@@ -131,9 +136,13 @@ class Supervisor:
         self.state_file = state_file
         self.state = state
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        # Components of one stage start in threads: state changes and saves go one at a time.
+        self._lock = threading.RLock()
+        self.cancelled = threading.Event()
 
     def save(self) -> None:
-        self.state_file.save(self.state)
+        with self._lock:
+            self.state_file.save(self.state)
 
     def record(self, spec: ProcessSpec) -> ProcessRecord:
         """Remember a process without starting it (a cold tier that `start` can bring up later)."""
@@ -149,18 +158,49 @@ class Supervisor:
             log=str(self.logs / f"{spec.name}.log"),
             ports=dict(spec.ports),
         )
-        self.state.processes[spec.name] = record
-        self.save()
+        with self._lock:
+            self.state.processes[spec.name] = record
+            self.save()
         return record
 
     def start(self, spec: ProcessSpec) -> ProcessRecord:
         """Start, record at once, wait until healthy; on failure stop it and raise StartFailed."""
-        record = self.record(spec)
-        return self.launch(record, spec.health, spec.start_timeout)
+        return self.start_many([spec])[0]
+
+    def start_many(self, specs: Sequence[ProcessSpec]) -> list[ProcessRecord]:
+        """Start all, then wait for each to be healthy; if one fails, stop them all and raise."""
+        started: list[tuple[ProcessRecord, subprocess.Popen[bytes] | None, ProcessSpec]] = []
+        try:
+            for spec in specs:
+                record = self.record(spec)
+                started.append((record, self._spawn(record), spec))
+            for record, proc, spec in started:
+                if proc is not None:
+                    self._wait_healthy(record, proc, spec.health, spec.start_timeout)
+        except BaseException:
+            for record, _, _ in reversed(started):
+                self.stop(record)
+            raise
+        return [record for record, _, _ in started]
 
     def launch(self, record: ProcessRecord, health: HealthCheck | None, timeout: float) -> ProcessRecord:
-        if is_ours(record):
+        """Start a recorded process and wait until healthy; on failure stop it and raise."""
+        proc = self._spawn(record)
+        if proc is None:
             return record
+        try:
+            self._wait_healthy(record, proc, health, timeout)
+        except BaseException:
+            self.stop(record)
+            raise
+        return record
+
+    def _spawn(self, record: ProcessRecord) -> subprocess.Popen[bytes] | None:
+        """Popen in a new session, logging to its file; None when it already runs."""
+        if self.cancelled.is_set():
+            raise Cancelled(record.name)
+        if is_ours(record):
+            return None
         log = Path(record.log)
         user, group = _user_ids(record.user)
         env = {**os.environ, **record.env} if record.env else None
@@ -184,17 +224,13 @@ class Supervisor:
                 raise StartFailed(
                     record.name, f"cannot start {record.argv[0]}: {exc.strerror}", log
                 ) from None
-        self._children[record.name] = proc
-        record.pid = proc.pid
-        record.create_time = psutil.Process(proc.pid).create_time()
-        record.started_at = time.time()
-        self.save()
-        try:
-            self._wait_healthy(record, proc, health, timeout)
-        except BaseException:
-            self.stop(record)
-            raise
-        return record
+        with self._lock:
+            self._children[record.name] = proc
+            record.pid = proc.pid
+            record.create_time = psutil.Process(proc.pid).create_time()
+            record.started_at = time.time()
+            self.save()
+        return proc
 
     def _wait_healthy(
         self, record: ProcessRecord, proc: subprocess.Popen[bytes], health: HealthCheck | None, timeout: float
@@ -202,6 +238,8 @@ class Supervisor:
         began = time.monotonic()
         deadline = began + timeout
         while True:
+            if self.cancelled.is_set():
+                raise Cancelled(record.name)
             code = proc.poll()
             if code is not None:
                 raise StartFailed(record.name, f"exited with code {code} while starting", Path(record.log))
@@ -240,13 +278,14 @@ class Supervisor:
         deadline = time.monotonic() + 5
         while (is_ours(record) or _group_members(pid, created)) and time.monotonic() < deadline:
             time.sleep(POLL_SECONDS)
-        child = self._children.pop(record.name, None)
-        if child is not None:
-            child.poll()
-        record.pid = None
-        record.create_time = None
-        record.started_at = None
-        self.save()
+        with self._lock:
+            child = self._children.pop(record.name, None)
+            if child is not None:
+                child.poll()
+            record.pid = None
+            record.create_time = None
+            record.started_at = None
+            self.save()
         return was_running
 
     def stop_all(self, names: Sequence[str] | None = None) -> list[str]:

@@ -25,6 +25,8 @@ from typing import Any
 import psycopg
 import redis.asyncio as aioredis
 from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 TIMEOUT = 1.5
 STREAM = "SANDBOX"
@@ -69,6 +71,7 @@ class Dependencies:
             password=_secret(cfg.redis_password_file),
             socket_timeout=TIMEOUT,
             socket_connect_timeout=TIMEOUT,
+            retry=Retry(NoBackoff(), 0),  # one honest try per request: a dead Redis shows at once
         )
         self._nats: Any = None
         self._js: Any = None

@@ -119,4 +119,5 @@ LAUNCHER = Launcher(
     binaries=(binaries.apt("haproxy"),),
     start=start,
     needs=("workers",),
+    stage=2,
 )

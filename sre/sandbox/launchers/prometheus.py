@@ -52,4 +52,5 @@ LAUNCHER = Launcher(
     start=start,
     needs=("alertmanager", "blackbox"),
     profile="full",
+    stage=3,
 )
