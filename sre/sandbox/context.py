@@ -168,3 +168,16 @@ class Run:
                 reason=reason,
             )
         )
+
+    def serve_cold(self, service: str, port_key: str, scheme: str, what: str) -> None:
+        """The address a cold tier's server would listen on: written, so probes expect it down."""
+        cold = self.tier("cold")
+        if cold is not None:
+            self.serve(
+                service,
+                cold,
+                self.url(scheme, self.port(f"{port_key}.{cold}")),
+                process=None,
+                state="stopped",
+                reason=f"cold standby: {what} of this tier is not running",
+            )

@@ -75,16 +75,7 @@ def start(run: Run) -> None:
     )
     for site in sites:
         run.serve(SERVICE, site.tier, run.url("https", site.port), process="nginx")
-    cold = run.tier("cold")
-    if cold is not None:
-        run.serve(
-            SERVICE,
-            cold,
-            run.url("https", run.port(f"cdn.{cold}")),
-            process=None,
-            state="stopped",
-            reason="cold standby: the CDN of this tier is not running",
-        )
+    run.serve_cold(SERVICE, "cdn", "https", "the CDN")
 
 
 LAUNCHER = Launcher(

@@ -99,17 +99,9 @@ def start(run: Run) -> None:
     run.urls["gateway"] = {"runtime_api": f"unix://{socket}", "tier_map": str(map_file)}
     for fe in frontends:
         run.serve(fe.service, fe.tier, run.url("https", fe.port), process="haproxy")
-    cold = run.tier("cold")
     for s in services:
-        if s != OTEL and cold is not None:
-            run.serve(
-                s,
-                cold,
-                run.url("https", run.port(f"gateway.{s}.{cold}")),
-                process=None,
-                state="stopped",
-                reason="cold standby: the gateway of this tier is not running",
-            )
+        if s != OTEL:
+            run.serve_cold(s, f"gateway.{s}", "https", "the gateway")
 
 
 LAUNCHER = Launcher(
