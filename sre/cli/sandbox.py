@@ -94,6 +94,14 @@ def status(
     if fmt is TableOrJson.json:
         typer.echo(report.as_json(str(sandbox.root), state, rows, processes))
     elif not rows:
+        leftovers = sorted(name for name, alive in processes.items() if alive)
+        if leftovers:
+            typer.echo(
+                f"an unfinished `sre sandbox up` left {', '.join(leftovers)} running in {sandbox.root}; "
+                "`sre sandbox down` stops them",
+                err=True,
+            )
+            raise typer.Exit(1)
         typer.echo(f"no sandbox in {sandbox.root}; `sre sandbox up` starts one")
     else:
         from rich.console import Console

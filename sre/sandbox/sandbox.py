@@ -45,7 +45,7 @@ def default_dir(platform_file: Path) -> Path:
     return platform_file.parent / DEFAULT_DIR
 
 
-class Interrupted(BaseException):
+class Interrupted(KeyboardInterrupt):
     """SIGTERM or SIGHUP during `up`: unwinds like Ctrl-C so `up` stops what it started."""
 
 
@@ -174,7 +174,8 @@ class Sandbox:
                 sup.cancelled.set()
                 failed = exc.component if isinstance(exc, ComponentFailed) else run.component
                 cause = exc.__cause__ if isinstance(exc, ComponentFailed) else exc
-                echo(f"{failed}: failed; stopping what this run started")
+                what = "interrupted" if isinstance(cause, KeyboardInterrupt) else f"{failed or 'up'}: failed"
+                echo(f"{what}; stopping what this run started")
                 sup.stop_all()
                 state.complete = False
                 sup.save()
