@@ -1,14 +1,24 @@
-"""Small helpers of the sandbox tests: polling, TLS clients, PostgreSQL and Redis access by secret file."""
+"""Helpers of the sandbox tests: temporary places, polling, TLS clients, secrets read from their files."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import ssl
+import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from sre.platform.loader import load_platform
+from sre.platform.model import Platform
+from sre.sandbox import binaries
+from sre.sandbox.catalog import launchers
+from sre.sandbox.sandbox import Sandbox
+from sre.sandbox.state import SandboxState
 
 T = TypeVar("T")
 
@@ -54,3 +64,45 @@ def get_json(url: str, ca_file: Path) -> tuple[int, dict[str, Any]]:
 
 def secret(path: str | Path) -> str:
     return Path(path).read_text().strip()
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Place:
+    """A temporary folder (other users may enter it, as PostgreSQL needs) holding a platform.yaml copy."""
+
+    folder: Path
+    platform_file: Path
+
+    @property
+    def sandbox_dir(self) -> Path:
+        return self.folder / "sb"
+
+    def platform(self) -> Platform:
+        return load_platform(self.platform_file)
+
+
+def temporary_place() -> Iterator[Place]:
+    folder = Path(tempfile.mkdtemp(prefix="sre-sandbox-test-"))
+    folder.chmod(0o755)
+    shutil.copy(REPO / "platform.yaml", folder / "platform.yaml")
+    try:
+        yield Place(folder, folder / "platform.yaml")
+    finally:
+        Sandbox(folder / "sb").down()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def missing_core_binaries() -> list[str]:
+    return [
+        b.install for launcher in launchers("core") for b in launcher.binaries if binaries.find(b) is None
+    ]
+
+
+@dataclass
+class Running:
+    place: Place
+    sandbox: Sandbox
+    state: SandboxState

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Place
+from sandbox_helpers import Place
 
 from sre.platform.loader import load_environment
 from sre.sandbox import binaries

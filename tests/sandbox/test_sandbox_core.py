@@ -14,8 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from conftest import Running
-from sandbox_helpers import eventually, get, get_json, secret, tls_context
+from sandbox_helpers import Running, eventually, get, get_json, secret, tls_context
 
 from sre.platform.loader import load_environment
 from sre.sandbox.ports import port_is_open

@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import Place
+from sandbox_helpers import Place
 
 from sre.cli.main import main
 from sre.errors import SreError

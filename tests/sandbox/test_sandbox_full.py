@@ -9,8 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Place, _place
-from sandbox_helpers import eventually, get_json
+from sandbox_helpers import Place, eventually, get_json, temporary_place
 
 from sre.platform.loader import load_environment
 from sre.sandbox import binaries
@@ -33,7 +32,7 @@ def full() -> Iterator[tuple[Place, Sandbox, UpResult]]:
     ]
     if missing:
         pytest.skip(f"full-profile servers missing: {'; '.join(missing)} (make setup-sandbox)")
-    for place in _place():
+    for place in temporary_place():
         sandbox = Sandbox(place.sandbox_dir)
         yield place, sandbox, sandbox.up(place.platform(), "full")
 
