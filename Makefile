@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-sandbox test lint typecheck unit integration bench demo clean
+.PHONY: setup setup-sandbox test lint typecheck unit integration bench demo clean dashboards
 
 # Servers of `sre sandbox` (Debian packages; postgresql is usually there already).
 SANDBOX_CORE_DEBS := postgresql haproxy nginx-light redis-server redis-tools nats-server
@@ -30,6 +30,8 @@ setup-sandbox: setup
 lint: setup
 	$(BIN)/ruff check sre tests bench
 	$(BIN)/ruff format --check sre tests bench
+	$(BIN)/ruff check dashboards
+	$(BIN)/ruff format --check dashboards
 
 typecheck: setup
 	$(BIN)/mypy sre
@@ -45,6 +47,10 @@ test: lint typecheck
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+dashboards: setup
+	$(BIN)/sre dashboards build --out build/dashboards
+	$(BIN)/sre dashboards lint
 
 demo: setup setup-sandbox
 	$(BIN)/sre sandbox up

@@ -2,7 +2,7 @@
 
 Both runs start the same real servers in a temporary folder and are stopped
 again; the ratio is sequential time / staged time (above 1: the stages help).
-Run: `.venv/bin/python bench/sandbox_up.py [ROUNDS]`.
+Run: `.venv/bin/python bench/bench_sandbox_up.py [ROUNDS]` (or `make bench`).
 """
 
 from __future__ import annotations
@@ -49,4 +49,4 @@ def main(rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
