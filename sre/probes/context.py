@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 import ssl
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sre import __version__
 from sre.platform.model import SecretSource
 from sre.probes.model import Observation, ProbeError, Reason, Target
 
@@ -18,7 +20,9 @@ class RunContext:
 
     vantage: str = "local"
     tls_min_version: str = "1.3"
-    user_agent: str = "sre-probe"
+    cert_warn_seconds: float = 14 * 86400.0  # a certificate closer to expiry than this is degraded
+    user_agent: str = f"sre-probe/{__version__}"
+    run_id: str = field(default_factory=lambda: secrets.token_hex(6))
     _ssl: dict[tuple[str | None, bool], ssl.SSLContext] = field(default_factory=dict)
 
     def ssl_context(self, ca_file: str | None, *, verify: bool = True) -> ssl.SSLContext:
@@ -42,6 +46,11 @@ class ProbeContext:
     run: RunContext
     target: Target
     observation: Observation = field(default_factory=Observation)
+
+    @property
+    def probe_id(self) -> str:
+        """Sent as X-SRE-Probe-Id, so a target can tell synthetic traffic from users."""
+        return f"{self.run.vantage}/{self.run.run_id}/{self.target.key}"
 
     def fact(self, name: str, value: object) -> None:
         self.observation.facts[name] = value

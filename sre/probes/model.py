@@ -12,9 +12,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sre.platform.model import Endpoint, Role, SecretSource, Standby
+
+if TYPE_CHECKING:
+    from sre.probes.conditions import Condition
 
 
 class Status(StrEnum):
@@ -75,6 +79,10 @@ class Target:
     settings: Mapping[str, Any] = field(default_factory=dict)  # kind-specific options from probes/
     secrets: Mapping[str, SecretSource] = field(default_factory=dict)  # by reference only
     timeout: float = 10.0
+    conditions: tuple[Condition, ...] = ()  # from probes/, judged after the check
+    failure_threshold: int = 1  # attempts that must fail before the probe fails
+    success_threshold: int = 1  # passes in a row after a failure before it counts as recovered
+    retry_delay: float = 0.0
 
     @property
     def key(self) -> str:
@@ -87,14 +95,21 @@ class Observation:
 
     facts: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
+    # Evidence for conditions (`body.$.status`, `header.content-type`); judged, never reported.
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
+    current_phase: str | None = None  # the phase a timeout interrupted
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
+        self.current_phase = name
         try:
             yield
         finally:
             self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+        # Left set when the phase raised (a timeout), so the runner can say where it stopped.
+        self.current_phase = None
 
 
 class ProbeError(Exception):
@@ -130,3 +145,17 @@ class Result:
     def passed(self) -> bool:
         """As expected: ok, degraded, an expected-down cold tier, or deliberately skipped."""
         return self.status is not Status.failed
+
+
+_SECRET_PARAMS = ("password", "passwd", "secret", "token", "key", "credential")
+
+
+def public_url(url: str) -> str:
+    """The URL as it may be shown: no user or password, no secret-looking query parameters."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = urlencode(
+        [(k, "***" if any(s in k.lower() for s in _SECRET_PARAMS) else v) for k, v in parse_qsl(parts.query)],
+        safe="*",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -43,6 +43,12 @@ REGISTRY: dict[str, str] = {
 _loaded: dict[str, Check] = {}
 
 
+def register(name: str, check: Check) -> None:
+    """Add a check that lives outside this package (a plugin, or a test's fake check)."""
+    REGISTRY[name] = f"{check.__module__}:{getattr(check, '__name__', name)}"
+    _loaded[name] = check
+
+
 def get_check(name: str) -> Check:
     found = _loaded.get(name)
     if found is None:

@@ -1,0 +1,502 @@
+"""Panels shared by the dashboard definitions: RED for request-serving services, USE for hosts,
+and what each kind of stateful service should show, with the metric names its exporter emits.
+
+Every exporter's series carry the platform's labels service, zone and tier (and dc), added by
+the Prometheus scrape configuration; probe series also carry vantage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sre.grafana import Board, now, q, rate, selector
+from sre.platform.model import Service, ServiceTier
+
+Labels = dict[str, str]
+
+UP = {0: ("down", "red"), 1: ("up", "green")}
+# A cold standby may be down on purpose: its state is information, not an alarm.
+UP_COLD = {0: ("down (cold)", "blue"), 1: ("up", "green")}
+AVAILABILITY_STEPS = [(None, "red"), (0.99, "yellow"), (0.999, "green")]
+
+# Metrics the sre probe exporter adds to blackbox_exporter's names for DR readiness.
+REPLICATION_LAG = "probe_replication_lag_seconds"
+BACKUP_AGE = "probe_backup_age_seconds"
+
+
+def bound(seconds: float | None) -> list[tuple[float | None, str]] | None:
+    """Green below the bound, red from it: the colours of a lag or an age with a limit."""
+    return [(None, "green"), (seconds, "red")] if seconds else None
+
+
+# --- probes -------------------------------------------------------------------------------------
+
+
+def probe_panels(board: Board, labels: Labels, *, cold: bool) -> None:
+    board.stat(
+        "Probe result by vantage",
+        now(f"min by (vantage) ({selector('probe_success', labels)})", "{{vantage}}"),
+        unit="none",
+        mappings=UP_COLD if cold else UP,
+        width=6,
+        height=8,
+    )
+    board.graph(
+        "Probe duration by vantage",
+        q(f"max by (vantage) ({selector('probe_duration_seconds', labels)})", "{{vantage}}"),
+        unit="s",
+        width=6,
+    )
+
+
+# --- RED: rate, errors, duration ----------------------------------------------------------------
+
+
+def red_http(board: Board, labels: Labels, service: Service) -> None:
+    """OpenTelemetry HTTP semantic conventions: http.server.request.duration (seconds) as a histogram."""
+    count = selector("http_server_request_duration_seconds_count", labels)
+    errors = selector("http_server_request_duration_seconds_count", labels, http_response_status_code="~5..")
+    bucket = selector("http_server_request_duration_seconds_bucket", labels)
+    _red(board, service, count=count, errors=errors, bucket=bucket, by="http_request_method", unit="s")
+
+
+def red_grpc(board: Board, labels: Labels, service: Service) -> None:
+    """OpenTelemetry RPC semantic conventions: rpc.server.duration (milliseconds) as a histogram.
+    Server-side failures are the codes UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
+    UNAVAILABLE and DATA_LOSS."""
+    count = selector("rpc_server_duration_milliseconds_count", labels)
+    errors = selector(
+        "rpc_server_duration_milliseconds_count", labels, rpc_grpc_status_code="~2|4|12|13|14|15"
+    )
+    bucket = selector("rpc_server_duration_milliseconds_bucket", labels)
+    _red(board, service, count=count, errors=errors, bucket=bucket, by="rpc_method", unit="ms")
+
+
+def red_flask(board: Board, labels: Labels, service: Service) -> None:
+    """MLflow's --expose-prometheus metrics (prometheus_flask_exporter)."""
+    count = selector("flask_http_request_duration_seconds_count", labels)
+    errors = selector("flask_http_request_duration_seconds_count", labels, status="~5..")
+    bucket = selector("flask_http_request_duration_seconds_bucket", labels)
+    _red(board, service, count=count, errors=errors, bucket=bucket, by="method", unit="s")
+
+
+def _red(board: Board, service: Service, *, count: str, errors: str, bucket: str, by: str, unit: str) -> None:
+    board.graph("Requests", q(f"sum by ({by}) ({rate(count)})", f"{{{{{by}}}}}"), unit="reqps", width=8)
+    slo_errors = 1 - service.slo.availability / 100 if service.slo else None
+    board.graph(
+        "Errors (share of requests)",
+        q(f"sum({rate(errors)}) / sum({rate(count)})", "errors"),
+        unit="percentunit",
+        thresholds=bound(slo_errors),
+        width=8,
+    )
+    latency = service.slo.latency if service.slo else None
+    percentile = (latency.percentile if latency else 99) / 100
+    threshold = latency.threshold_ms / (1000 if unit == "s" else 1) if latency else None
+    quantile = "histogram_quantile({p}, sum by (le) ({rate}))"
+    board.graph(
+        "Duration",
+        q(quantile.format(p=0.5, rate=rate(bucket)), "p50"),
+        q(quantile.format(p=percentile, rate=rate(bucket)), f"p{percentile * 100:g}"),
+        unit=unit,
+        thresholds=bound(threshold),
+        width=8,
+    )
+
+
+# --- USE: utilisation, saturation, errors of the hosts (node_exporter) --------------------------
+
+
+def use_panels(board: Board, labels: Labels) -> None:
+    idle = selector("node_cpu_seconds_total", labels, mode="idle")
+    board.graph(
+        "CPU utilisation",
+        q(f"1 - avg by (instance) ({rate(idle)})", "{{instance}}"),
+        unit="percentunit",
+        maximum=1,
+        width=6,
+    )
+    available = selector("node_memory_MemAvailable_bytes", labels)
+    total = selector("node_memory_MemTotal_bytes", labels)
+    board.graph(
+        "Memory utilisation",
+        q(f"1 - {available} / {total}", "{{instance}}"),
+        unit="percentunit",
+        maximum=1,
+        width=6,
+    )
+    disk = {**labels, "fstype": "!tmpfs"}
+    board.graph(
+        "Filesystem utilisation",
+        q(
+            f"1 - {selector('node_filesystem_avail_bytes', disk)}"
+            f" / {selector('node_filesystem_size_bytes', disk)}",
+            "{{instance}} {{mountpoint}}",
+        ),
+        unit="percentunit",
+        maximum=1,
+        width=6,
+    )
+    board.graph(
+        "Saturation and errors",
+        q(
+            f"{selector('node_load5', labels)} / on (instance) count by (instance) ({idle})",
+            "load per CPU {{instance}}",
+        ),
+        q(
+            f"sum by (instance) ({rate(selector('node_network_receive_errs_total', labels))})",
+            "network receive errors/s {{instance}}",
+        ),
+        unit="short",
+        width=6,
+    )
+
+
+# --- what each kind shows -----------------------------------------------------------------------
+
+KindPanels = Callable[[Board, Labels, "ServiceTier | None", Labels], None]
+
+
+def is_replica(tier: ServiceTier | None) -> bool:
+    return tier is not None and tier.role == "replica"
+
+
+def max_lag(tier: ServiceTier | None) -> float | None:
+    return tier.max_lag_seconds if tier else None
+
+
+def postgres(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """postgres_exporter."""
+    board.graph(
+        "Connections by state",
+        q(f"sum by (state) ({selector('pg_stat_activity_count', labels)})", "{{state}}"),
+        q(f"max({selector('pg_settings_max_connections', labels)})", "max_connections"),
+        unit="short",
+        width=8,
+    )
+    commits = rate(selector("pg_stat_database_xact_commit", labels))
+    rollbacks = rate(selector("pg_stat_database_xact_rollback", labels))
+    board.graph(
+        "Transactions",
+        q(f"sum({commits})", "commits"),
+        q(f"sum({rollbacks})", "rollbacks"),
+        unit="ops",
+        width=8,
+    )
+    if is_replica(tier):
+        board.graph(
+            "Replication lag (replica)",
+            q(f"max({selector('pg_replication_lag_seconds', labels)})", "lag"),
+            unit="s",
+            thresholds=bound(max_lag(tier)),
+            width=8,
+        )
+    else:
+        board.graph(
+            "Replicas behind this primary (bytes of WAL)",
+            q(
+                f"max by (application_name) ({selector('pg_stat_replication_pg_wal_lsn_diff', labels)})",
+                "{{application_name}}",
+            ),
+            unit="bytes",
+            width=8,
+        )
+
+
+def redis(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """redis_exporter."""
+    board.graph(
+        "Memory",
+        q(f"max({selector('redis_memory_used_bytes', labels)})", "used"),
+        q(f"max({selector('redis_memory_max_bytes', labels)})", "maxmemory"),
+        unit="bytes",
+        width=8,
+    )
+    board.graph(
+        "Commands and evictions",
+        q(f"sum({rate(selector('redis_commands_processed_total', labels))})", "commands/s"),
+        q(f"sum({rate(selector('redis_evicted_keys_total', labels))})", "evictions/s"),
+        unit="ops",
+        width=8,
+    )
+    if is_replica(tier):
+        board.graph(
+            "Replica offset behind the primary",
+            q(
+                f"max({selector('redis_master_repl_offset', primary)}) - "
+                f"max({selector('redis_slave_repl_offset', labels)})",
+                "bytes behind",
+            ),
+            unit="bytes",
+            width=8,
+        )
+    else:
+        board.graph(
+            "Connected replicas' offsets",
+            q(
+                f"max by (slave_ip) ({selector('redis_connected_slave_offset_bytes', labels)})",
+                "{{slave_ip}}",
+            ),
+            unit="bytes",
+            width=8,
+        )
+
+
+def kafka(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """kafka_exporter."""
+    board.graph(
+        "Consumer lag",
+        q(
+            f"sum by (consumergroup, topic) ({selector('kafka_consumergroup_lag', labels)})",
+            "{{consumergroup}} / {{topic}}",
+        ),
+        unit="short",
+        width=8,
+    )
+    board.graph(
+        "Messages in per topic",
+        q(f"sum by (topic) ({rate(selector('kafka_topic_partition_current_offset', labels))})", "{{topic}}"),
+        unit="short",
+        width=8,
+    )
+    board.stat(
+        "Brokers and under-replicated partitions",
+        now(f"max({selector('kafka_brokers', labels)})", "brokers"),
+        now(
+            f"sum({selector('kafka_topic_partition_under_replicated_partition', labels)})",
+            "under-replicated",
+        ),
+        unit="short",
+        width=8,
+        height=8,
+    )
+
+
+def nats(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """prometheus-nats-exporter with -jsz (JetStream) and -varz."""
+    board.graph(
+        "JetStream pending per consumer",
+        q(
+            f"sum by (stream_name, consumer_name) ({selector('jetstream_consumer_num_pending', labels)})",
+            "{{stream_name}} / {{consumer_name}}",
+        ),
+        unit="short",
+        width=8,
+    )
+    board.graph(
+        "JetStream ack pending and redeliveries",
+        q(f"sum({selector('jetstream_consumer_num_ack_pending', labels)})", "ack pending"),
+        q(f"sum({rate(selector('jetstream_consumer_num_redelivered', labels))})", "redeliveries/s"),
+        unit="short",
+        width=8,
+    )
+    board.graph(
+        "Stream messages and connections",
+        q(f"sum by (stream_name) ({selector('jetstream_stream_total_messages', labels)})", "{{stream_name}}"),
+        q(f"sum({selector('gnatsd_varz_connections', labels)})", "connections"),
+        unit="short",
+        width=8,
+    )
+
+
+def clickhouse(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """ClickHouse's built-in Prometheus endpoint."""
+    board.graph(
+        "Queries",
+        q(f"sum({rate(selector('ClickHouseProfileEvents_Query', labels))})", "queries/s"),
+        q(f"sum({rate(selector('ClickHouseProfileEvents_FailedQuery', labels))})", "failed/s"),
+        unit="ops",
+        width=8,
+    )
+    board.graph(
+        "Running queries",
+        q(f"sum({selector('ClickHouseMetrics_Query', labels)})", "running"),
+        unit="short",
+        width=8,
+    )
+    board.graph(
+        "Replica delay",
+        q(f"max({selector('ClickHouseAsyncMetrics_ReplicasMaxAbsoluteDelay', labels)})", "delay"),
+        unit="s",
+        thresholds=bound(max_lag(tier)),
+        width=8,
+    )
+
+
+def s3(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """S3 request metrics from CloudWatch (YACE names)."""
+    board.graph(
+        "Requests and errors",
+        q(f"sum({selector('aws_s3_all_requests_sum', labels)})", "requests"),
+        q(f"sum({selector('aws_s3_4xx_errors_sum', labels)})", "4xx"),
+        q(f"sum({selector('aws_s3_5xx_errors_sum', labels)})", "5xx"),
+        unit="short",
+        width=8,
+    )
+    board.graph(
+        "First-byte latency",
+        q(f"max({selector('aws_s3_first_byte_latency_average', labels)})", "average"),
+        unit="ms",
+        width=8,
+    )
+    board.graph(
+        "Replication latency",
+        q(f"max({selector('aws_s3_replication_latency_maximum', labels)})", "maximum"),
+        unit="s",
+        thresholds=bound(max_lag(tier)),
+        width=8,
+    )
+
+
+def vault(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """Vault's telemetry (/v1/sys/metrics?format=prometheus)."""
+    board.stat(
+        "Seal state",
+        now(f"min({selector('vault_core_unsealed', labels)})", "seal"),
+        unit="none",
+        mappings={0: ("sealed", "red"), 1: ("unsealed", "green")},
+        width=4,
+        height=8,
+    )
+    board.stat(
+        "HA mode",
+        now(f"max({selector('vault_core_active', labels)})", "mode"),
+        unit="none",
+        mappings={0: ("standby", "blue"), 1: ("active", "green")},
+        width=4,
+        height=8,
+    )
+    board.graph(
+        "Requests",
+        q(f"sum({rate(selector('vault_core_handle_request_count', labels))})", "requests/s"),
+        unit="reqps",
+        width=8,
+    )
+    board.graph(
+        "Request duration p99",
+        q(f"max({selector('vault_core_handle_request', labels, quantile='0.99')})", "p99"),
+        unit="ms",
+        width=8,
+    )
+
+
+def mongodb(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """Percona mongodb_exporter."""
+    board.graph(
+        "Connections",
+        q(f"sum({selector('mongodb_ss_connections', labels, conn_type='current')})", "current"),
+        unit="short",
+        width=8,
+    )
+    board.graph(
+        "Operations",
+        q(
+            f"sum by (legacy_op_type) ({rate(selector('mongodb_ss_opcounters', labels))})",
+            "{{legacy_op_type}}",
+        ),
+        unit="ops",
+        width=8,
+    )
+    board.graph(
+        "Replication lag",
+        q(f"max({selector('mongodb_mongod_replset_member_replication_lag', labels)})", "lag"),
+        unit="s",
+        thresholds=bound(max_lag(tier)),
+        width=8,
+    )
+
+
+def elasticsearch(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """prometheus-community elasticsearch_exporter."""
+    health = "elasticsearch_cluster_health_status"
+    board.stat(
+        "Cluster health",
+        now(
+            f"2 * max({selector(health, labels, color='red')})"
+            f" + max({selector(health, labels, color='yellow')})",
+            "health",
+        ),
+        unit="none",
+        mappings={0: ("green", "green"), 1: ("yellow", "yellow"), 2: ("red", "red")},
+        width=4,
+        height=8,
+    )
+    board.stat(
+        "Nodes and unassigned shards",
+        now(f"max({selector('elasticsearch_cluster_health_number_of_nodes', labels)})", "nodes"),
+        now(f"max({selector('elasticsearch_cluster_health_unassigned_shards', labels)})", "unassigned"),
+        unit="short",
+        width=4,
+        height=8,
+    )
+    heap = {**labels, "area": "heap"}
+    board.graph(
+        "JVM heap",
+        q(
+            f"max by (name) ({selector('elasticsearch_jvm_memory_used_bytes', heap)}) / "
+            f"max by (name) ({selector('elasticsearch_jvm_memory_max_bytes', heap)})",
+            "{{name}}",
+        ),
+        unit="percentunit",
+        maximum=1,
+        width=8,
+    )
+    board.graph(
+        "Indexing",
+        q(f"sum({rate(selector('elasticsearch_indices_indexing_index_total', labels))})", "documents/s"),
+        unit="ops",
+        width=8,
+    )
+
+
+def kubernetes(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) -> None:
+    """kube-state-metrics and the API server's own metrics."""
+    board.stat(
+        "Ready nodes",
+        now(
+            f"sum({selector('kube_node_status_condition', labels, condition='Ready', status='true')})",
+            "ready",
+        ),
+        unit="short",
+        width=4,
+        height=8,
+    )
+    requests = selector("apiserver_request_total", labels)
+    failed = selector("apiserver_request_total", labels, code="~5..")
+    board.graph(
+        "API server errors",
+        q(f"sum({rate(failed)}) / sum({rate(requests)})", "5xx share"),
+        unit="percentunit",
+        width=10,
+    )
+    board.graph(
+        "Container restarts (1 h)",
+        q(
+            "sum by (namespace) "
+            f"(increase({selector('kube_pod_container_status_restarts_total', labels)}[1h]))",
+            "{{namespace}}",
+        ),
+        unit="short",
+        width=10,
+    )
+
+
+# Kinds whose servers run on hosts of their own, so node_exporter's USE panels apply.
+ON_HOSTS = frozenset(
+    {"postgres", "mongodb", "clickhouse", "redis", "kafka", "nats", "vault", "elasticsearch"}
+)
+
+KIND_PANELS: dict[str, KindPanels] = {
+    "postgres": postgres,
+    "redis": redis,
+    "kafka": kafka,
+    "nats": nats,
+    "clickhouse": clickhouse,
+    "s3": s3,
+    "vault": vault,
+    "mongodb": mongodb,
+    "elasticsearch": elasticsearch,
+    "kubernetes": kubernetes,
+}
+
+RED_PANELS = {"http": red_http, "https": red_http, "grpc": red_grpc, "mlflow": red_flask}

@@ -1,0 +1,90 @@
+"""The platform at a glance: a tier x zone grid of probe results, SLO attainment and error-budget burn."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from sre.grafana import Board, Context, now, q, selector
+
+from ._panels import UP, UP_COLD
+
+# Burn rates of the multi-window alerts: 14.4 pages (2 % of a 30-day budget in 1 h), 6 pages slower.
+BURN_STEPS = [(None, "green"), (6, "orange"), (14.4, "red")]
+
+
+def dashboards(ctx: Context) -> Iterator[Board]:
+    platform = ctx.platform
+    board = Board(
+        ctx.uid("platform", "overview"),
+        "Platform overview",
+        folder=ctx.platform_folder,
+        description=f"{platform.platform.name}: every service by DC tier and zone, SLOs and error budgets",
+        tags=["platform", "overview"],
+    )
+    board.variables("tier", "zone", "service")
+    board.related("Services", "service")
+    chosen = {"tier": "$tier", "zone": "$zone", "service": "$service"}
+
+    board.row("Probe results by tier and zone")
+    width = max(4, 24 // max(1, len(platform.zones)))
+    for tid, tier in platform.tiers.items():
+        for zid, zone in platform.zones.items():
+            cell = {"tier": tid, "zone": zid, "service": "$service"}
+            board.stat(
+                f"{tid} ({tier.dc}) · {zone.name}",
+                now(f"min by (service) ({selector('probe_success', cell)})", "{{service}}"),
+                unit="none",
+                mappings=UP_COLD if tier.standby == "cold" else UP,
+                width=width,
+                height=5,
+            )
+
+    board.row("Probe failures")
+    board.graph(
+        "Failing probes by reason",
+        q(f"count by (reason) ({selector('probe_failure_reason', chosen)} == 1)", "{{reason}}"),
+        unit="short",
+        stacked=True,
+        width=24,
+    )
+
+    # Services that share an SLO target share a panel, so the thresholds are exact for each of them.
+    targets: dict[tuple[float, int], list[str]] = defaultdict(list)
+    for sid, service in platform.services.items():
+        if service.slo:
+            targets[(service.slo.availability, service.slo.window_days)].append(sid)
+    active = "|".join(t for t, tier in platform.tiers.items() if tier.standby == "active")
+    if targets:
+        board.row("SLO attainment (active tier)")
+        for (availability, days), sids in sorted(targets.items(), reverse=True):
+            slo = {"tier": f"~{active}", "service": "~" + "|".join(sids)}
+            board.stat(
+                f"SLO {availability:g} %: availability over {days} d",
+                now(
+                    f"avg by (service) (avg_over_time({selector('probe_success', slo)}[{days}d]))",
+                    "{{service}}",
+                ),
+                unit="percentunit",
+                thresholds=[(None, "red"), (availability / 100, "green")],
+                decimals=3,
+                width=12,
+                height=6,
+            )
+        board.row("Error-budget burn rate (active tier, 1 h)")
+        for (availability, _days), sids in sorted(targets.items(), reverse=True):
+            slo = {"tier": f"~{active}", "service": "~" + "|".join(sids)}
+            budget = 1 - availability / 100
+            board.graph(
+                f"SLO {availability:g} %: burn rate",
+                q(
+                    f"(1 - avg by (service) (avg_over_time({selector('probe_success', slo)}[1h])))"
+                    f" / {budget:g}",
+                    "{{service}}",
+                ),
+                unit="short",
+                description="1 spends the budget exactly over the SLO window; 14.4 pages.",
+                thresholds=BURN_STEPS,
+                width=12,
+            )
+    yield board

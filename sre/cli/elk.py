@@ -1,0 +1,195 @@
+"""`sre elk`: build, lint, diff and publish Elasticsearch templates, ILM policies and pipelines.
+
+Only typer and the standard library at import time; the engine and the client load per command.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sre.cli.options import PlatformOption
+from sre.errors import InputError, SreError
+
+if TYPE_CHECKING:
+    from sre.elk.cluster import Cluster
+    from sre.elk.publish import Plan
+    from sre.elk.workspace import Workspace
+
+app = typer.Typer(
+    help="Elasticsearch index templates, ILM policies and PII pipelines from the platform model.",
+    no_args_is_help=True,
+)
+
+URL_ENV = "ELASTICSEARCH_URL"
+API_KEY_ENV = "ELASTICSEARCH_API_KEY"
+
+DefsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--defs", help="Folder of elk definitions. Default: elk/ beside the platform file.", file_okay=False
+    ),
+]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url", envvar=URL_ENV, help=f"Elasticsearch URL. Default: ${URL_ENV}.", show_default=False
+    ),
+]
+ApiKeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--api-key-file",
+        help=f"File holding the API key (its encoded form). Default: ${API_KEY_ENV}. Never printed.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+CaFileOption = Annotated[
+    Path | None,
+    typer.Option("--ca-file", help="CA bundle for the cluster's TLS certificate.", dir_okay=False),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.1, max=600, help="Seconds to wait for each answer.")
+]
+
+
+class LintFailed(SreError):
+    """The built bodies failed a check; the message lists every finding."""
+
+
+def _workspace(platform_file: Path | None, defs: Path | None) -> Workspace:
+    from sre.elk.workspace import open_workspace
+    from sre.platform.loader import resolve_platform_path
+
+    return open_workspace(resolve_platform_path(platform_file), defs)
+
+
+def _api_key(path: Path | None) -> str | None:
+    if path is None:
+        return os.environ.get(API_KEY_ENV) or None
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InputError(f"--api-key-file: {path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"--api-key-file: {path}: not UTF-8 text") from None
+    if not key:
+        raise InputError(f"--api-key-file: {path}: the file is empty")
+    return key
+
+
+def _cluster(url: str | None, api_key_file: Path | None, ca_file: Path | None, timeout: float) -> Cluster:
+    from sre.elk.cluster import Connection, connect
+
+    if not url:
+        raise InputError(f"no Elasticsearch URL: give --url or set {URL_ENV}")
+    return connect(Connection(url=url, api_key=_api_key(api_key_file), ca_file=ca_file, timeout=timeout))
+
+
+def _plan(ws: Workspace, cluster: Cluster, *, force: bool) -> tuple[Cluster, Plan]:
+    from sre.elk.publish import plan
+
+    stack = ws.defs.elk.index_template.stack_components
+    return cluster, plan(cluster, ws.bundle, ws.platform.platform.name, stack, force=force)
+
+
+def _lint_lines(ws: Workspace) -> tuple[list[str], list[str]]:
+    """(findings, notes) of every check, the schema check included where the checker is found."""
+    from sre.elk import schema
+    from sre.elk.lint import lint as run_lint
+
+    findings = [str(f) for f in run_lint(ws.bundle, ws.platform, ws.defs)]
+    report = schema.check(ws.bundle, ws.project_root)
+    if report.tool is None:
+        notes = [
+            "schema: skipped, no shared/tools/validate_elasticsearch.py near the project (or $SRE_SHARED_DIR)"
+        ]
+    else:
+        notes = [f"schema: {report.checked} bodies checked with {report.tool}"]
+    return findings + report.errors, notes
+
+
+def _require_clean(ws: Workspace) -> None:
+    findings, _ = _lint_lines(ws)
+    if findings:
+        raise LintFailed(
+            "\n".join([*findings, f"refusing to publish: {len(findings)} lint findings, nothing written"])
+        )
+
+
+@app.command()
+def build(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.", file_okay=False)] = Path(
+        "build/elk"
+    ),
+    platform_file: PlatformOption = None,
+    defs: DefsOption = None,
+) -> None:
+    """Write one JSON request body per object, under OUT/<kind>/<name>.json."""
+    from sre.elk.build import write
+
+    ws = _workspace(platform_file, defs)
+    paths = write(ws.bundle, out)
+    counts = ", ".join(f"{len(objs)} {kind}" for kind, objs in ws.bundle.objects.items())
+    typer.echo(f"{out}: {len(paths)} objects ({counts})")
+
+
+@app.command()
+def lint(platform_file: PlatformOption = None, defs: DefsOption = None) -> None:
+    """Check the built bodies: schema, type conflicts, pattern overlaps, references, field budget, PII."""
+    ws = _workspace(platform_file, defs)
+    findings, notes = _lint_lines(ws)
+    for note in notes:
+        typer.echo(note)
+    if findings:
+        raise LintFailed("\n".join([*findings, f"{len(findings)} findings in {len(ws.bundle)} objects"]))
+    typer.echo(f"ok: {len(ws.bundle)} objects, no findings")
+
+
+@app.command()
+def diff(
+    *,
+    url: UrlOption = None,
+    api_key_file: ApiKeyFileOption = None,
+    ca_file: CaFileOption = None,
+    timeout: TimeoutOption = 30.0,
+    platform_file: PlatformOption = None,
+    defs: DefsOption = None,
+) -> None:
+    """Compare the built bodies with the cluster's; show what publish would create, update or refuse."""
+    from sre.elk.report import render_plan
+
+    ws = _workspace(platform_file, defs)
+    _, p = _plan(ws, _cluster(url, api_key_file, ca_file, timeout), force=False)
+    typer.echo("\n".join(render_plan(p, show_diff=True)))
+
+
+@app.command()
+def publish(
+    *,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compare and report; write nothing.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite objects of the same name that sre does not manage.")
+    ] = False,
+    url: UrlOption = None,
+    api_key_file: ApiKeyFileOption = None,
+    ca_file: CaFileOption = None,
+    timeout: TimeoutOption = 30.0,
+    platform_file: PlatformOption = None,
+    defs: DefsOption = None,
+) -> None:
+    """Write what changed (ILM, pipelines, component then index templates), then mark lazy rollovers."""
+    from sre.elk.publish import Result, apply
+    from sre.elk.report import render_result
+
+    ws = _workspace(platform_file, defs)
+    _require_clean(ws)
+    cluster, p = _plan(ws, _cluster(url, api_key_file, ca_file, timeout), force=force)
+    result = Result(plan=p) if dry_run else apply(cluster, p, ws.bundle)
+    typer.echo("\n".join(render_result(result, dry_run=dry_run)))
+    if p.blocked:
+        raise typer.Exit(1)

@@ -1,0 +1,134 @@
+"""Check built dashboards before they reach Grafana: schema, PromQL, conventions and coverage."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sre.grafana import promql
+from sre.grafana.build import BuiltDashboard, write
+from sre.grafana.uids import UID_PATTERN
+from sre.platform.model import Platform
+from sre.sharedtools import find_beside_project
+
+# Grafana's published dashboard schema, checked by the validator kept in shared/ beside the project.
+SCHEMA_CHECKER = Path("shared/tools/validate_grafana.py")
+SCHEMA_CHECKER_ENV = "SRE_GRAFANA_SCHEMA_CHECKER"
+
+
+def find_schema_checker(root: Path) -> Path | None:
+    """$SRE_GRAFANA_SCHEMA_CHECKER, else shared/tools/validate_grafana.py in the first folder above
+    the project root that has one (../shared from a clone), else None."""
+    return find_beside_project(root, SCHEMA_CHECKER, SCHEMA_CHECKER_ENV)
+
+
+@dataclass
+class LintReport:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dashboards: int = 0
+    queries: int = 0
+
+
+def run(platform: Platform, built: list[BuiltDashboard], *, schema_checker: Path | None) -> LintReport:
+    report = LintReport(dashboards=len(built))
+    for dashboard in built:
+        for problem, counted in _dashboard_problems(dashboard.model):
+            report.queries += counted
+            if problem:
+                report.problems.append(f"{dashboard.uid}: {problem}")
+    report.problems += _title_clashes(built)
+    report.problems += _coverage(platform, built)
+    if schema_checker is None or not schema_checker.exists():
+        missing = schema_checker or f"../{SCHEMA_CHECKER}"
+        report.notes.append(f"schema check skipped: {missing} not found (--schema-checker PATH)")
+    else:
+        report.problems += _schema(built, schema_checker)
+    return report
+
+
+def panels(model: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every panel, including those inside collapsed rows."""
+    for panel in model.get("panels") or []:
+        yield panel
+        yield from panel.get("panels") or []
+
+
+def _dashboard_problems(model: dict[str, Any]) -> Iterator[tuple[str | None, int]]:
+    uid = str(model.get("uid", ""))
+    if not UID_PATTERN.match(uid):
+        yield f"UID {uid!r} must be 1 to 40 letters, digits, - or _", 0
+    variables = (model.get("templating") or {}).get("list") or []
+    if not any(v.get("type") == "datasource" and v.get("name") == "datasource" for v in variables):
+        yield "no `datasource` variable: panels cannot follow the chosen Prometheus", 0
+    for variable in variables:
+        query = variable.get("query")
+        if variable.get("type") == "query" and isinstance(query, str):
+            if (why := promql.variable_query_problem(query)) is not None:
+                yield f"variable {variable.get('name')!r}: query does not parse: {why}", 1
+            else:
+                yield None, 1
+    seen_ids: set[int] = set()
+    for panel in panels(model):
+        title = panel.get("title", "")
+        where = f"panel {title!r}"
+        pid = panel.get("id")
+        if not isinstance(pid, int) or pid < 1 or pid in seen_ids:
+            yield f"{where}: id {pid!r} is missing or not unique", 0
+        else:
+            seen_ids.add(pid)
+        if panel.get("type") == "row":
+            continue
+        if (panel.get("datasource") or {}).get("uid") != "${datasource}":
+            yield f"{where}: datasource must be the ${{datasource}} variable", 0
+        if not ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit"):
+            yield f"{where}: no unit", 0
+        targets = panel.get("targets") or []
+        if not targets:
+            yield f"{where}: no query", 0
+        for target in targets:
+            ref = target.get("refId", "?")
+            if not target.get("legendFormat"):
+                yield f"{where} query {ref}: no legend", 0
+            why = promql.problem(str(target.get("expr", "")))
+            yield (f"{where} query {ref}: PromQL does not parse: {why}" if why else None), 1
+
+
+def _title_clashes(built: list[BuiltDashboard]) -> Iterator[str]:
+    # Grafana refuses a second dashboard with the same title in a folder (412 name-exists).
+    seen: dict[tuple[str, str], str] = {}
+    for d in built:
+        key = (d.folder.uid, d.title)
+        if key in seen:
+            yield f"{d.uid}: title {d.title!r} is already used by {seen[key]} in folder {d.folder.title!r}"
+        seen.setdefault(key, d.uid)
+
+
+def _coverage(platform: Platform, built: list[BuiltDashboard]) -> Iterator[str]:
+    covered = {d.service for d in built if d.service}
+    for sid in platform.services:
+        if sid not in covered:
+            yield f"coverage: service {sid!r} has no dashboard of its own (Board(..., service={sid!r}))"
+    for d in built:
+        if d.service and d.service not in platform.services:
+            yield f"{d.uid}: is the dashboard of {d.service!r}, which is not a service of the platform"
+
+
+def _schema(built: list[BuiltDashboard], checker: Path) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="sre-dashboards-") as tmp:
+        write(built, Path(tmp))
+        try:
+            done = subprocess.run(
+                [sys.executable, str(checker), tmp], capture_output=True, text=True, timeout=300, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return [f"schema check: {checker} could not run: {exc}"]
+        if done.returncode == 0:
+            return []
+        lines = (done.stdout + done.stderr).replace(tmp + "/", "").splitlines()
+        return [f"schema: {line.strip()}" for line in lines if line.strip() and "valid," not in line]

@@ -1,0 +1,48 @@
+"""dashboards/settings.yaml: where the dashboards' links point and how their UIDs begin."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+
+from sre.yamlfile import read_document, validate
+
+SETTINGS_FILE = "settings.yaml"
+URL = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+
+
+class DashboardSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Prefix of every folder and dashboard UID, so several platforms can share one Grafana.
+    uid_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,11}$")] = "sre"
+    # Kibana's base URL; each service dashboard links to its logs (data stream logs-<service>-<namespace>).
+    kibana_url: URL | None = None
+    logs_namespace: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")] = "default"
+    # Where a service's runbooks are; {service} is replaced by the service id.
+    runbooks_url: URL | None = None
+
+    @field_validator("runbooks_url")
+    @classmethod
+    def _only_service_placeholder(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"not a valid template: {exc}") from None
+        unknown = fields - {"service"}
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; only {{service}} is replaced")
+        return value
+
+
+def load_settings(directory: Path) -> DashboardSettings:
+    """The settings file of a dashboards folder; defaults (no links) when it has none."""
+    path = directory / SETTINGS_FILE
+    if not path.exists():
+        return DashboardSettings()
+    return validate(DashboardSettings, read_document(path))

@@ -1,0 +1,1 @@
+"""Result renderers: table (rich), JSON, JUnit XML, Prometheus exposition, OTLP."""

@@ -1,0 +1,169 @@
+"""Run probes: deadlines, a concurrency cap, explicit retries by threshold, and error capture.
+
+Every probe is capped by `min(its timeout, what is left of the run's budget)`;
+whatever a check raises becomes a typed result (never a traceback), and the
+facts it recorded before a timeout are kept. A probe is retried only when its
+definition asks for it (failure_threshold > 1), and a pass after a failure is
+reported as degraded, never as ok.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sre.probes import net
+from sre.probes.checks import get_check
+from sre.probes.context import ProbeContext, RunContext
+from sre.probes.judge import Verdict, judge
+from sre.probes.model import Observation, ProbeError, Reason, Result, Status, Target, public_url
+
+OnResult = Callable[[Result], None]
+MESSAGE_LIMIT = 300
+
+
+@dataclass(slots=True)
+class _Attempt:
+    observation: Observation
+    verdict: Verdict
+    duration: float
+
+
+async def run_probes(
+    targets: Sequence[Target],
+    run: RunContext,
+    *,
+    concurrency: int = 32,
+    budget: float = 60.0,
+    on_result: OnResult | None = None,
+) -> list[Result]:
+    """Probe every target; results come back in the order of `targets`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget
+    results: list[Result | None] = [None] * len(targets)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(targets)):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            try:
+                result = await probe(targets[i], run, deadline)
+            except Exception as exc:  # a bug in the engine itself: one result, not a lost run
+                result = crashed(targets[i], run, exc)
+            results[i] = result
+            if on_result is not None:
+                on_result(result)
+
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(targets))))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+    return [r for r in results if r is not None]
+
+
+async def probe(target: Target, run: RunContext, deadline: float) -> Result:
+    """One target, with as many attempts as its thresholds allow and the deadline leaves time for."""
+    loop = asyncio.get_running_loop()
+    started = time.time()
+    begin = loop.time()
+    fails = passes = attempts = 0
+    first_failure: _Attempt | None = None
+    last: _Attempt | None = None
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            if last is None:
+                why = "the run's time budget ran out before this probe could start"
+                error = ProbeError(Reason.timeout, why)
+                last = _Attempt(Observation(), judge(target, Observation(), error, run, duration=0.0), 0.0)
+            break
+        attempts += 1
+        last = await attempt(target, run, min(target.timeout, remaining))
+        if last.verdict.status is Status.failed:
+            fails += 1
+            passes = 0
+            first_failure = first_failure or last
+            if fails >= target.failure_threshold:
+                break
+            if target.retry_delay > 0:
+                await asyncio.sleep(min(target.retry_delay, max(0.0, deadline - loop.time())))
+            continue
+        if first_failure is None:
+            break
+        passes += 1
+        if passes >= target.success_threshold:
+            note = f"passed on attempt {attempts} after: {first_failure.verdict.message}"
+            last.verdict = Verdict(Status.degraded, Reason.passed_on_retry, note)
+            break
+    return Result(
+        service=target.service,
+        check=target.check,
+        zone=target.zone,
+        tier=target.tier,
+        dc=target.dc,
+        endpoint=public_url(target.endpoint.url),
+        vantage=run.vantage,
+        status=last.verdict.status,
+        reason=last.verdict.reason,
+        message=last.verdict.message,
+        started_at=started,
+        duration_seconds=loop.time() - begin,
+        attempts=max(attempts, 1),
+        facts=last.observation.facts,
+        phases=last.observation.phases,
+    )
+
+
+def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
+    return Result(
+        service=target.service,
+        check=target.check,
+        zone=target.zone,
+        tier=target.tier,
+        dc=target.dc,
+        endpoint=public_url(target.endpoint.url),
+        vantage=run.vantage,
+        status=Status.failed,
+        reason=Reason.internal,
+        message=one_line(exc),
+        started_at=time.time(),
+    )
+
+
+async def attempt(target: Target, run: RunContext, limit: float) -> _Attempt:
+    """Run the check once under `limit` seconds; everything it raises becomes a reason."""
+    ctx = ProbeContext(run, target)
+    begin = time.perf_counter()
+    error: ProbeError | None = None
+    try:
+        check = get_check(target.check)
+    except (ImportError, AttributeError):
+        error = ProbeError(Reason.unsupported, f"no check named {target.check!r} is installed")
+    else:
+        timer = asyncio.timeout(limit)
+        try:
+            async with timer:
+                await check(target, ctx)
+        except TimeoutError:
+            phase = ctx.observation.current_phase
+            where = f" (during {phase})" if phase else ""
+            error = ProbeError(Reason.timeout, f"no answer within {limit:.3g} s{where}")
+        except ProbeError as exc:
+            error = exc
+        except Exception as exc:
+            error = net.classify(exc) or ProbeError(Reason.internal, one_line(exc))
+    duration = time.perf_counter() - begin
+    verdict = judge(target, ctx.observation, error, run, duration=duration)
+    return _Attempt(ctx.observation, verdict, duration)
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    message = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 3] + "..."

@@ -1,0 +1,177 @@
+"""TLS facts every check records the same way: version, cipher and the leaf certificate.
+
+Any check that holds an `ssl.SSLObject` (HTTP, a raw TLS handshake, a database
+driver's socket) calls `record_session`; a check whose driver only hands out the
+certificate's DER bytes calls `record_certificate`. A failed verification is
+turned into a precise reason by `verification_error`, and the certificate is
+still reported through a second, unverified handshake (`record_unverified`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import ssl
+from datetime import UTC, datetime
+from typing import Any
+
+from sre.probes.context import ProbeContext
+from sre.probes.model import ProbeError, Reason
+
+# OpenSSL X509_V_ERR_* codes that have a reason of their own.
+_CERT_HAS_EXPIRED = 10
+_HOSTNAME_MISMATCH = 62
+_IP_ADDRESS_MISMATCH = 64
+
+TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+
+
+def version_name(raw: str | None) -> str | None:
+    """`TLSv1.3` -> `1.3` (the form of the platform's policy)."""
+    if not raw:
+        return None
+    return raw.removeprefix("TLSv").removeprefix("SSLv")
+
+
+def below(version: str, minimum: str) -> bool:
+    """Whether a TLS version ("1.2") is older than the policy's minimum ("1.3")."""
+    try:
+        return TLS_VERSIONS.index(version) < TLS_VERSIONS.index(minimum)
+    except ValueError:
+        return version < minimum
+
+
+def record_session(ctx: ProbeContext, ssl_object: ssl.SSLObject | ssl.SSLSocket) -> None:
+    version = version_name(ssl_object.version())
+    if version:
+        ctx.fact("tls_version", version)
+    cipher = ssl_object.cipher()
+    if cipher:
+        ctx.fact("tls_cipher", cipher[0])
+    # A verified peer's certificate is already decoded by the ssl module (cheap); an
+    # unverified one is only available as DER, which `cryptography` reads.
+    decoded = ssl_object.getpeercert()
+    if decoded:
+        record_decoded(ctx, decoded)
+        return
+    der = ssl_object.getpeercert(binary_form=True)
+    if der:
+        record_certificate(ctx, der)
+
+
+_SHORT_NAMES = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+    "domainComponent": "DC",
+}
+
+
+def _rfc4514(rdns: Any) -> str:
+    # The ssl module lists RDNs in certificate order; RFC 4514 writes them last first.
+    parts = ["+".join(f"{_SHORT_NAMES.get(k, k)}={v}" for k, v in rdn) for rdn in rdns]
+    return ",".join(reversed(parts))
+
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+
+
+def cert_time(text: str) -> int:
+    """`Nov 26 09:00:00 2027 GMT` in Unix seconds (what ssl.cert_time_to_seconds does, without strptime)."""
+    month, day, clock, year, _ = text.split()
+    hour, minute, second = clock.split(":")
+    return calendar.timegm(
+        (int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), 0, 0, 0)
+    )
+
+
+def record_decoded(ctx: ProbeContext, cert: dict[str, Any]) -> None:
+    """The same facts as `record_certificate`, from `SSLObject.getpeercert()` of a verified peer."""
+    if "notAfter" in cert:
+        ctx.fact("cert_not_after", cert_time(cert["notAfter"]))
+    ctx.fact("cert_subject", _rfc4514(cert.get("subject", ())))
+    ctx.fact("cert_issuer", _rfc4514(cert.get("issuer", ())))
+    ctx.fact(
+        "cert_sans",
+        [value.strip() for kind, value in cert.get("subjectAltName", ()) if kind in ("DNS", "IP Address")],
+    )
+
+
+def record_certificate(ctx: ProbeContext, der: bytes) -> None:
+    """Expiry (Unix seconds), subject, issuer and SANs of the leaf certificate."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise ProbeError(Reason.cert_invalid, f"the server's certificate cannot be read: {exc}") from None
+    ctx.fact("cert_not_after", int(cert.not_valid_after_utc.timestamp()))
+    ctx.fact("cert_subject", cert.subject.rfc4514_string())
+    ctx.fact("cert_issuer", cert.issuer.rfc4514_string())
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        ctx.fact("cert_sans", [])
+        return
+    names: list[str] = [str(n) for n in sans.get_values_for_type(x509.DNSName)]
+    names += [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)]
+    ctx.fact("cert_sans", names)
+
+
+def handshake_error(exc: ssl.SSLError | OSError, server: str) -> ProbeError:
+    """The reason a handshake failed; the caller reports the certificate separately."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return verification_error(exc, server)
+    text = str(getattr(exc, "reason", None) or exc)
+    lowered = text.lower().replace("_", " ")
+    if "protocol version" in lowered or "unsupported protocol" in lowered:
+        return ProbeError(
+            Reason.tls_version_below_policy, f"{server} offers no TLS version this prober accepts ({text})"
+        )
+    if "wrong version number" in lowered or "record layer failure" in lowered:
+        return ProbeError(Reason.protocol, f"{server} does not speak TLS on this port ({text})")
+    return ProbeError(Reason.tls_handshake, f"TLS handshake with {server} failed: {text}")
+
+
+def verification_error(exc: ssl.SSLCertVerificationError, server: str) -> ProbeError:
+    code = exc.verify_code
+    detail = exc.verify_message or str(exc)
+    if code == _CERT_HAS_EXPIRED:
+        return ProbeError(Reason.cert_expired, f"{server}: certificate has expired")
+    if code in (_HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH):
+        return ProbeError(Reason.hostname_mismatch, f"{server}: {detail}")
+    return ProbeError(Reason.cert_invalid, f"{server}: certificate not trusted: {detail}")
+
+
+async def record_unverified(ctx: ProbeContext, ip: str, port: int, server_name: str | None) -> None:
+    """Report the certificate a server presents even though it failed verification.
+
+    A second handshake on a new connection, with verification off; whatever goes
+    wrong here is ignored: the first failure is the one that counts.
+    """
+    try:
+        _, writer = await asyncio.open_connection(
+            ip, port, ssl=ctx.ssl_context(verify=False), server_hostname=server_name or ip
+        )
+    except (OSError, ssl.SSLError):
+        return
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            record_session(ctx, ssl_object)
+    except ProbeError:
+        pass
+    finally:
+        writer.transport.abort()
+
+
+def utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,26 @@
+"""Alertmanager (Debian prometheus-alertmanager): the control plane's alert router, no cluster port."""
+
+from __future__ import annotations
+
+from sre.sandbox import binaries
+from sre.sandbox.context import Launcher, Run
+from sre.sandbox.launchers.monitoring import start_exporter
+from sre.sandbox.render import render
+
+
+def start(run: Run) -> None:
+    folder = run.folder("alertmanager", mode=0o700)
+    conf = folder / "alertmanager.yml"
+    conf.write_text(render("alertmanager.yml.j2"), encoding="utf-8")
+    args = [f"--config.file={conf}", f"--storage.path={folder / 'data'}", "--cluster.listen-address="]
+    start_exporter(run, "alertmanager", "prometheus-alertmanager", args, "/-/ready")
+
+
+LAUNCHER = Launcher(
+    name="alertmanager",
+    title="Alertmanager (Debian prometheus-alertmanager)",
+    services=(),
+    binaries=(binaries.apt("prometheus-alertmanager"),),
+    start=start,
+    profile="full",
+)

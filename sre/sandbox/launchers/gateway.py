@@ -1,0 +1,115 @@
+"""ext_api, int_api, push_svc, analytics_gw (and otel in the full profile): HAProxy, HTTPS with TLS 1.3 only.
+
+One HAProxy process. Each gateway service gets a frontend per running tier
+(active and hot); the cold tier's address is written but nothing listens there.
+Frontends route to the backend of the worker tier named in a map file, so the
+runtime API socket (admin level) moves a tier's traffic with one `set map`.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from sre.sandbox import binaries, health
+from sre.sandbox.context import Launcher, Run
+from sre.sandbox.render import render
+from sre.sandbox.supervisor import ProcessSpec
+
+SERVICES = ("ext_api", "int_api", "push_svc", "analytics_gw")
+OTEL = "otel"
+SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes
+
+
+@dataclass(frozen=True)
+class Frontend:
+    service: str
+    tier: str
+    port: int
+    kind: str = "workers"
+
+
+@dataclass(frozen=True)
+class Backend:
+    tier: str
+    port: int
+
+
+def client_context(ca_file: Path) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(ca_file))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+def config(run: Run, frontends: list[Frontend], socket: Path, map_file: Path, otel_port: int | None) -> str:
+    tiers = [t for t in (run.tier("active"), run.tier("hot"), run.tier("cold")) if t]
+    backends = [Backend(t, run.port(f"worker.{t}.http")) for t in tiers]
+    return render(
+        "haproxy.cfg.j2",
+        frontends=frontends,
+        backends=backends,
+        tiers=tiers,
+        socket=socket,
+        map_file=map_file,
+        bundle=run.tls.bundle,
+        otel_port=otel_port,
+    )
+
+
+def start(run: Run) -> None:
+    folder = run.folder("haproxy", mode=0o700)
+    socket = run.folder("run", mode=0o700) / "haproxy.sock"
+    if len(str(socket)) > SOCKET_PATH_MAX:
+        from sre.errors import SreError
+
+        raise SreError(f"{socket}: path too long for a Unix socket; choose a shorter --dir")
+    tiers = [t for t in (run.tier("active"), run.tier("hot"), run.tier("cold")) if t]
+    map_file = folder / "tiers.map"
+    map_file.write_text("".join(f"{t} {t}\n" for t in tiers), encoding="utf-8")
+
+    services = [s for s in SERVICES if s in run.platform.services]
+    otel_port = run.port("otel.http") if "otel" in run.started else None
+    if otel_port is not None and OTEL in run.platform.services:
+        services.append(OTEL)
+    running = {run.tier("active"), run.tier("hot")} - {None}
+    frontends = [
+        Frontend(s, t, run.port(f"gateway.{s}.{t}"), "otel" if s == OTEL else "workers")
+        for s in services
+        for t in tiers
+        if t in running and (s != OTEL or t == run.tier("active"))
+    ]
+    if not frontends:
+        return
+    cfg = folder / "haproxy.cfg"
+    cfg.write_text(config(run, frontends, socket, map_file, otel_port), encoding="utf-8")
+    tls = client_context(run.tls.ca_cert)
+    first = frontends[0]
+    run.supervisor.start(
+        ProcessSpec(
+            name="haproxy",
+            component="gateway",
+            argv=[str(run.binary("haproxy")), "-db", "-f", str(cfg)],
+            health=health.all_of(
+                *(health.tcp(fe.port) for fe in frontends), health.http_get(first.port, "/healthz", tls=tls)
+            ),
+            ports={f"{fe.service}.{fe.tier}": fe.port for fe in frontends},
+        )
+    )
+    run.urls["gateway"] = {"runtime_api": f"unix://{socket}", "tier_map": str(map_file)}
+    for fe in frontends:
+        run.serve(fe.service, fe.tier, run.url("https", fe.port), process="haproxy")
+    for s in services:
+        if s != OTEL:
+            run.serve_cold(s, f"gateway.{s}", "https", "the gateway")
+
+
+LAUNCHER = Launcher(
+    name="gateway",
+    title="HAProxy (Debian haproxy): HTTPS gateways, TLS 1.3 only, a backend per tier, runtime API",
+    services=SERVICES,
+    binaries=(binaries.apt("haproxy"),),
+    start=start,
+    needs=("workers",),
+    stage=2,
+)

@@ -1,0 +1,80 @@
+"""k8s_workers: the worker stand-in (sre/sandbox/worker.py), one per tier, on that tier's data stores.
+
+The active and hot tiers' workers run; the cold tier's is set up but stopped,
+like the rest of that tier (it would use the cold PostgreSQL once started).
+There is no Kubernetes API here: the endpoint is the worker itself, HTTP for
+`/healthz` and the standard gRPC health service at `params.grpc`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from sre.sandbox import health
+from sre.sandbox.context import Launcher, Run
+from sre.sandbox.launchers import postgres
+from sre.sandbox.supervisor import ProcessSpec
+
+SERVICE = "k8s_workers"
+
+
+def start(run: Run) -> None:
+    active = run.tier("active")
+    folder = run.folder("workers", mode=0o700)
+    to_start = []
+    for standby in ("active", "hot", "cold"):
+        tier = run.tier(standby)
+        if tier is None:
+            continue
+        name = f"worker-{tier}"
+        http_port, grpc_port = run.port(f"worker.{tier}.http"), run.port(f"worker.{tier}.grpc")
+        redis_tier = tier if standby != "cold" else active
+        config = {
+            "tier": tier,
+            "http_port": http_port,
+            "grpc_port": grpc_port,
+            "pg_port": run.port(f"postgres.{tier}"),
+            "pg_user": postgres.APP_USER,
+            "pg_db": postgres.APP_DB,
+            "pg_password_file": str(run.secret("postgres-app")),
+            "redis_port": run.port(f"redis.{redis_tier}"),
+            "redis_password_file": str(run.secret("redis")),
+            "nats_url": f"nats://127.0.0.1:{run.port('nats.client')}",
+        }
+        config_file = folder / f"{tier}.json"
+        config_file.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        spec = ProcessSpec(
+            name=name,
+            component="workers",
+            argv=[sys.executable, "-m", "sre.sandbox.worker", str(config_file)],
+            health=health.http_get(http_port, "/healthz"),
+            ports={"http": http_port, "grpc": grpc_port},
+        )
+        endpoint = {"url": run.url("http", http_port), "params": {"grpc": f"127.0.0.1:{grpc_port}"}}
+        if standby == "cold":
+            run.supervisor.record(spec)
+            reason = "cold standby: not started (`sre sandbox start worker-tertiary` after the cold database)"
+            run.serve(
+                SERVICE,
+                tier,
+                endpoint,
+                process=name,
+                state="stopped",
+                reason=reason.replace("tertiary", tier),
+            )
+        else:
+            to_start.append(spec)
+            run.serve(SERVICE, tier, endpoint, process=name, reason="worker stand-in; no Kubernetes API here")
+    run.supervisor.start_many(to_start)  # side by side: each spends its first second importing
+
+
+LAUNCHER = Launcher(
+    name="workers",
+    title="Worker stand-in for k8s_workers (Python aiohttp + gRPC health; uses PostgreSQL, Redis, NATS)",
+    services=(SERVICE,),
+    binaries=(),
+    start=start,
+    needs=("postgres", "redis", "nats"),
+    stage=1,
+)

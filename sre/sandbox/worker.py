@@ -1,0 +1,250 @@
+"""The k8s_workers stand-in: a small app behind the gateways that really uses PostgreSQL, Redis and NATS.
+
+Every request (but `/livez`) makes one round over its dependencies: a query
+(and an insert when the database is writable), a Redis INCR (GET on a replica)
+and a JetStream publish that waits for its ack. `/healthz` answers 200 with
+`"status": "ok"` when the round passed, else 503 naming the failing
+dependencies by platform service id. A gRPC server answers the standard health
+service (SERVING / NOT_SERVING) from the same round, refreshed every second.
+
+Run: `python -m sre.sandbox.worker CONFIG.json` (the sandbox writes the file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis.asyncio as aioredis
+from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+TIMEOUT = 1.5
+STREAM = "SANDBOX"
+GRPC_SERVICES = ("", "k8s_workers")
+
+
+@dataclass(frozen=True)
+class Config:
+    tier: str
+    http_port: int
+    grpc_port: int
+    pg_port: int
+    pg_user: str
+    pg_db: str
+    pg_password_file: str
+    redis_port: int
+    redis_password_file: str
+    nats_url: str
+
+    @classmethod
+    def load(cls, path: Path) -> Config:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def _secret(path: str) -> str:
+    return Path(path).read_text(encoding="utf-8").strip()
+
+
+def _error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+class Dependencies:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._pg: psycopg.AsyncConnection[Any] | None = None
+        self._pg_lock = asyncio.Lock()
+        self._redis = aioredis.Redis(
+            host="127.0.0.1",
+            port=cfg.redis_port,
+            password=_secret(cfg.redis_password_file),
+            socket_timeout=TIMEOUT,
+            socket_connect_timeout=TIMEOUT,
+            retry=Retry(NoBackoff(), 0),  # one honest try per request: a dead Redis shows at once
+        )
+        self._nats: Any = None
+        self._js: Any = None
+
+    async def _postgres(self, service: str) -> dict[str, Any]:
+        async with self._pg_lock:
+            if self._pg is None or self._pg.closed:
+                self._pg = await psycopg.AsyncConnection.connect(
+                    host="127.0.0.1",
+                    port=self.cfg.pg_port,
+                    user=self.cfg.pg_user,
+                    dbname=self.cfg.pg_db,
+                    password=_secret(self.cfg.pg_password_file),
+                    connect_timeout=2,
+                    autocommit=True,
+                )
+            try:
+                cur = await self._pg.execute("SELECT pg_is_in_recovery()")
+                row = await cur.fetchone()
+                replica = bool(row and row[0])
+                if not replica:
+                    await self._pg.execute(
+                        "INSERT INTO events (service, tier) VALUES (%s, %s)", (service, self.cfg.tier)
+                    )
+                cur = await self._pg.execute("SELECT count(*) FROM events")
+                count = await cur.fetchone()
+            except BaseException:
+                await self._pg.close()
+                self._pg = None
+                raise
+        return {"role": "replica" if replica else "primary", "events": count[0] if count else 0}
+
+    async def _redis_round(self) -> dict[str, Any]:
+        role = str((await self._redis.info("replication"))["role"])
+        if role == "master":
+            hits = await self._redis.incr("sandbox:requests")
+        else:
+            hits = int(await self._redis.get("sandbox:requests") or 0)
+        return {"role": role, "requests": hits}
+
+    async def _connect_nats(self) -> None:
+        import nats
+
+        async def quiet(*_: object) -> None:
+            return None
+
+        self._nats = await nats.connect(
+            servers=[self.cfg.nats_url],
+            connect_timeout=TIMEOUT,
+            reconnect_time_wait=0.5,
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            error_cb=quiet,
+            disconnected_cb=quiet,
+            reconnected_cb=quiet,
+        )
+        self._js = self._nats.jetstream(timeout=TIMEOUT)
+        try:
+            await self._js.add_stream(name=STREAM, subjects=["sandbox.>"], max_msgs=10000)
+        except Exception:
+            await self._js.stream_info(STREAM)
+
+    async def _nats_round(self, service: str) -> dict[str, Any]:
+        if self._nats is None:
+            await self._connect_nats()
+        if not self._nats.is_connected:
+            raise ConnectionError("not connected to NATS (reconnecting)")
+        ack = await self._js.publish(f"sandbox.{self.cfg.tier}.{service}", b"request", timeout=TIMEOUT)
+        return {"stream": ack.stream, "seq": ack.seq}
+
+    async def round(self, service: str) -> dict[str, dict[str, Any]]:
+        """One use of every dependency, by platform service id; each entry has a status."""
+        calls = {
+            "db_postgres": self._postgres(service),
+            "redis": self._redis_round(),
+            "nats_js": self._nats_round(service),
+        }
+        results = await asyncio.gather(
+            *(asyncio.wait_for(call, TIMEOUT * 2) for call in calls.values()), return_exceptions=True
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for name, result in zip(calls, results, strict=True):
+            if isinstance(result, BaseException):
+                out[name] = {"status": "failing", "error": _error(result)}
+            else:
+                out[name] = {"status": "ok", **result}
+        return out
+
+    async def close(self) -> None:
+        if self._pg is not None:
+            await self._pg.close()
+        await self._redis.aclose()
+        if self._nats is not None:
+            await self._nats.close()
+
+
+def _verdict(cfg: Config, service: str, deps: dict[str, dict[str, Any]], started: float) -> web.Response:
+    failing = sorted(name for name, dep in deps.items() if dep["status"] != "ok")
+    body: dict[str, Any] = {
+        "status": "failing" if failing else "ok",
+        "service": service,
+        "tier": cfg.tier,
+        "dependencies": deps,
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    if failing:
+        body["failing"] = failing
+    return web.json_response(body, status=503 if failing else 200)
+
+
+def make_app(cfg: Config, deps: Dependencies) -> web.Application:
+    async def livez(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "tier": cfg.tier})
+
+    async def handle(request: web.Request) -> web.Response:
+        # The gateway names the service a request came through; direct calls are the workers themselves.
+        service = request.headers.get("X-Sre-Service", "k8s_workers")
+        started = time.perf_counter()
+        return _verdict(cfg, service, await deps.round(service), started)
+
+    app = web.Application()
+    app.router.add_get("/livez", livez)
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+async def _grpc_health(cfg: Config, deps: Dependencies, stop: asyncio.Event) -> None:
+    import grpc
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+    servicer = health.aio.HealthServicer()
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    server.add_insecure_port(f"127.0.0.1:{cfg.grpc_port}")
+    await server.start()
+    serving = health_pb2.HealthCheckResponse.SERVING
+    not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+    try:
+        while not stop.is_set():
+            result = await deps.round("k8s_workers")
+            status = serving if all(d["status"] == "ok" for d in result.values()) else not_serving
+            for name in GRPC_SERVICES:
+                await servicer.set(name, status)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+    finally:
+        await server.stop(0.5)
+
+
+async def serve(cfg: Config) -> None:
+    deps = Dependencies(cfg)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(make_app(cfg, deps), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", cfg.http_port).start()
+    grpc_task = asyncio.create_task(_grpc_health(cfg, deps, stop))
+    print(f"worker {cfg.tier}: http 127.0.0.1:{cfg.http_port}, grpc 127.0.0.1:{cfg.grpc_port}", flush=True)
+    await stop.wait()
+    await grpc_task
+    await runner.cleanup()
+    await deps.close()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m sre.sandbox.worker CONFIG.json", file=sys.stderr)
+        return 2
+    asyncio.run(serve(Config.load(Path(argv[0]))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

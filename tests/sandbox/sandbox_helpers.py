@@ -1,0 +1,108 @@
+"""Helpers of the sandbox tests: temporary places, polling, TLS clients, secrets read from their files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sre.platform.loader import load_platform
+from sre.platform.model import Platform
+from sre.sandbox import binaries
+from sre.sandbox.catalog import launchers
+from sre.sandbox.sandbox import Sandbox
+from sre.sandbox.state import SandboxState
+
+T = TypeVar("T")
+
+
+def eventually(what: Callable[[], T | None], timeout: float = 15.0, every: float = 0.1) -> T:
+    """Poll until `what` returns something truthy; fail with the last value or error."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            got = what()
+        except Exception as exc:  # the condition may fail while a server comes up
+            last = exc
+        else:
+            if got:
+                return got
+            last = got
+        time.sleep(every)
+    raise AssertionError(f"not true after {timeout} s; last: {last!r}")
+
+
+def tls_context(ca_file: Path, maximum: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(ca_file))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if maximum is not None:
+        ctx.maximum_version = maximum
+    return ctx
+
+
+def get(url: str, ca_file: Path) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url)
+    try:
+        with urllib.request.urlopen(request, context=tls_context(ca_file), timeout=10) as resp:
+            return resp.status, dict(resp.headers), resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode()
+
+
+def get_json(url: str, ca_file: Path) -> tuple[int, dict[str, Any]]:
+    status, _, body = get(url, ca_file)
+    return status, json.loads(body)
+
+
+def secret(path: str | Path) -> str:
+    return Path(path).read_text().strip()
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Place:
+    """A temporary folder (other users may enter it, as PostgreSQL needs) holding a platform.yaml copy."""
+
+    folder: Path
+    platform_file: Path
+
+    @property
+    def sandbox_dir(self) -> Path:
+        return self.folder / "sb"
+
+    def platform(self) -> Platform:
+        return load_platform(self.platform_file)
+
+
+def temporary_place() -> Iterator[Place]:
+    folder = Path(tempfile.mkdtemp(prefix="sre-sandbox-test-"))
+    folder.chmod(0o755)
+    shutil.copy(REPO / "platform.yaml", folder / "platform.yaml")
+    try:
+        yield Place(folder, folder / "platform.yaml")
+    finally:
+        Sandbox(folder / "sb").down()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def missing_core_binaries() -> list[str]:
+    return [
+        b.install for launcher in launchers("core") for b in launcher.binaries if binaries.find(b) is None
+    ]
+
+
+@dataclass
+class Running:
+    place: Place
+    sandbox: Sandbox
+    state: SandboxState
