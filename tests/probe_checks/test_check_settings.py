@@ -1,16 +1,17 @@
-"""Settings of the datastore and API checks: validated before any driver is imported."""
+"""Settings of the datastore and API checks: checked when probes/ loads, and again by the check."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 from checkrun import probe
 
+from sre.errors import InputError
 from sre.probes.checks import REGISTRY, get_check
-from sre.probes.checks.settings import SETTINGS, validate_settings
+from sre.probes.definitions import load_definitions
 from sre.probes.model import Reason
+from sre.probes.settings import SETTINGS
 
 MINE = (
     "postgres",
@@ -35,28 +36,27 @@ def test_every_check_is_registered_and_has_a_settings_model(check: str) -> None:
     assert callable(get_check(check))
 
 
-def test_unknown_and_mistyped_settings_are_reported_with_their_path() -> None:
-    problems = validate_settings("nats", {"stream": "S", "create_stream": "perhaps", "strem": "x"})
-    assert ("create_stream", "Input should be a valid boolean, unable to interpret input") in problems
-    assert any(path == "strem" and "Extra inputs" in message for path, message in problems)
-    assert validate_settings("nats", {"stream": "S", "create_stream": True}) == []
-    assert validate_settings("http", {"anything": 1}) == []  # not a kind of these checks
-
-
-def test_validation_imports_no_driver() -> None:
-    code = (
-        "import sys\n"
-        "from sre.probes.checks.settings import validate_settings\n"
-        "validate_settings('postgres', {'write_check': False})\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in DRIVERS))\n"
-    ).replace(
-        "DRIVERS", repr({"psycopg", "pymongo", "aiokafka", "aiobotocore", "nats", "redis", "kubernetes"})
+def test_mistakes_in_settings_are_load_errors_with_file_line_and_path(tmp_path: Path) -> None:
+    (tmp_path / "kinds.yaml").write_text(
+        "version: 1\nkinds:\n  nats:\n    settings:\n      stream: S\n      create_stream: perhaps\n"
+        "  vault:\n    settings: {path: /v1/sys/health}\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    with pytest.raises(InputError) as raised:
+        load_definitions(tmp_path)
+    lines = str(raised.value).splitlines()
+    assert any(":6: kinds.nats.settings.create_stream:" in line for line in lines), lines
+    assert any("kinds.vault.settings.path:" in line for line in lines), lines
 
 
-def test_a_bad_setting_fails_the_probe_with_one_line() -> None:
+def test_good_settings_load(tmp_path: Path) -> None:
+    (tmp_path / "kinds.yaml").write_text(
+        "version: 1\nkinds:\n  nats: {settings: {stream: PROBE, create_stream: true}}\n"
+        "  s3: {settings: {write: false, addressing_style: path}}\n"
+    )
+    assert load_definitions(tmp_path).for_kind("nats").settings == {"stream": "PROBE", "create_stream": True}
+
+
+def test_a_bad_setting_that_reaches_a_check_fails_the_probe_with_one_line() -> None:
     seen = probe("redis", "redis://127.0.0.1:1", settings={"compare_master": "sometimes"})
     assert seen.reason is Reason.internal
     assert seen.message.startswith("settings.compare_master:")

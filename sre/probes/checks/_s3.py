@@ -26,8 +26,8 @@ from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]
 
 from sre.probes.checks._http_api import NOT_HTTP
 from sre.probes.checks._support import Secrets, fail, one_line
-from sre.probes.checks.settings import S3Access
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import S3Access
 
 AUTH_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
 MISSING_CODES = {"NoSuchBucket"}

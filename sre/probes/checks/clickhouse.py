@@ -12,9 +12,9 @@ import re
 
 from sre.probes.checks._http_api import HttpApi, Reply, basic_auth, expect_status, expect_text
 from sre.probes.checks._support import Secrets, load_settings
-from sre.probes.checks.settings import ClickHouseSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import ClickHouseSettings
 
 QUERY = b"SELECT 1, version() FORMAT TabSeparated"
 # UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, AUTHENTICATION_FAILED (old servers answer 500 with these).

@@ -26,9 +26,9 @@ from urllib.parse import unquote
 
 from sre.probes.checks._s3 import S3_ERRORS, s3_client, s3_fail
 from sre.probes.checks._support import Secrets, load_settings, one_line, split_url
-from sre.probes.checks.settings import DeltaLakeSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import DeltaLakeSettings
 
 COMMIT = re.compile(r"^(\d{20})\.json$")
 MAX_COMMIT_BYTES = 8 << 20  # commitInfo comes first; a huge commit is read only this far

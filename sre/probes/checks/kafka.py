@@ -20,9 +20,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from sre.probes.checks._support import Secrets, load_settings, one_line, reach, split_url
-from sre.probes.checks.settings import KafkaSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import KafkaSettings
 
 # aiokafka logs each failed connection at ERROR; the probe result already says it.
 logging.getLogger("aiokafka").addHandler(logging.NullHandler())

@@ -17,9 +17,9 @@ from typing import Any
 
 from sre.probes.checks._http_api import HttpApi, expect_status
 from sre.probes.checks._support import Secrets, fail, load_settings, one_line
-from sre.probes.checks.settings import KubernetesSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import KubernetesSettings
 
 MAX_NAMES = 10
 

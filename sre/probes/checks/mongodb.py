@@ -30,9 +30,9 @@ from sre.probes.checks._support import (
     reason_from_text,
     split_url,
 )
-from sre.probes.checks.settings import MongoSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import MongoSettings
 
 AUTH_CODES = {13, 18}  # Unauthorized, AuthenticationFailed
 PRIMARY_STATE = 1

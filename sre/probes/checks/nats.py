@@ -21,9 +21,9 @@ from nats.js.api import StorageType
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from sre.probes.checks._support import Secrets, fail, load_settings, login, one_line, split_url
-from sre.probes.checks.settings import NatsSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import NatsSettings
 
 SCHEMES = ("nats", "tls")
 

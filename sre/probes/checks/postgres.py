@@ -26,9 +26,9 @@ from sre.probes.checks._support import (
     split_url,
     tls_version,
 )
-from sre.probes.checks.settings import PostgresSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import PostgresSettings
 
 STATE = """
 SELECT 1, pg_is_in_recovery(), current_setting('server_version_num')::int,

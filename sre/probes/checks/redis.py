@@ -23,9 +23,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from sre.probes.checks._support import Secrets, fail, load_settings, login, one_line, split_url
-from sre.probes.checks.settings import RedisSettings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import RedisSettings
 
 ROLES = {"master": "primary", "slave": "replica", "replica": "replica"}
 

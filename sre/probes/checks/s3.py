@@ -15,9 +15,9 @@ from typing import Any
 
 from sre.probes.checks._s3 import S3_ERRORS, s3_client, s3_fail
 from sre.probes.checks._support import Secrets, load_settings, split_url
-from sre.probes.checks.settings import S3Settings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
+from sre.probes.settings import S3Settings
 
 
 async def check_s3(target: Target, ctx: ProbeContext) -> None:
