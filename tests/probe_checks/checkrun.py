@@ -31,6 +31,7 @@ class Seen:
     facts: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     error: ProbeError | None = None
+    body: bytes | None = None  # kept for the definition's conditions
 
     @property
     def reason(self) -> Reason | None:
@@ -86,4 +87,5 @@ def probe(check: str, url: str, *, run: RunContext | None = None, **options: Any
         seen.error = exc
     seen.facts = ctx.observation.facts
     seen.phases = ctx.observation.phases
+    seen.body = ctx.observation.body
     return seen

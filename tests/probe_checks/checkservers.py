@@ -379,6 +379,31 @@ class PgCluster:
         self.start_replica()
         return self
 
+    def base_backup(self) -> Path:
+        """A plain base backup of the primary (what a cold tier would start from)."""
+        target = self.base / f"backup-{len(list(self.base.glob('backup-*')))}"
+        run(
+            [
+                pg_bin("pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.primary_port),
+                "-U",
+                self.USER,
+                "-D",
+                str(target),
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ],
+            user=self.USER,
+            env=env_with(PGPASSWORD=self.PASSWORD),
+        )
+        return target
+
     def start_replica(self) -> None:
         self.replica = self._server("replica", self.replica_port).start()
         self._wait_sql(self.replica, self.replica_port)

@@ -39,6 +39,7 @@ def test_tls_handshake_with_a_broker_that_never_answers_it_times_out(kafka_broke
     assert seen.reason is Reason.timeout, seen.message
 
 
-def test_tls_to_garbage_is_a_handshake_failure(garbage: GarbageServer) -> None:
+def test_tls_to_a_port_that_does_not_speak_tls_is_protocol(garbage: GarbageServer) -> None:
     seen = probe("kafka", f"kafka+ssl://127.0.0.1:{garbage.port}", timeout=3)
-    assert seen.reason is Reason.tls_handshake, seen.message
+    assert seen.reason is Reason.protocol, seen.message
+    assert "does not speak TLS" in seen.message

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 from checkrun import probe
-from checkservers import PgCluster, wait_until
+from checkservers import PgCluster, closed_port, wait_until
 
 from sre.probes.model import Reason
 
@@ -108,3 +109,17 @@ def test_write_check_catches_a_refused_write(pg: PgCluster) -> None:
 def test_unknown_scheme_is_unsupported() -> None:
     seen = probe("postgres", "mysql://127.0.0.1:3306/x")
     assert seen.reason is Reason.unsupported
+
+
+def test_cold_tier_reports_its_base_backup_age_while_down(pg: PgCluster) -> None:
+    base = pg.base_backup()
+    fresh = probe("postgres", pg.url(closed_port()), params={"base_backup": str(base)}, secrets=SECRET)
+    assert fresh.reason is Reason.connect_refused
+    assert 0 <= fresh.facts["backup_age_hours"] < 1
+    day_old = time.time() - 30 * 3600
+    os.utime(base / "backup_label", (day_old, day_old))
+    old = probe("postgres", pg.url(closed_port()), params={"base_backup": str(base)}, secrets=SECRET)
+    assert old.facts["backup_age_hours"] == pytest.approx(30, abs=0.01)
+    missing = probe("postgres", pg.url(closed_port()), params={"base_backup": str(base / "nope")})
+    assert "backup_age_hours" not in missing.facts
+    assert "No such file" in missing.facts["pg_base_backup_error"]

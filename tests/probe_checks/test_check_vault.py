@@ -3,6 +3,7 @@ here): status codes and bodies as Vault's API documentation gives them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,10 @@ def test_serving_codes_give_the_role(
     assert seen.facts["vault_sealed"] is False
     assert seen.facts["vault_version"] == "1.15.2"
     assert api.seen[-1].path == "/v1/sys/health"  # no standbyok & co: the raw code is the verdict
+    assert api.seen[-1].headers["X-SRE-Probe-Id"].endswith("test_vault/primary/vault")
+    assert (
+        json.loads(seen.body or b"")["cluster_name"] == "vault-cluster-3bd69ca2"
+    )  # for `body.$...` conditions
 
 
 @pytest.mark.parametrize(

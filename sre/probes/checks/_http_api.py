@@ -16,7 +16,8 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from sre.probes.checks._support import Secrets, fail, login, one_line, reason_for, record_tls, split_url
+from sre.probes import tlsinfo
+from sre.probes.checks._support import Secrets, fail, login, one_line, reason_for, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 
@@ -97,7 +98,7 @@ class HttpApi:
         self._target = target
         self._ctx = ctx
         self._secrets = secrets
-        self._headers = {"User-Agent": ctx.run.user_agent, **(headers or {})}
+        self._headers = {"User-Agent": ctx.run.user_agent, "X-SRE-Probe-Id": ctx.probe_id, **(headers or {})}
         self._session: aiohttp.ClientSession | None = None
         self._tls_seen = False
 
@@ -121,8 +122,14 @@ class HttpApi:
         with self._ctx.phase(phase):
             reply = await self.request(method, path, json_body=json_body)
         self._ctx.fact("http_status", reply.status)
+        self.evidence(reply)
         expect_status(reply, 200)
         return reply
+
+    def evidence(self, reply: Reply) -> None:
+        """Keep this answer's body and headers for the definition's conditions (`body.$.status`)."""
+        self._ctx.observation.body = reply.body
+        self._ctx.observation.headers = {k.lower(): v for k, v in reply.headers.items()}
 
     async def get(self, path: str, *, params: dict[str, str] | None = None) -> Reply:
         return await self.request("GET", path, params=params)
@@ -183,7 +190,9 @@ class HttpApi:
         transport = getattr(holder, "transport", None)
         if transport is not None:
             self._tls_seen = True
-            record_tls(self._ctx, transport.get_extra_info("ssl_object"))
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None:
+                tlsinfo.record_session(self._ctx, ssl_object)
 
 
 def expect_text(reply: Reply, text: str) -> None:

@@ -8,18 +8,18 @@ and keep secrets out of every message a check raises.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import socket
 import ssl
 from collections.abc import Mapping
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from sre.probes import net, tlsinfo
 from sre.probes.context import ProbeContext
-from sre.probes.model import ProbeError, Reason
+from sre.probes.model import ProbeError, Reason, public_url
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -66,24 +66,12 @@ def login(secrets: Secrets) -> dict[str, str]:
     return {"password": password, **({"username": username} if username else {})}
 
 
-def safe_url(url: str) -> str:
-    """The URL without a password in its user info, for messages and facts."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" if parts.username else host
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def split_url(url: str) -> SplitResult:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - validates the port
     except ValueError as exc:
-        raise ProbeError(Reason.internal, f"bad endpoint URL {safe_url(url)!r}: {exc}") from None
+        raise ProbeError(Reason.internal, f"bad endpoint URL {public_url(url)!r}: {exc}") from None
     return parts
 
 
@@ -93,10 +81,8 @@ def reason_for(exc: BaseException) -> Reason:
     for _ in range(8):
         if seen is None:
             break
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return Reason.hostname_mismatch if seen.verify_code == 62 else Reason.cert_invalid
         if isinstance(seen, ssl.SSLError):
-            return Reason.tls_handshake
+            return tlsinfo.handshake_error(seen, "").reason
         if isinstance(seen, ConnectionRefusedError):
             return Reason.connect_refused
         if isinstance(seen, socket.gaierror):
@@ -141,49 +127,21 @@ def fail(exc: BaseException, what: str, secrets: Secrets | None = None) -> NoRet
     raise ProbeError(reason_for(exc), f"{what}: {text}") from None
 
 
-def tls_version(name: str | None) -> str | None:
-    """'TLSv1.3' -> '1.3', the form of the shared `tls_version` fact."""
-    if not name:
-        return None
-    return name.removeprefix("TLSv")
-
-
-def record_tls(ctx: ProbeContext, sslobj: ssl.SSLObject | ssl.SSLSocket | None) -> None:
-    """tls_version, tls_cipher and cert_not_after of an established TLS link."""
-    if sslobj is None:
-        return
-    version = tls_version(sslobj.version())
-    if version:
-        ctx.fact("tls_version", version)
-    cipher = sslobj.cipher()
-    if cipher:
-        ctx.fact("tls_cipher", cipher[0])
-    cert = sslobj.getpeercert()
-    not_after = cert.get("notAfter") if cert else None
-    if isinstance(not_after, str):
-        ctx.fact("cert_not_after", int(ssl.cert_time_to_seconds(not_after)))
-
-
 async def reach(ctx: ProbeContext, host: str, port: int, *, tls: bool) -> None:
-    """Open (and close) one TCP connection, with a TLS handshake when `tls`, recording its facts.
+    """Open (and drop) one TCP connection, with a TLS handshake when `tls`, recording its facts.
 
     For drivers that report every failure to connect as one opaque error:
-    this tells refused, unresolvable, timed out and bad certificate apart.
+    this tells refused, unresolvable, timed out and bad certificate apart, and
+    records the TLS facts the driver does not expose.
     """
-    ssl_context = ctx.ssl_context() if tls else None
-    server_name = (ctx.target.endpoint.server_name or host) if tls else None
+    where = net.Address(host, port)
     try:
-        with ctx.phase("connect"):
-            async with asyncio.timeout(ctx.target.timeout):
-                _, writer = await asyncio.open_connection(
-                    host, port, ssl=ssl_context, server_hostname=server_name
-                )
-    except (OSError, TimeoutError) as exc:
-        fail(exc, f"connect {host}:{port}")
-    try:
-        if tls:
-            record_tls(ctx, writer.get_extra_info("ssl_object"))
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
+        async with asyncio.timeout(ctx.target.timeout):
+            _, writer, ip = await net.connect(ctx, where)
+            try:
+                if tls:
+                    await net.start_tls(ctx, writer, where, ip, ctx.target.endpoint.server_name)
+            finally:
+                net.close(writer)
+    except TimeoutError:
+        raise ProbeError(Reason.timeout, f"{where}: no answer within {ctx.target.timeout:g} s") from None

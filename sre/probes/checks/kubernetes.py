@@ -32,6 +32,7 @@ async def check_kubernetes(target: Target, ctx: ProbeContext) -> None:
     async with HttpApi(target, ctx, secrets, headers=headers) as api:
         with ctx.phase("readyz"):
             ready = await api.get("/readyz")
+        api.evidence(ready)
         ctx.fact("http_status", ready.status)
         if ready.status in (401, 403):
             expect_status(ready, 200)

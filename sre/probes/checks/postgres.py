@@ -7,6 +7,11 @@ everything received is replayed (`receive_lsn = replay_lsn`) the lag is 0;
 otherwise it is the timestamp lag, an upper bound. The byte lag is what has
 been received but not yet replayed.
 
+A cold tier's endpoint may name the base backup it would start from
+(`params.base_backup`, a folder with pg_basebackup's `backup_label`); its age
+is recorded as `backup_age_hours` before connecting, so it is known even
+while that tier is down.
+
 Secrets: `password`. Settings: see `PostgresSettings`.
 """
 
@@ -14,17 +19,19 @@ from __future__ import annotations
 
 import math
 import re
+import time
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from sre.probes import tlsinfo
 from sre.probes.checks._support import (
     Secrets,
     load_settings,
     one_line,
     reason_from_text,
     split_url,
-    tls_version,
 )
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
@@ -76,6 +83,9 @@ CONNECT_REASONS: tuple[tuple[re.Pattern[str], Reason], ...] = (
 async def check_postgres(target: Target, ctx: ProbeContext) -> None:
     opts = load_settings(PostgresSettings, target.settings)
     secrets = Secrets(ctx)
+    if "base_backup" in target.endpoint.params:
+        # A cold tier names the base backup it would start from: its age is known even while it is down.
+        record_base_backup(Path(target.endpoint.params["base_backup"]), ctx)
     conn = await connect(target, opts, secrets, ctx)
     async with conn:
         try:
@@ -120,7 +130,7 @@ async def observe(conn: psycopg.AsyncConnection[Any], opts: PostgresSettings, ct
     if conn.pgconn.ssl_in_use:
         tls = await (await conn.execute(TLS)).fetchone()
         if tls is not None:
-            ctx.fact("tls_version", tls_version(tls[0]))
+            ctx.fact("tls_version", tlsinfo.version_name(tls[0]))
             ctx.fact("tls_cipher", tls[1])
     ctx.fact("pg_server_version", version)
     ctx.fact("pg_in_recovery", in_recovery)
@@ -176,6 +186,17 @@ async def fetch(conn: psycopg.AsyncConnection[Any], sql: str) -> tuple[Any, ...]
     if row is None:
         raise ProbeError(Reason.protocol, "a query that returns one row returned none")
     return tuple(row)
+
+
+def record_base_backup(folder: Path, ctx: ProbeContext) -> None:
+    """`backup_age_hours` from the backup_label pg_basebackup writes (copies keep its time)."""
+    try:
+        written = (folder / "backup_label").stat().st_mtime
+    except OSError as exc:
+        ctx.fact("pg_base_backup_error", f"{folder}: {exc.strerror or exc}")
+        return
+    ctx.fact("pg_base_backup_at", int(written))
+    ctx.fact("backup_age_hours", round(max(0.0, time.time() - written) / 3600, 4))
 
 
 def connect_reason(text: str) -> Reason:

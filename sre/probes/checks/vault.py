@@ -33,6 +33,7 @@ async def check_vault(target: Target, ctx: ProbeContext) -> None:
     async with HttpApi(target, ctx, secrets) as api:
         with ctx.phase("request"):
             reply = await api.get("/v1/sys/health")
+        api.evidence(reply)
     code = reply.status
     ctx.fact("http_status", code)
     ctx.fact("vault_status_code", code)
