@@ -92,3 +92,11 @@ def test_nodes_check_can_be_switched_off(api: HttpFixture) -> None:
     serve(api)
     seen = probe("kubernetes", api.url, settings={"nodes": False}).ok()
     assert "k8s_nodes" not in seen.facts
+
+
+def test_an_api_that_is_not_kubernetes_is_protocol(api: HttpFixture) -> None:
+    serve(api)
+    api.routes["GET /api/v1/nodes"] = Route(200, {"status": "ok", "service": "a stand-in"})
+    seen = probe("kubernetes", api.url)
+    assert seen.reason is Reason.protocol
+    assert "not a NodeList (items:" in seen.message

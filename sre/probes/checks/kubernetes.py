@@ -1,7 +1,8 @@
 """Kubernetes: API server readiness (`/readyz`, `/version`) and node readiness (the kubernetes client).
 
-/readyz is read over plain HTTP, as its documentation intends (200 `ok`;
-anything else is not ready, with the failing checks in the body). Nodes are
+/readyz is read over plain HTTP and judged by its status code, as its
+documentation intends (200 is ready; otherwise the body names the failing
+checks and goes into the message). Nodes are
 listed with the official client, which is synchronous: it runs in a thread
 with urllib3 timeouts and retries off, so a cancelled probe leaves nothing
 running for longer than its own timeout. No node Ready is `not_ready`; some
@@ -36,7 +37,7 @@ async def check_kubernetes(target: Target, ctx: ProbeContext) -> None:
         ctx.fact("http_status", ready.status)
         if ready.status in (401, 403):
             expect_status(ready, 200)
-        if ready.status != 200 or ready.text().strip() != "ok":
+        if ready.status != 200:  # the body ("ok", or the failing checks) is for humans
             raise ProbeError(Reason.not_ready, f"{ready.request}: HTTP {ready.status}: {ready.snippet(200)}")
         version = await api.get("/version")
         if version.status == 200:
@@ -72,10 +73,21 @@ def list_nodes(target: Target, token: str | None) -> list[tuple[str, bool]]:
                 raise ProbeError(Reason.auth, f"list nodes: HTTP {exc.status} ({exc.reason})") from None
             raise ProbeError(Reason.status_code, f"list nodes: HTTP {exc.status} ({exc.reason})") from None
         except ValueError as exc:  # an answer that does not deserialise into a NodeList
-            raise ProbeError(Reason.protocol, f"list nodes: {one_line(exc)[:200]}") from None
+            raise ProbeError(
+                Reason.protocol, f"list nodes: the answer is not a NodeList ({first_error(exc)})"
+            ) from None
         except Exception as exc:  # urllib3 failures: refused, TLS, garbage, timeouts
             raise_transport(exc)
     return [(node_name(node), node_ready(node)) for node in found.items or []]
+
+
+def first_error(exc: ValueError) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and exc.errors():
+        error = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+    return one_line(exc)[:200]
 
 
 def node_name(node: Any) -> str:

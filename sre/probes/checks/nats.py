@@ -43,7 +43,8 @@ async def check_nats(target: Target, ctx: ProbeContext) -> None:
     try:
         with ctx.phase("connect"):
             await connect(nc, target, ctx, secrets)
-        ctx.fact("nats_server_version", str(nc.connected_server_version))
+        version = nc.connected_server_version
+        ctx.fact("nats_server_version", f"{version.major}.{version.minor}.{version.patch}")
         js = nc.jetstream(timeout=target.timeout)
         with ctx.phase("account"):
             info = await jetstream(js.account_info(), "JetStream account info", secrets)
