@@ -353,27 +353,7 @@ class PgCluster:
             )
         self.primary = self._server("primary", self.primary_port).start()
         self._wait_sql(self.primary, self.primary_port)
-        replica = self.base / "replica"
-        run(
-            [
-                pg_bin("pg_basebackup"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.primary_port),
-                "-U",
-                self.USER,
-                "-D",
-                str(replica),
-                "-R",
-                "-X",
-                "stream",
-                "-c",
-                "fast",
-            ],
-            user=self.USER,
-            env=env_with(PGPASSWORD=self.PASSWORD),
-        )
+        replica = self.basebackup("replica", "-R")
         with (replica / "postgresql.conf").open("a") as conf:
             conf.write(f"\nport = {self.replica_port}\n")
         self.start_replica()
@@ -381,27 +361,28 @@ class PgCluster:
 
     def base_backup(self) -> Path:
         """A plain base backup of the primary (what a cold tier would start from)."""
-        target = self.base / f"backup-{len(list(self.base.glob('backup-*')))}"
-        run(
-            [
-                pg_bin("pg_basebackup"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.primary_port),
-                "-U",
-                self.USER,
-                "-D",
-                str(target),
-                "-X",
-                "stream",
-                "-c",
-                "fast",
-                "--no-sync",
-            ],
-            user=self.USER,
-            env=env_with(PGPASSWORD=self.PASSWORD),
-        )
+        return self.basebackup(f"backup-{len(list(self.base.glob('backup-*')))}")
+
+    def basebackup(self, name: str, *extra: str) -> Path:
+        target = self.base / name
+        argv = [
+            pg_bin("pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.primary_port),
+            "-U",
+            self.USER,
+            "-D",
+            str(target),
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
+            *extra,
+        ]
+        run(argv, user=self.USER, env=env_with(PGPASSWORD=self.PASSWORD))
         return target
 
     def start_replica(self) -> None:
@@ -605,48 +586,15 @@ class MongoSubstitute(OneServer):
         self.url = f"mongodb://127.0.0.1:{self.port}/"
 
 
-def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, ssl.SSLContext]:
-    """A CA-less self-signed certificate for 127.0.0.1: (its PEM to trust, a TLS 1.3 server context)."""
-    import datetime
-    import ipaddress
+def tls_server(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """The sandbox's own CA and server certificate (SANs localhost, 127.0.0.1): (CA to trust, TLS 1.3 server)."""
+    from sre.sandbox.tls import ensure_tls
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = directory / f"{name}.crt"
-    key_pem = directory / f"{name}.key"
-    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    files = ensure_tls(directory, "sre test CA")
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.minimum_version = ssl.TLSVersion.TLSv1_3
-    server.load_cert_chain(cert_pem, key_pem)
-    return cert_pem, server
+    server.load_cert_chain(files.cert, files.key)
+    return files.ca_cert, server
 
 
 class OpenSearchSubstitute(OneServer):

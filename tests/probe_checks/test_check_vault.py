@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from checkrun import probe
-from checkservers import HttpFixture, Route, self_signed
+from checkservers import HttpFixture, Route, tls_server
 
 from sre.probes.model import Reason
 
@@ -97,10 +97,10 @@ def test_json_that_is_not_a_health_answer_is_protocol(api: HttpFixture) -> None:
 
 
 def test_tls_facts_and_untrusted_certificate(tmp_path: Path) -> None:
-    cert, server_tls = self_signed(tmp_path)
+    ca, server_tls = tls_server(tmp_path)
     server = HttpFixture({HEALTH: Route(200, body())}, tls=server_tls)
     try:
-        trusted = probe("vault", server.url, ca_file=str(cert)).ok()
+        trusted = probe("vault", server.url, ca_file=str(ca)).ok()
         untrusted = probe("vault", server.url)
     finally:
         server.close()
