@@ -159,6 +159,8 @@ class Endpoint(Strict):
     server_name: str | None = None
     params: dict[str, str] = {}
     secrets: dict[Id, SecretSource] = {}  # e.g. password: {file: /run/secrets/pg}
+    # Checks this endpoint cannot answer in its environment, and why (no Kubernetes API in the sandbox).
+    unavailable: dict[Id, str] = {}
 
     @field_validator("url")
     @classmethod

@@ -61,6 +61,9 @@ def make_plan(
                 elif endpoint is None:
                     why = f"no endpoint for tier {tid}"
                     plan.skipped.append(where.skip(vantage, Reason.no_endpoint, why))
+                elif spec.check in endpoint.unavailable:
+                    why = endpoint.unavailable[spec.check]
+                    plan.skipped.append(where.skip(vantage, Reason.not_in_environment, why))
                 elif (address := _endpoint(endpoint, spec)) is None:
                     why = f"the {tid} endpoint has no params.{spec.endpoint_param}"
                     plan.skipped.append(where.skip(vantage, Reason.no_endpoint, why))

@@ -26,16 +26,17 @@ def tier_verdict(tier: str, results: Iterable[Result]) -> TierVerdict:
     by = Counter(r.status for r in ran)
     failed = [r for r in ran if r.status is Status.failed]
     up = by[Status.ok] + by[Status.degraded]
-    if by[Status.expected_down] == len(ran):
+    down = by[Status.expected_down]
+    if down == len(ran):
         return TierVerdict(tier, "down", f"cold standby: {len(ran)} probes unreachable, as allowed", True)
+    note = f", {down} expected down" if down else ""
     if failed and not up:
-        return TierVerdict(tier, "down", f"all {len(ran)} probes failed: {_named(failed)}")
+        return TierVerdict(tier, "down", f"{len(failed)} of {len(ran)} failed{note}: {_named(failed)}")
     if failed:
-        return TierVerdict(tier, "degraded", f"{len(failed)} of {len(ran)} failed: {_named(failed)}")
+        return TierVerdict(tier, "degraded", f"{len(failed)} of {len(ran)} failed{note}: {_named(failed)}")
     degraded = [r for r in ran if r.status is Status.degraded]
     if degraded:
         return TierVerdict(tier, "degraded", f"{len(degraded)} of {len(ran)} degraded: {_named(degraded)}")
-    note = f", {by[Status.expected_down]} expected down" if by[Status.expected_down] else ""
     return TierVerdict(tier, "healthy", f"{up} of {len(ran)} probes ok{note}")
 
 

@@ -138,3 +138,14 @@ def test_tier_verdicts() -> None:
     assert tier_verdict("x", RESULTS[4:]).word == "not probed"
     failed = result("db", "primary", Status.failed, Reason.timeout)
     assert tier_verdict("primary", [failed]).word == "down"
+
+
+def test_dr_readiness_series_for_the_dashboards() -> None:
+    """The DR dashboard reads replica lag and the cold copy's backup age from the probe exposition."""
+    replica = result("db", "secondary", Status.ok, lag_seconds=1.5)
+    cold = result("db", "tertiary", Status.ok, backup_age_hours=2.0)
+    families = {f.name: f for f in text_string_to_metric_families(prometheus.render([replica, cold]))}
+    [lag] = families["probe_replication_lag_seconds"].samples
+    assert (lag.labels["tier"], lag.value) == ("secondary", 1.5)
+    [age] = families["probe_backup_age_seconds"].samples
+    assert (age.labels["tier"], age.value) == ("tertiary", 7200.0)

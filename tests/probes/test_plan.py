@@ -83,3 +83,26 @@ def test_unknown_filter_values_are_input_errors(
 ) -> None:
     with pytest.raises(InputError, match=message):
         _plan(tmp_path, **filters)
+
+
+def test_a_check_the_endpoint_cannot_answer_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    path = write_platform(tmp_path, web=1, web12=2, closed=3, grpc=4, ca="ca.pem")
+    text = path.read_text()
+    old = 'secondary: "https://k8s.ams1:6443"'
+    assert old in text
+    new = 'secondary: {url: "https://k8s.ams1:6443", unavailable: {kubernetes: "no Kubernetes API here"}}'
+    path.write_text(text.replace(old, new))
+    platform = load_platform(path)
+    plan = make_plan(
+        platform,
+        load_environment(platform, "test"),
+        load_definitions(tmp_path / "probes", platform),
+        vantage="v",
+    )
+    assert "k8s/secondary/kubernetes" not in [t.key for t in plan.targets]
+    assert "k8s/primary/kubernetes" in [t.key for t in plan.targets]
+    skipped = {(r.service, r.tier, r.check): (r.reason, r.message) for r in plan.skipped}
+    assert skipped[("k8s", "secondary", "kubernetes")] == (
+        Reason.not_in_environment,
+        "no Kubernetes API here",
+    )

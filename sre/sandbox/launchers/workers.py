@@ -51,7 +51,11 @@ def start(run: Run) -> None:
             health=health.http_get(http_port, "/healthz"),
             ports={"http": http_port, "grpc": grpc_port},
         )
-        endpoint = {"url": run.url("http", http_port), "params": {"grpc": f"127.0.0.1:{grpc_port}"}}
+        endpoint = {
+            "url": run.url("http", http_port),
+            "params": {"grpc": f"127.0.0.1:{grpc_port}"},
+            "unavailable": {"kubernetes": "no Kubernetes API here; the endpoint is the worker stand-in"},
+        }
         if standby == "cold":
             run.supervisor.record(spec)
             reason = "cold standby: not started (`sre sandbox start worker-tertiary` after the cold database)"
