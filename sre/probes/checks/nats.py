@@ -14,16 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from nats.aio.client import Client
-from nats.errors import AuthorizationError, NoRespondersError, NoServersError
-from nats.errors import Error as NatsError
-from nats.js.api import StorageType
-from nats.js.errors import NotFoundError, ServiceUnavailableError
-
+from sre.probes.checks._imports import without
 from sre.probes.checks._support import Secrets, fail, load_settings, login, one_line, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import NatsSettings
+
+# aiohttp is only for nats-py's WebSocket transport, which probes never use (nats://, tls://).
+with without("aiohttp"):
+    from nats.aio.client import Client
+    from nats.errors import AuthorizationError, NoRespondersError, NoServersError
+    from nats.errors import Error as NatsError
+    from nats.js.api import StorageType
+    from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 SCHEMES = ("nats", "tls")
 

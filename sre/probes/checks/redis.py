@@ -17,10 +17,14 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis import exceptions as rexc
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from sre.probes.checks._imports import without
+
+# The OpenTelemetry SDK is only for redis-py's own client metrics, which probes do not export.
+with without("opentelemetry.sdk.metrics"):
+    import redis.asyncio as aioredis
+    from redis import exceptions as rexc
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
 from sre.probes.checks._support import Secrets, fail, load_settings, login, one_line, split_url
 from sre.probes.context import ProbeContext
