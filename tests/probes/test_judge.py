@@ -57,6 +57,15 @@ def test_backup_age() -> None:
     assert _judge(target, backup_age_hours=30)[1] is Reason.stale
 
 
+def test_cold_tier_down_with_a_stale_backup_fails() -> None:
+    target = db("cold", "cold", max_backup_age_hours=26)
+    refused = ProbeError(Reason.connect_refused, "connection refused")
+    assert _judge(target, refused, backup_age_hours=3)[0] is Status.expected_down
+    status, reason, message = _judge(target, refused, backup_age_hours=30)
+    assert (status, reason) == (Status.failed, Reason.stale)
+    assert message == "cold standby is down and its last backup 30.0 h old, over the bound 26 h"
+
+
 def test_cold_tier_unreachable_is_expected_down_but_other_errors_fail() -> None:
     target = db("cold", "cold")
     refused = ProbeError(Reason.connect_refused, "connection refused")
