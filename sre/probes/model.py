@@ -159,3 +159,18 @@ def public_url(url: str) -> str:
         safe="*",
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def result_for(target: Target, vantage: str, status: Status, **rest: Any) -> Result:
+    """A result labelled with what was probed and from where; `rest` are the verdict and observations."""
+    return Result(
+        service=target.service,
+        check=target.check,
+        zone=target.zone,
+        tier=target.tier,
+        dc=target.dc,
+        endpoint=public_url(target.endpoint.url),
+        vantage=vantage,
+        status=status,
+        **rest,
+    )

@@ -19,7 +19,7 @@ from sre.probes import net
 from sre.probes.checks import get_check
 from sre.probes.context import ProbeContext, RunContext
 from sre.probes.judge import Verdict, judge
-from sre.probes.model import Observation, ProbeError, Reason, Result, Status, Target, public_url
+from sre.probes.model import Observation, ProbeError, Reason, Result, Status, Target, result_for
 
 OnResult = Callable[[Result], None]
 MESSAGE_LIMIT = 300
@@ -114,15 +114,10 @@ async def probe(target: Target, run: RunContext, deadline: float) -> Result:
             note = f"passed on attempt {attempts} after: {first_failure.verdict.message}"
             last.verdict = Verdict(Status.degraded, Reason.passed_on_retry, note)
             break
-    return Result(
-        service=target.service,
-        check=target.check,
-        zone=target.zone,
-        tier=target.tier,
-        dc=target.dc,
-        endpoint=public_url(target.endpoint.url),
-        vantage=run.vantage,
-        status=last.verdict.status,
+    return result_for(
+        target,
+        run.vantage,
+        last.verdict.status,
         reason=last.verdict.reason,
         message=last.verdict.message,
         started_at=started,
@@ -134,15 +129,10 @@ async def probe(target: Target, run: RunContext, deadline: float) -> Result:
 
 
 def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
-    return Result(
-        service=target.service,
-        check=target.check,
-        zone=target.zone,
-        tier=target.tier,
-        dc=target.dc,
-        endpoint=public_url(target.endpoint.url),
-        vantage=run.vantage,
-        status=Status.failed,
+    return result_for(
+        target,
+        run.vantage,
+        Status.failed,
         reason=Reason.internal,
         message=one_line(exc),
         started_at=time.time(),
