@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sre.probes import net
@@ -43,6 +45,7 @@ async def run_probes(
     """Probe every target; results come back in the order of `targets`."""
     preload({t.check for t in targets})
     loop = asyncio.get_running_loop()
+    _wide_executor(loop, concurrency)
     deadline = loop.time() + budget
     results: list[Result | None] = [None] * len(targets)
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -67,6 +70,20 @@ async def run_probes(
         for task in workers:
             task.cancel()
     return [r for r in results if r is not None]
+
+
+_EXECUTORS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ThreadPoolExecutor] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _wide_executor(loop: asyncio.AbstractEventLoop, concurrency: int) -> None:
+    """Name lookups and blocking drivers run in the default executor; asyncio's few threads
+    (CPU count + 4) would queue lookups behind slow probes, which then spend their budget waiting.
+    One per loop, so a long-running exporter does not make a pool per request."""
+    if loop not in _EXECUTORS:
+        _EXECUTORS[loop] = ThreadPoolExecutor(max_workers=max(8, min(concurrency, 64)))
+        loop.set_default_executor(_EXECUTORS[loop])
 
 
 def preload(checks: set[str]) -> None:

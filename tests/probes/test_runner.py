@@ -151,3 +151,20 @@ def test_results_stream_to_the_callback() -> None:
     targets = [make_target(f"fake://h{i}", "fake", service=f"s{i}") for i in range(3)]
     asyncio.run(run_probes(targets, RUN, on_result=on))
     assert sorted(seen) == ["s0", "s1", "s2"]
+
+
+def test_blocking_work_of_every_probe_in_flight_runs_at_once() -> None:
+    """Lookups and blocking drivers use the executor: as many threads as probes in flight, not CPU + 4."""
+    import threading
+
+    width = 16
+    barrier = threading.Barrier(width, timeout=5)
+
+    async def blocking(target: Target, ctx: ProbeContext) -> None:
+        # Every probe's thread waits for all the others: with a narrower pool this breaks.
+        await asyncio.to_thread(barrier.wait)
+
+    register("blocking", blocking)
+    targets = [make_target(f"blocking://h{i}", "blocking", service=f"s{i}") for i in range(width)]
+    results = asyncio.run(run_probes(targets, RUN, concurrency=width, budget=10))
+    assert [r.status for r in results] == [Status.ok] * width
