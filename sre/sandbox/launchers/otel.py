@@ -1,6 +1,7 @@
-"""otel: an OTLP receiver, Rotel (PyPI rotel), behind the HAProxy gateway for HTTPS and `/healthz`.
+"""otel: an OTLP receiver, Rotel (PyPI rotel), behind the HAProxy gateway for HTTPS and health.
 
-Rotel has no health endpoint of its own; the gateway answers `/healthz` from
+Rotel has no health endpoint of its own; the gateway answers `/healthz` (and `/`, where
+an OpenTelemetry Collector's health_check extension answers) from
 its TCP check of Rotel's OTLP/HTTP port, so the health is real. Received
 telemetry goes to Rotel's blackhole exporter: the sandbox keeps none of it.
 """
