@@ -56,7 +56,10 @@ def _load_ca(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, ec.Elli
     return cert, key
 
 
-def _new_ca(name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def new_ca(
+    name: str, *, days: int = CA_DAYS, backdate: dt.timedelta = dt.timedelta(minutes=5)
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A self-signed CA that may sign server certificates (and nothing below them)."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.UTC)
@@ -66,8 +69,8 @@ def _new_ca(name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=CA_DAYS))
+        .not_valid_before(now - backdate)
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -89,25 +92,30 @@ def _new_ca(name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     return cert, key
 
 
-def _server_cert(
-    ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
+def issue(
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    *,
+    host: str = "localhost",
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A server certificate for `host` (and 127.0.0.1 when it is localhost), by default valid from
+    five minutes ago for SERVER_DAYS; tests pass other windows for expired and expiring certificates."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
+    names: list[x509.GeneralName] = [x509.DNSName(host)]
+    if host == "localhost":
+        names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
+        .not_valid_before(not_before or now - dt.timedelta(minutes=5))
+        .not_valid_after(not_after or now + dt.timedelta(days=SERVER_DAYS))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
@@ -130,12 +138,12 @@ def ensure_tls(folder: Path, ca_name: str) -> TlsFiles:
     ca_key_path = folder / "ca.key"
     loaded = _load_ca(files.ca_cert, ca_key_path)
     if loaded is None:
-        ca_cert, ca_key = _new_ca(ca_name)
+        ca_cert, ca_key = new_ca(ca_name)
         _write_private(ca_key_path, _pem_key(ca_key))
         files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     else:
         ca_cert, ca_key = loaded
-    cert, key = _server_cert(ca_cert, ca_key)
+    cert, key = issue(ca_cert, ca_key)
     chain = cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
     files.cert.write_bytes(chain)
     _write_private(files.key, _pem_key(key))

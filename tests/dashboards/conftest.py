@@ -8,12 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dashboards_support import ROOT
 from fake_grafana import EDITOR_TOKEN, FakeGrafana
 
-from sre.cli.main import main
 from sre.grafana.lint import SCHEMA_CHECKER_ENV, find_schema_checker
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -47,11 +45,3 @@ def grafana_env(fake_grafana: FakeGrafana, monkeypatch: pytest.MonkeyPatch) -> F
     monkeypatch.setenv("GRAFANA_URL", fake_grafana.url)
     monkeypatch.setenv("GRAFANA_TOKEN", EDITOR_TOKEN)
     return fake_grafana
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """`sre ARGS` through the real entry point: exit code, stdout, stderr."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err

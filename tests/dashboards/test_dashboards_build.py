@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, run
+from dashboards_support import ROOT, run
 
 from sre.grafana.build import build
 from sre.grafana.lint import find_schema_checker, panels

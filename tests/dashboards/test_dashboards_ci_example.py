@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 import yaml
-from conftest import ROOT, run
+from dashboards_support import ROOT, run
 
 CI_FILE = ROOT / "deploy" / "gitlab-ci" / "dashboards.gitlab-ci.yml"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run
+from dashboards_support import run
 from fake_grafana import EDITOR_TOKEN, VIEWER_TOKEN, FakeGrafana
 
 from sre.grafana.client import Grafana, GrafanaError, GrafanaTarget

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run
+from dashboards_support import ROOT, run
 
 from sre.grafana import promql
 from sre.grafana.board import Board, DefinitionError, Folder, Query

@@ -1,13 +1,10 @@
-"""Fixtures of the probe tests: real local servers (see probe_servers.py) and target builders."""
+"""Fixtures of the probe tests: real local servers (see probe_servers.py); helpers are in probe_support.py."""
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from platforms import write_platform
@@ -23,29 +20,9 @@ from probe_servers import (
     silent_handler,
     start_grpc_health,
 )
-
-from sre.platform.model import Endpoint
-from sre.probes.context import RunContext
-from sre.probes.model import Expectation, Result, Target
-from sre.probes.runner import probe
+from probe_support import Servers
 
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
-
-
-@dataclass(frozen=True)
-class Servers:
-    pki: Pki
-    http: int
-    https13: int
-    https12: int
-    expired: int
-    expiring: int
-    other_host: int
-    silent: int
-    garbage: int
-    closed: int
-    dns: int
-    grpc: int
 
 
 @pytest.fixture(scope="session")
@@ -89,33 +66,3 @@ def platform_file(tmp_path: Path, servers: Servers) -> Path:
         grpc=servers.grpc,
         ca=servers.pki.ca_file,
     )
-
-
-def make_target(
-    url: str,
-    check: str = "https",
-    *,
-    ca_file: Path | None = None,
-    standby: str = "active",
-    timeout: float = 3.0,
-    **fields: Any,
-) -> Target:
-    return Target(
-        service=fields.pop("service", "svc"),
-        check=check,
-        zone="dmz",
-        tier=fields.pop("tier", "primary"),
-        dc="fra1",
-        endpoint=Endpoint(url=url, ca_file=str(ca_file) if ca_file else None),
-        expect=fields.pop("expect", None) or Expectation(standby=standby),  # type: ignore[arg-type]
-        timeout=timeout,
-        **fields,
-    )
-
-
-def run_one(target: Target, run: RunContext | None = None, budget: float = 10.0) -> Result:
-    async def go() -> Result:
-        deadline = asyncio.get_running_loop().time() + budget
-        return await probe(target, run or RunContext(vantage="test"), deadline)
-
-    return asyncio.run(go())

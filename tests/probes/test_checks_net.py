@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import Servers, make_target, run_one
+from probe_support import Servers, make_target, run_one
 
 from sre.probes.conditions import Condition
 from sre.probes.context import RunContext

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import Servers
+from probe_support import Servers
 
 from sre.cli.main import main
 

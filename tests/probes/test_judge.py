@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_target
+from probe_support import make_target
 
 from sre.probes.conditions import Condition
 from sre.probes.context import RunContext

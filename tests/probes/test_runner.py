@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import make_target
+from probe_support import make_target
 
 from sre.probes.checks import register
 from sre.probes.context import ProbeContext, RunContext
