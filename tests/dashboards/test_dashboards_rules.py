@@ -178,7 +178,7 @@ def test_help_does_not_import_the_heavy_libraries() -> None:
 def test_the_example_in_the_documentation_builds_and_lints(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = (ROOT / "README.md").read_text().split("## Grafana dashboards as code", 1)[1]
+    text = (ROOT / "docs" / "dashboards.md").read_text()
     example = text.split("```python\n", 1)[1].split("```", 1)[0]
     (project / "dashboards" / "edge_team.py").write_text(example)
     code, out, err = run(["dashboards", "lint"], capsys)
