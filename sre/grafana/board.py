@@ -8,7 +8,6 @@ out by width and height only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
@@ -25,7 +24,6 @@ from grafana_foundation_sdk.builders.dashboard import (
 from grafana_foundation_sdk.builders.prometheus import Dataquery
 from grafana_foundation_sdk.builders.stat import Panel as StatPanel
 from grafana_foundation_sdk.builders.timeseries import Panel as TimeseriesPanel
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
@@ -41,6 +39,7 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 
 from sre.grafana.uids import UID_PATTERN
+from sre.jsontext import plain
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 GRID_WIDTH = 24
@@ -300,8 +299,13 @@ class Board:
 
     def to_json(self) -> dict[str, Any]:
         """The classic dashboard model (schemaVersion 41) as plain JSON data."""
-        data: dict[str, Any] = json.loads(json.dumps(self._sdk.build(), cls=JSONEncoder))
+        data: dict[str, Any] = plain(self._sdk.build(), _sdk_json)
         return data
+
+
+def _sdk_json(obj: Any) -> Any:
+    """What the SDK's own JSONEncoder does: every model knows its JSON form."""
+    return obj.to_json()
 
 
 def _thresholds(steps: Steps) -> ThresholdsConfig:

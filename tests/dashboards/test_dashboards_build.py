@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 from dashboards_support import ROOT, run
+from requirements import SHARED_INSTALL, need
 
 from sre.grafana.build import build
 from sre.grafana.lint import find_schema_checker, panels
 from sre.platform.loader import load_platform
 
-CHECKER = find_schema_checker(ROOT)
+
+@pytest.fixture
+def grafana_checker() -> Path:
+    return need(find_schema_checker(ROOT), "shared/tools/validate_grafana.py", SHARED_INSTALL)
 
 
 def built_files(folder: Path) -> dict[str, bytes]:
@@ -65,12 +69,13 @@ def test_build_is_byte_identical_across_runs_and_processes(
     assert first.endswith(b"}\n") and b"timestamp" not in first.lower()
 
 
-@pytest.mark.skipif(CHECKER is None, reason="../shared/tools/validate_grafana.py is absent")
 def test_every_built_dashboard_validates_against_grafana_schema(
-    project: Path, capsys: pytest.CaptureFixture[str]
+    project: Path, grafana_checker: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(["dashboards", "build", "--out", "out"], capsys)[0] == 0
-    done = subprocess.run([sys.executable, str(CHECKER), "out"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(grafana_checker), "out"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout
     assert "23 valid, 0 invalid" in done.stdout
 
@@ -172,8 +177,9 @@ def test_lint_reports_broken_promql_and_missing_coverage(
     assert lines[-1].endswith("problem(s) in 4 dashboards")
 
 
-@pytest.mark.skipif(CHECKER is None, reason="../shared/tools/validate_grafana.py is absent")
-def test_lint_runs_grafana_schema(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_runs_grafana_schema(
+    project: Path, grafana_checker: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Our rules do not look at `refresh`; Grafana's schema says it must be a string.
     (project / "dashboards" / "wide.py").write_text(
         "from sre.grafana import Board, q\n"
