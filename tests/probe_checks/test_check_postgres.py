@@ -30,8 +30,10 @@ def test_replica_streaming_and_caught_up_has_zero_lag(pg: PgCluster) -> None:
     pg.sql(pg.primary_port, "CREATE TABLE IF NOT EXISTS t (x int)")
     pg.sql(pg.primary_port, "INSERT INTO t VALUES (1)")
     wait_until(
-        lambda: pg.sql(pg.replica_port, "SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()")[0],
-        "replica caught up",
+        lambda: pg.sql(
+            pg.primary_port, "SELECT bool_and(replay_lsn = pg_current_wal_lsn()) FROM pg_stat_replication"
+        )[0],
+        "replica caught up with the primary",
     )
     seen = probe("postgres", pg.url(pg.replica_port), secrets=SECRET, upstream=pg.url(pg.primary_port)).ok()
     assert seen.facts["role"] == "replica"
