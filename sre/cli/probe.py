@@ -160,9 +160,9 @@ def serve(
     vantage: VantageOption = None,
 ) -> None:
     """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/."""
-    from aiohttp import web
-
     from sre.probes.exporter import Exporter
+    from sre.probes.exporter import serve as serve_exporter
+    from sre.probes.loop import run as run_loop
 
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -172,11 +172,13 @@ def serve(
     )
     exporter = Exporter(_definitions(platform, probes), run_ctx)
     exporter.add_targets(targets)
-    typer.echo(
-        f"sre probe exporter on http://{listen}/ (modules: {', '.join(exporter.defs.modules)})", err=True
-    )
+
+    def ready() -> None:
+        modules = ", ".join(exporter.defs.modules)
+        typer.echo(f"sre probe exporter on http://{listen}/ (modules: {modules})", err=True)
+
     try:
-        web.run_app(exporter.app(), host=host.strip("[]"), port=int(port_text), print=None)
+        run_loop(serve_exporter(exporter, host.strip("[]"), int(port_text), ready))
     except OSError as exc:
         raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
 
@@ -253,6 +255,7 @@ def _adhoc(
     from sre.probes.context import RunContext
     from sre.probes.definitions import DEFAULT_DIR, Definitions, load_definitions
     from sre.probes.plan import adhoc_target
+    from sre.probes.targets import parse_target
 
     if kind is None:
         raise InputError("--target needs --kind (one of: " + ", ".join(sorted(REGISTRY)) + ")")
@@ -263,9 +266,10 @@ def _adhoc(
     folder = probes if probes is not None else path.parent / DEFAULT_DIR
     defs = load_definitions(folder, platform) if folder.is_dir() else Definitions()
     try:
-        target = adhoc_target(url, defs.for_kind(kind))
+        parsed = parse_target(url, kind, remote=False)
+        target = adhoc_target(parsed if isinstance(parsed, str) else parsed.url, defs.for_kind(kind))
     except ValueError as exc:
-        raise InputError(f"--target {exc}") from None
+        raise InputError(f"--target: {exc}") from None
     run_ctx = RunContext(
         vantage=_vantage(vantage),
         tls_min_version=platform.policies.tls.min_version if platform else "1.3",

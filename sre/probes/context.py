@@ -12,6 +12,7 @@ from pathlib import Path
 from sre import __version__
 from sre.platform.model import SecretSource
 from sre.probes.model import Observation, ProbeError, Reason, Target
+from sre.scrub import Scrubber
 
 
 @dataclass
@@ -23,6 +24,8 @@ class RunContext:
     cert_warn_seconds: float = 14 * 86400.0  # a certificate closer to expiry than this is degraded
     user_agent: str = f"sre-probe/{__version__}"
     run_id: str = field(default_factory=lambda: secrets.token_hex(6))
+    # Every secret a probe of this run is handed; the runner masks them in every result.
+    scrubber: Scrubber = field(default_factory=Scrubber)
     _ssl: dict[tuple[str | None, bool], ssl.SSLContext] = field(default_factory=dict)
 
     def ssl_context(self, ca_file: str | None, *, verify: bool = True) -> ssl.SSLContext:
@@ -64,7 +67,11 @@ class ProbeContext:
     def secret(self, name: str) -> str | None:
         """The value of a secret named in the probe definition; None when the definition names none."""
         ref = self.target.secrets.get(name)
-        return None if ref is None else resolve_secret(ref, name)
+        if ref is None:
+            return None
+        value = resolve_secret(ref, name)
+        self.run.scrubber.add(value)
+        return value
 
 
 def resolve_secret(ref: SecretSource, name: str) -> str:

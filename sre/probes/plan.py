@@ -127,7 +127,9 @@ def adhoc_target(address: str, spec: Resolved) -> Target:
         endpoint = Endpoint(url=url)
     except ValidationError as exc:
         raise ValueError(f"{address!r}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
-    where = _Where(urlsplit(url).netloc or address, spec.check, "-", ADHOC_TIER, "-", url)
+    # The service column (and the X-SRE-Probe-Id header) name the host, never a user:password.
+    host = urlsplit(url).netloc.rpartition("@")[2]
+    where = _Where(host or public_url(address), spec.check, "-", ADHOC_TIER, "-", url)
     return target(where, endpoint, Expectation(standby="active"), spec)
 
 

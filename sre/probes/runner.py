@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from sre.probes import net
 from sre.probes.checks import get_check
@@ -131,9 +132,9 @@ async def probe(target: Target, run: RunContext, deadline: float) -> Result:
             note = f"passed on attempt {attempts} after: {first_failure.verdict.message}"
             last.verdict = Verdict(Status.degraded, Reason.passed_on_retry, note)
             break
-    return result_for(
+    return scrubbed(
+        run,
         target,
-        run.vantage,
         last.verdict.status,
         reason=last.verdict.reason,
         message=last.verdict.message,
@@ -145,10 +146,22 @@ async def probe(target: Target, run: RunContext, deadline: float) -> Result:
     )
 
 
+def scrubbed(run: RunContext, target: Target, status: Status, **rest: Any) -> Result:
+    """The one place results are made from what a probe saw: every string in them goes through
+    the run's scrubber (secrets it handed out, credentials of any form)."""
+    result = result_for(target, run.vantage, status, **rest)
+    clean = run.scrubber
+    result.service = clean.text(result.service)
+    result.endpoint = clean.text(result.endpoint)
+    result.message = clean.text(result.message)
+    result.facts = clean.value(result.facts)
+    return result
+
+
 def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
-    return result_for(
+    return scrubbed(
+        run,
         target,
-        run.vantage,
         Status.failed,
         reason=Reason.internal,
         message=one_line(exc),
