@@ -188,13 +188,28 @@ def test_up_twice_is_harmless(core: Running) -> None:
     assert {r.name: r.pid for r in core.sandbox.state().processes.values()} == before
 
 
+def test_commands_without_dir_use_the_sandbox_up_last_used(core: Running) -> None:
+    assert sre(core, "sandbox", "up", "--dir", str(core.sandbox.root)).returncode == 0
+    done = sre(core, "sandbox", "status", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["dir"] == str(core.sandbox.root)
+    stopped = sre(core, "sandbox", "stop", "redis-secondary")
+    assert stopped.stdout.strip() == "redis-secondary stopped", stopped.stderr
+    started = sre(core, "sandbox", "start", "redis-secondary")
+    assert started.stdout.strip() == "redis-secondary started", started.stderr
+
+
 def test_down_twice_leaves_no_process_and_no_port(core: Running) -> None:
     state = core.sandbox.state()
     records = list(state.processes.values())
     ports = [p for r in records for p in r.ports.values()]
-    first = sre(core, "sandbox", "down", "--dir", str(core.sandbox.root))
+    assert sre(core, "sandbox", "up", "--dir", str(core.sandbox.root)).returncode == 0
+    first = sre(core, "sandbox", "down")  # the sandbox `up --dir` last used
     assert first.returncode == 0, first.stderr
     assert "stopped" in first.stdout
+    default = core.place.folder / ".sre" / "sandbox"
+    after = sre(core, "sandbox", "status")  # down forgot it: back to the default folder
+    assert after.stdout.strip() == f"no sandbox in {default}; `sre sandbox up` starts one", after.stderr
     second = sre(core, "sandbox", "down", "--dir", str(core.sandbox.root))
     assert second.returncode == 0, second.stderr
     assert "nothing running" in second.stdout
