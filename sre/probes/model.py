@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sre.platform.model import Endpoint, Role, SecretSource, Standby
-from sre.urls import public_url
+from sre.urls import public_url as public_url  # noqa: PLC0414 - re-exported: the old home of it
 
 if TYPE_CHECKING:
     from sre.probes.conditions import Condition
