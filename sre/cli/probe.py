@@ -3,7 +3,8 @@
     sre probe --all                      # = sre probe run --all
     sre probe ext_api cdn --tier primary
     sre probe --target https://host --kind https
-    sre probe serve --listen 127.0.0.1:9115
+    sre probe serve --listen 127.0.0.1:9116
+    sre probe targets --format file_sd -o targets.json
     sre probe merge zone-a.json zone-b.json
 
 `run` is the default command: anything after `sre probe` that is not `serve`,
@@ -151,25 +152,28 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
 
 @app.command()
 def serve(
-    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9115",
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9116",
     env: EnvOption = "prod",
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     vantage: VantageOption = None,
 ) -> None:
-    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/."""
+    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/,
+    and /sd: the environment's endpoints for Prometheus' http_sd_configs."""
     from aiohttp import web
 
+    from sre.probes import sd
     from sre.probes.exporter import Exporter
 
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise InputError(f"--listen: expected HOST:PORT, such as 127.0.0.1:9115; got {listen!r}")
+        raise InputError(f"--listen: expected HOST:PORT, such as 127.0.0.1:9116; got {listen!r}")
     platform, targets, _, run_ctx = _planned(
         [], tiers=[], zones=[], env=env, platform_file=platform_file, probes=probes, vantage=vantage
     )
     exporter = Exporter(_definitions(platform, probes), run_ctx)
     exporter.add_targets(targets)
+    exporter.discovery = sd.Discovery(sd.groups(platform, targets, run_ctx.vantage))
     typer.echo(
         f"sre probe exporter on http://{listen}/ (modules: {', '.join(exporter.defs.modules)})", err=True
     )
@@ -177,6 +181,32 @@ def serve(
         web.run_app(exporter.app(), host=host.strip("[]"), port=int(port_text), print=None)
     except OSError as exc:
         raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
+
+
+class TargetsFormat(StrEnum):
+    file_sd = "file_sd"
+
+
+@app.command()
+def targets(  # noqa: PLR0917  (typer maps parameters to options)
+    fmt: Annotated[
+        TargetsFormat, typer.Option("--format", "-f", help="file_sd: Prometheus file_sd_configs JSON.")
+    ] = TargetsFormat.file_sd,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    env: EnvOption = "prod",
+    platform_file: PlatformOption = None,
+    probes: ProbesOption = None,
+    vantage: VantageOption = None,
+) -> None:
+    """The environment's endpoints as Prometheus targets: what `sre probe serve` answers on /sd."""
+    from sre.probes import sd
+
+    platform, found, _, run_ctx = _planned(
+        [], tiers=[], zones=[], env=env, platform_file=platform_file, probes=probes, vantage=vantage
+    )
+    _emit(sd.render(sd.groups(platform, found, run_ctx.vantage)), output, Format.json)
 
 
 @app.command()

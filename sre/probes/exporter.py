@@ -23,6 +23,7 @@ from sre.probes.definitions import Definitions
 from sre.probes.model import Target
 from sre.probes.output import prometheus
 from sre.probes.plan import adhoc_target
+from sre.probes.sd import Discovery
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 TIMEOUT_OFFSET = 0.5  # finish before Prometheus gives up, as blackbox_exporter does
@@ -36,6 +37,7 @@ class Exporter:
     run: RunContext
     known: dict[tuple[str, str], Target] = field(default_factory=dict)  # (module, target) -> model target
     registry: CollectorRegistry = field(default_factory=lambda: REGISTRY)
+    discovery: Discovery | None = None  # GET /sd: the model's endpoints for Prometheus
 
     def __post_init__(self) -> None:
         self.requests = Counter(
@@ -106,6 +108,8 @@ class Exporter:
         app.router.add_get("/", self.handle_index)
         app.router.add_get("/probe", self.handle_probe)
         app.router.add_get("/metrics", self.handle_metrics)
+        if self.discovery is not None:
+            self.discovery.mount(app)
         return app
 
 
