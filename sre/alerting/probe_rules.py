@@ -67,9 +67,10 @@ def make_alert(
     threshold: str = "",
     runbook: str | None = None,
     service_name: str = "",
+    extra: dict[str, str] | None = None,
 ) -> Alert:
     values = {**labels, "threshold": threshold, "service_name": service_name or labels["service"]}
-    full = {"severity": severity, **labels}
+    full = {"severity": severity, **labels, **(extra or {})}
     if runbook is not None:
         full["runbook"] = runbook
     return Alert(
@@ -172,6 +173,7 @@ def _service_alerts(b: Build, sid: str) -> Iterator[tuple[Alert, list[Case]]]:
                     threshold=format_duration(bound),
                     runbook="rebuild-replica",
                     service_name=name_of,
+                    extra={"lag": "seconds"},
                 )
                 metric = "probe_replication_lag_seconds"
                 yield (
@@ -189,7 +191,7 @@ def _service_alerts(b: Build, sid: str) -> Iterator[tuple[Alert, list[Case]]]:
                 lag = selector("probe_replication_lag_bytes", where)
                 alert = make_alert(
                     b,
-                    "ReplicationLagBytesHigh",
+                    "ReplicationLagHigh",
                     f"max({lag}) > {bound_bytes}",
                     d,
                     labels,
@@ -197,6 +199,7 @@ def _service_alerts(b: Build, sid: str) -> Iterator[tuple[Alert, list[Case]]]:
                     threshold=size,
                     runbook="rebuild-replica",
                     service_name=name_of,
+                    extra={"lag": "bytes"},
                 )
                 metric = "probe_replication_lag_bytes"
                 yield (

@@ -98,6 +98,8 @@ def lint(
     platform, defs = _load(platform_file, alerts)
     queries = dashboard_queries(platform, dashboards_dir(platform, dashboards))
     report = run(platform, defs, rule_files(platform, defs), queries)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
     if report.problems:
         raise SreError("\n".join(report.problems) + f"\n{len(report.problems)} problem(s)")
     typer.echo(

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from requirements import need_binary
 
 from sre.alerting.build import build
 from sre.alerting.definitions import Definitions, load

@@ -89,12 +89,22 @@ def test_lint_names_a_runbook_without_its_file(tmp_path: Path, capsys: pytest.Ca
     platform_file = copy_alerts(tmp_path)
     runbooks = tmp_path / "runbooks"
     runbooks.mkdir()
-    for name in ("restart-worker", "rebuild-replica", "drain-tier"):
+    for name in ("restart-worker", "rebuild-replica", "dr-switchover"):
         (runbooks / f"{name}.yaml").write_text("version: 1\n")
+    assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: runbook") == 1 and "'drain-tier' is named by alerts but" in err
+
+
+def test_lint_refuses_a_runbook_the_settings_do_not_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    platform_file = copy_alerts(tmp_path)
+    settings = tmp_path / "alerts" / "settings.yaml"
+    settings.write_text(settings.read_text().replace("  drain-tier: [tier]\n", ""))
     assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 1
     err = capsys.readouterr().err
-    assert "DatacenterTierDown: runbook 'dr-switchover'" in err and "dr-switchover.yaml not found" in err
-    assert "rebuild-replica" not in err
+    assert "TierDegraded: runbook 'drain-tier' is not listed in alerts/settings.yaml runbooks" in err
 
 
 def test_lint_keeps_the_probe_exporter_list_honest(

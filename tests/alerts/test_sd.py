@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from alerts_support import REPO, prometheus, wait_ready
+from alerts_support import REPO, need, prometheus, wait_ready
 from prometheus_client import CollectorRegistry
 
 from sre.alerting.build import SCRAPE, build
@@ -125,8 +125,7 @@ def test_probe_targets_file_sd_is_what_sd_answers(tmp_path: Path, capsys: pytest
 
 @pytest.mark.integration
 def test_prometheus_discovers_the_endpoints_through_the_generated_scrape_config(tmp_path: Path) -> None:
-    if not Path("/usr/bin/prometheus").exists():
-        pytest.skip("prometheus not installed (make setup-sandbox)")
+    need("prometheus")
     platform_file = _platform(tmp_path)
     port = ephemeral_port()
     exporter = subprocess.Popen(

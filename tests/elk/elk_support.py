@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import respx
 from elk_fake_cluster import FakeCluster
+from requirements import SHARED_INSTALL, need
 
 from sre.cli.main import main
 from sre.elk import schema
@@ -60,9 +61,7 @@ def sre(capsys: pytest.CaptureFixture[str], project: Path) -> Callable[..., Run]
 @pytest.fixture
 def shared_tools(monkeypatch: pytest.MonkeyPatch) -> Path:
     """The shared schema checker beside the repository, or skip where there is none."""
-    tool = schema.find_tool(ROOT)
-    if tool is None:
-        pytest.skip("no shared/tools/validate_elasticsearch.py beside the project")
+    tool = need(schema.find_tool(ROOT), "shared/tools/validate_elasticsearch.py", SHARED_INSTALL)
     monkeypatch.setenv(schema.SHARED_ENV_VAR, str(tool.parent.parent))
     return tool
 
