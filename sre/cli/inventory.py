@@ -58,14 +58,14 @@ def show(
     env: EnvOption = "prod",
 ) -> None:
     """List every service by zone, with its role and endpoint in each DC tier."""
+    platform, environment = open_environment(platform_file, env)
     if fmt is TableOrJson.json:
-        platform = open_platform(platform_file)
+        # The model, not one environment's view of it, so the output loads back unchanged.
         typer.echo(platform.model_dump_json(by_alias=True, indent=2))
         return
-    from sre.platform.render import inventory_table
-
-    platform, environment = open_environment(platform_file, env)
     from rich.console import Console
+
+    from sre.platform.render import inventory_table
 
     Console().print(inventory_table(platform, environment, env))
 

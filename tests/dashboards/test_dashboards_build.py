@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,8 @@ import yaml
 from dashboards_support import ROOT, run
 
 from sre.grafana.build import build
-from sre.grafana.lint import find_schema_checker, panels
+from sre.grafana.lint import panels
 from sre.platform.loader import load_platform
-
-CHECKER = find_schema_checker(ROOT)
 
 
 def built_files(folder: Path) -> dict[str, bytes]:
@@ -65,12 +64,12 @@ def test_build_is_byte_identical_across_runs_and_processes(
     assert first.endswith(b"}\n") and b"timestamp" not in first.lower()
 
 
-@pytest.mark.skipif(CHECKER is None, reason="../shared/tools/validate_grafana.py is absent")
 def test_every_built_dashboard_validates_against_grafana_schema(
-    project: Path, capsys: pytest.CaptureFixture[str]
+    project: Path, capsys: pytest.CaptureFixture[str], shared_tool: Callable[[str], Path]
 ) -> None:
+    checker = shared_tool("validate_grafana.py")
     assert run(["dashboards", "build", "--out", "out"], capsys)[0] == 0
-    done = subprocess.run([sys.executable, str(CHECKER), "out"], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, str(checker), "out"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout
     assert "23 valid, 0 invalid" in done.stdout
 
@@ -137,15 +136,11 @@ def test_overview_has_a_tier_by_zone_grid() -> None:
 
 
 def test_lint_passes_on_the_seed(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["dashboards", "lint"], capsys)
-    assert code == 0
-    assert out.startswith("ok: 23 dashboards, ") and "every service covered" in out
-
-
-def test_lint_without_a_schema_checker_says_so(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["dashboards", "lint", "--schema-checker", "nowhere/validate.py"], capsys)
-    assert code == 0
-    assert "schema check skipped: nowhere/validate.py not found" in err
+    code, out, err = run(["dashboards", "lint"], capsys)
+    assert (code, err) == (0, "")
+    checked, ok = out.splitlines()
+    assert checked.startswith("checked: PromQL of every query and variable parses, ")
+    assert ok.startswith("ok: 23 dashboards, ") and "every service covered" in ok
 
 
 def test_lint_reports_broken_promql_and_missing_coverage(
@@ -172,8 +167,10 @@ def test_lint_reports_broken_promql_and_missing_coverage(
     assert lines[-1].endswith("problem(s) in 4 dashboards")
 
 
-@pytest.mark.skipif(CHECKER is None, reason="../shared/tools/validate_grafana.py is absent")
-def test_lint_runs_grafana_schema(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_schema_check_catches_what_lint_does_not(
+    project: Path, capsys: pytest.CaptureFixture[str], shared_tool: Callable[[str], Path]
+) -> None:
+    checker = shared_tool("validate_grafana.py")
     # Our rules do not look at `refresh`; Grafana's schema says it must be a string.
     (project / "dashboards" / "wide.py").write_text(
         "from sre.grafana import Board, q\n"
@@ -183,9 +180,11 @@ def test_lint_runs_grafana_schema(project: Path, capsys: pytest.CaptureFixture[s
         "    b._sdk.refresh(5)\n"  # refresh must be a string in Grafana's schema
         "    yield b\n"
     )
-    code, _, err = run(["dashboards", "lint"], capsys)
-    assert code == 1
-    assert "schema: wide.json: 1 errors" in err.replace("sre-platform/", "")
+    assert run(["dashboards", "lint"], capsys)[0] == 0
+    assert run(["dashboards", "build", "--out", "out"], capsys)[0] == 0
+    done = subprocess.run([sys.executable, str(checker), "out"], capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert "wide.json: 1 errors" in done.stdout.replace("out/sre-platform/", "")
 
 
 def test_a_new_service_gets_its_dashboards_without_new_code(
@@ -224,8 +223,30 @@ def test_build_refuses_to_write_into_a_foreign_folder(
     (project / "out" / "keep.txt").write_text("mine")
     code, _, err = run(["dashboards", "build", "--out", "out"], capsys)
     assert code == 2
-    assert err == "out: folder is not empty and was not written by `sre dashboards build`\n"
+    assert err == "--out out: folder is not empty and was not written by `sre dashboards build`\n"
     assert (project / "out" / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        ("/proc/nope", "--out /proc/nope: cannot create the folder: No such file or directory"),
+        ("/dev/null/x", "--out /dev/null/x: cannot create the folder: Not a directory"),
+        ("", "--out .: give a folder of its own, not the current folder"),
+    ],
+)
+def test_build_into_a_folder_that_cannot_be_made_is_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str], out: str, expected: str
+) -> None:
+    assert run(["dashboards", "build", "--out", out], capsys) == (2, "", expected + "\n")
+
+
+def test_a_rebuild_keeps_files_it_did_not_write(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["dashboards", "build", "--out", "out"], capsys)[0] == 0
+    mine = project / "out" / "sre-platform" / "hand-made.json"
+    mine.write_text("{}")
+    assert run(["dashboards", "build", "--out", "out"], capsys)[0] == 0
+    assert mine.read_text() == "{}"
 
 
 def test_build_removes_dashboards_of_removed_services(

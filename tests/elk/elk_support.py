@@ -16,7 +16,6 @@ import respx
 from elk_fake_cluster import FakeCluster
 
 from sre.cli.main import main
-from sre.elk import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,16 +54,6 @@ def sre(capsys: pytest.CaptureFixture[str], project: Path) -> Callable[..., Run]
         return Run(code, captured.out, captured.err)
 
     return run
-
-
-@pytest.fixture
-def shared_tools(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The shared schema checker beside the repository, or skip where there is none."""
-    tool = schema.find_tool(ROOT)
-    if tool is None:
-        pytest.skip("no shared/tools/validate_elasticsearch.py beside the project")
-    monkeypatch.setenv(schema.SHARED_ENV_VAR, str(tool.parent.parent))
-    return tool
 
 
 @pytest.fixture
