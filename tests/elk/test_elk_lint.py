@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,7 @@ def test_lint_never_runs_code_from_a_shared_folder(tmp_path: Path) -> None:
             (tools / name).write_text(planted)
     env = {
         "PATH": "/usr/bin:/bin",
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
         "SRE_SHARED_DIR": str(tmp_path / "shared"),
         "SRE_GRAFANA_SCHEMA_CHECKER": str(tmp_path / "shared" / "tools" / "validate_grafana.py"),
     }
