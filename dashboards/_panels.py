@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sre.grafana import Board, now, q, rate, selector
+from sre.grafana import JOB, Board, now, q, rate, selector
 from sre.platform.model import Service, ServiceTier
 
 Labels = dict[str, str]
@@ -35,16 +35,19 @@ def bound(seconds: float | None) -> list[tuple[float | None, str]] | None:
 def probe_panels(board: Board, labels: Labels, *, cold: bool) -> None:
     board.stat(
         "Probe result by vantage",
-        now(f"min by (vantage) ({selector('probe_success', labels)})", "{{vantage}}"),
+        now(f"min by (vantage) ({selector('probe_success', labels, job=JOB)})", "{{vantage}}"),
         unit="none",
+        description="Whether the last probe from each vantage point succeeded (probe_success)."
+        + (" A cold standby may be down on purpose." if cold else ""),
         mappings=UP_COLD if cold else UP,
         width=6,
         height=8,
     )
     board.graph(
         "Probe duration by vantage",
-        q(f"max by (vantage) ({selector('probe_duration_seconds', labels)})", "{{vantage}}"),
+        q(f"max by (vantage) ({selector('probe_duration_seconds', labels, job=JOB)})", "{{vantage}}"),
         unit="s",
+        description="How long each vantage point's probe took, connection and checks included.",
         width=6,
     )
 
@@ -81,13 +84,21 @@ def red_flask(board: Board, labels: Labels, service: Service) -> None:
 
 
 def _red(board: Board, service: Service, *, count: str, errors: str, bucket: str, by: str, unit: str) -> None:
-    board.graph("Requests", q(f"sum by ({by}) ({rate(count)})", f"{{{{{by}}}}}"), unit="reqps", width=8)
+    board.graph(
+        "Requests",
+        q(f"sum by ({by}) ({rate(count)})", f"{{{{{by}}}}}"),
+        unit="reqps",
+        description=f"Requests per second served, by {by}.",
+        width=8,
+    )
     slo_errors = 1 - service.slo.availability / 100 if service.slo else None
     board.graph(
         "Errors (share of requests)",
         q(f"sum({rate(errors)}) / sum({rate(count)})", "errors"),
         unit="percentunit",
         thresholds=bound(slo_errors),
+        description="Share of requests that failed on the server side; red from the error rate the "
+        "availability SLO allows.",
         width=8,
     )
     latency = service.slo.latency if service.slo else None
@@ -100,6 +111,8 @@ def _red(board: Board, service: Service, *, count: str, errors: str, bucket: str
         q(quantile.format(p=percentile, rate=rate(bucket)), f"p{percentile * 100:g}"),
         unit=unit,
         thresholds=bound(threshold),
+        description="Median and SLO-percentile request duration from the server's histogram; red from "
+        "the SLO's latency threshold.",
         width=8,
     )
 
@@ -114,6 +127,7 @@ def use_panels(board: Board, labels: Labels) -> None:
         q(f"1 - avg by (instance) ({rate(idle)})", "{{instance}}"),
         unit="percentunit",
         maximum=1,
+        description="Share of CPU time not idle, per host (node_exporter).",
         width=6,
     )
     available = selector("node_memory_MemAvailable_bytes", labels)
@@ -123,6 +137,7 @@ def use_panels(board: Board, labels: Labels) -> None:
         q(f"1 - {available} / {total}", "{{instance}}"),
         unit="percentunit",
         maximum=1,
+        description="Share of memory not available to new work, per host.",
         width=6,
     )
     disk = {**labels, "fstype": "!tmpfs"}
@@ -135,6 +150,7 @@ def use_panels(board: Board, labels: Labels) -> None:
         ),
         unit="percentunit",
         maximum=1,
+        description="Share of each filesystem in use, per host and mount point (tmpfs left out).",
         width=6,
     )
     board.graph(
@@ -148,6 +164,7 @@ def use_panels(board: Board, labels: Labels) -> None:
             "network receive errors/s {{instance}}",
         ),
         unit="short",
+        description="Saturation (5-minute load per CPU; above 1 work queues) and network receive errors.",
         width=6,
     )
 
@@ -172,6 +189,7 @@ def postgres(board: Board, labels: Labels, tier: ServiceTier | None, primary: La
         q(f"sum by (state) ({selector('pg_stat_activity_count', labels)})", "{{state}}"),
         q(f"max({selector('pg_settings_max_connections', labels)})", "max_connections"),
         unit="short",
+        description="Client connections by state, against max_connections (postgres_exporter).",
         width=8,
     )
     commits = rate(selector("pg_stat_database_xact_commit", labels))
@@ -181,6 +199,7 @@ def postgres(board: Board, labels: Labels, tier: ServiceTier | None, primary: La
         q(f"sum({commits})", "commits"),
         q(f"sum({rollbacks})", "rollbacks"),
         unit="ops",
+        description="Committed and rolled-back transactions per second.",
         width=8,
     )
     if is_replica(tier):
@@ -188,6 +207,8 @@ def postgres(board: Board, labels: Labels, tier: ServiceTier | None, primary: La
             "Replication lag (replica)",
             q(f"max({selector('pg_replication_lag_seconds', labels)})", "lag"),
             unit="s",
+            description="How far this replica's replay is behind the primary, as the replica reports it; "
+            "red from the tier's bound in platform.yaml.",
             thresholds=bound(max_lag(tier)),
             width=8,
         )
@@ -199,6 +220,7 @@ def postgres(board: Board, labels: Labels, tier: ServiceTier | None, primary: La
                 "{{application_name}}",
             ),
             unit="bytes",
+            description="WAL bytes each connected replica has yet to replay, as the primary sees it.",
             width=8,
         )
 
@@ -210,6 +232,7 @@ def redis(board: Board, labels: Labels, tier: ServiceTier | None, primary: Label
         q(f"max({selector('redis_memory_used_bytes', labels)})", "used"),
         q(f"max({selector('redis_memory_max_bytes', labels)})", "maxmemory"),
         unit="bytes",
+        description="Memory in use against maxmemory (redis_exporter); evictions start at the limit.",
         width=8,
     )
     board.graph(
@@ -217,6 +240,7 @@ def redis(board: Board, labels: Labels, tier: ServiceTier | None, primary: Label
         q(f"sum({rate(selector('redis_commands_processed_total', labels))})", "commands/s"),
         q(f"sum({rate(selector('redis_evicted_keys_total', labels))})", "evictions/s"),
         unit="ops",
+        description="Commands processed and keys evicted per second.",
         width=8,
     )
     if is_replica(tier):
@@ -228,6 +252,8 @@ def redis(board: Board, labels: Labels, tier: ServiceTier | None, primary: Label
                 "bytes behind",
             ),
             unit="bytes",
+            description="Replication bytes this replica has not received yet: the primary's offset minus "
+            "its own.",
             width=8,
         )
     else:
@@ -238,6 +264,7 @@ def redis(board: Board, labels: Labels, tier: ServiceTier | None, primary: Label
                 "{{slave_ip}}",
             ),
             unit="bytes",
+            description="Replication offset of each connected replica, as the primary reports it.",
             width=8,
         )
 
@@ -251,12 +278,14 @@ def kafka(board: Board, labels: Labels, tier: ServiceTier | None, primary: Label
             "{{consumergroup}} / {{topic}}",
         ),
         unit="short",
+        description="Messages each consumer group has not consumed yet, per topic (kafka_exporter).",
         width=8,
     )
     board.graph(
         "Messages in per topic",
         q(f"sum by (topic) ({rate(selector('kafka_topic_partition_current_offset', labels))})", "{{topic}}"),
         unit="short",
+        description="Messages written per second, per topic.",
         width=8,
     )
     board.stat(
@@ -267,6 +296,7 @@ def kafka(board: Board, labels: Labels, tier: ServiceTier | None, primary: Label
             "under-replicated",
         ),
         unit="short",
+        description="Brokers in the cluster, and partitions with fewer in-sync replicas than configured.",
         width=8,
         height=8,
     )
@@ -281,6 +311,7 @@ def nats(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels
             "{{stream_name}} / {{consumer_name}}",
         ),
         unit="short",
+        description="Messages each JetStream consumer has not received yet (prometheus-nats-exporter -jsz).",
         width=8,
     )
     board.graph(
@@ -288,6 +319,7 @@ def nats(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels
         q(f"sum({selector('jetstream_consumer_num_ack_pending', labels)})", "ack pending"),
         q(f"sum({rate(selector('jetstream_consumer_num_redelivered', labels))})", "redeliveries/s"),
         unit="short",
+        description="Messages delivered but not acknowledged yet, and redeliveries per second.",
         width=8,
     )
     board.graph(
@@ -295,6 +327,7 @@ def nats(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels
         q(f"sum by (stream_name) ({selector('jetstream_stream_total_messages', labels)})", "{{stream_name}}"),
         q(f"sum({selector('gnatsd_varz_connections', labels)})", "connections"),
         unit="short",
+        description="Messages stored per stream, and client connections to the servers.",
         width=8,
     )
 
@@ -306,18 +339,22 @@ def clickhouse(board: Board, labels: Labels, tier: ServiceTier | None, primary: 
         q(f"sum({rate(selector('ClickHouseProfileEvents_Query', labels))})", "queries/s"),
         q(f"sum({rate(selector('ClickHouseProfileEvents_FailedQuery', labels))})", "failed/s"),
         unit="ops",
+        description="Queries started and failed per second (ClickHouse's Prometheus endpoint).",
         width=8,
     )
     board.graph(
         "Running queries",
         q(f"sum({selector('ClickHouseMetrics_Query', labels)})", "running"),
         unit="short",
+        description="Queries running now.",
         width=8,
     )
     board.graph(
         "Replica delay",
         q(f"max({selector('ClickHouseAsyncMetrics_ReplicasMaxAbsoluteDelay', labels)})", "delay"),
         unit="s",
+        description="The largest delay of any replicated table behind its replicas; red from the "
+        "tier's bound.",
         thresholds=bound(max_lag(tier)),
         width=8,
     )
@@ -331,18 +368,22 @@ def s3(board: Board, labels: Labels, tier: ServiceTier | None, primary: Labels) 
         q(f"sum({selector('aws_s3_4xx_errors_sum', labels)})", "4xx"),
         q(f"sum({selector('aws_s3_5xx_errors_sum', labels)})", "5xx"),
         unit="short",
+        description="Requests and client (4xx) and server (5xx) errors per CloudWatch period (YACE).",
         width=8,
     )
     board.graph(
         "First-byte latency",
         q(f"max({selector('aws_s3_first_byte_latency_average', labels)})", "average"),
         unit="ms",
+        description="Average time to the first byte of a response.",
         width=8,
     )
     board.graph(
         "Replication latency",
         q(f"max({selector('aws_s3_replication_latency_maximum', labels)})", "maximum"),
         unit="s",
+        description="Longest time an object took to replicate to the other region; red from the "
+        "tier's bound.",
         thresholds=bound(max_lag(tier)),
         width=8,
     )
@@ -354,6 +395,7 @@ def vault(board: Board, labels: Labels, tier: ServiceTier | None, primary: Label
         "Seal state",
         now(f"min({selector('vault_core_unsealed', labels)})", "seal"),
         unit="none",
+        description="Whether Vault is unsealed; a sealed Vault serves no secret.",
         mappings={0: ("sealed", "red"), 1: ("unsealed", "green")},
         width=4,
         height=8,
@@ -362,6 +404,7 @@ def vault(board: Board, labels: Labels, tier: ServiceTier | None, primary: Label
         "HA mode",
         now(f"max({selector('vault_core_active', labels)})", "mode"),
         unit="none",
+        description="Whether this node is the active one of its HA cluster or a standby.",
         mappings={0: ("standby", "blue"), 1: ("active", "green")},
         width=4,
         height=8,
@@ -370,12 +413,14 @@ def vault(board: Board, labels: Labels, tier: ServiceTier | None, primary: Label
         "Requests",
         q(f"sum({rate(selector('vault_core_handle_request_count', labels))})", "requests/s"),
         unit="reqps",
+        description="Requests Vault handled per second.",
         width=8,
     )
     board.graph(
         "Request duration p99",
         q(f"max({selector('vault_core_handle_request', labels, quantile='0.99')})", "p99"),
         unit="ms",
+        description="99th percentile time to handle a request, from Vault's own summary.",
         width=8,
     )
 
@@ -386,6 +431,7 @@ def mongodb(board: Board, labels: Labels, tier: ServiceTier | None, primary: Lab
         "Connections",
         q(f"sum({selector('mongodb_ss_connections', labels, conn_type='current')})", "current"),
         unit="short",
+        description="Client connections open now (mongodb_exporter).",
         width=8,
     )
     board.graph(
@@ -395,12 +441,14 @@ def mongodb(board: Board, labels: Labels, tier: ServiceTier | None, primary: Lab
             "{{legacy_op_type}}",
         ),
         unit="ops",
+        description="Operations per second by type (insert, query, update, delete, getmore, command).",
         width=8,
     )
     board.graph(
         "Replication lag",
         q(f"max({selector('mongodb_mongod_replset_member_replication_lag', labels)})", "lag"),
         unit="s",
+        description="How far the replica set's members are behind the primary; red from the tier's bound.",
         thresholds=bound(max_lag(tier)),
         width=8,
     )
@@ -417,6 +465,8 @@ def elasticsearch(board: Board, labels: Labels, tier: ServiceTier | None, primar
             "health",
         ),
         unit="none",
+        description="Cluster health: yellow has unassigned replicas, red unassigned primaries "
+        "(elasticsearch_exporter).",
         mappings={0: ("green", "green"), 1: ("yellow", "yellow"), 2: ("red", "red")},
         width=4,
         height=8,
@@ -426,6 +476,7 @@ def elasticsearch(board: Board, labels: Labels, tier: ServiceTier | None, primar
         now(f"max({selector('elasticsearch_cluster_health_number_of_nodes', labels)})", "nodes"),
         now(f"max({selector('elasticsearch_cluster_health_unassigned_shards', labels)})", "unassigned"),
         unit="short",
+        description="Nodes in the cluster and shards no node holds.",
         width=4,
         height=8,
     )
@@ -439,12 +490,14 @@ def elasticsearch(board: Board, labels: Labels, tier: ServiceTier | None, primar
         ),
         unit="percentunit",
         maximum=1,
+        description="Share of the JVM heap in use, per node; long stretches near the top mean GC pressure.",
         width=8,
     )
     board.graph(
         "Indexing",
         q(f"sum({rate(selector('elasticsearch_indices_indexing_index_total', labels))})", "documents/s"),
         unit="ops",
+        description="Documents indexed per second.",
         width=8,
     )
 
@@ -458,6 +511,7 @@ def kubernetes(board: Board, labels: Labels, tier: ServiceTier | None, primary: 
             "ready",
         ),
         unit="short",
+        description="Nodes whose Ready condition is true (kube-state-metrics).",
         width=4,
         height=8,
     )
@@ -467,6 +521,7 @@ def kubernetes(board: Board, labels: Labels, tier: ServiceTier | None, primary: 
         "API server errors",
         q(f"sum({rate(failed)}) / sum({rate(requests)})", "5xx share"),
         unit="percentunit",
+        description="Share of API server requests answered with a 5xx.",
         width=10,
     )
     board.graph(
@@ -477,6 +532,7 @@ def kubernetes(board: Board, labels: Labels, tier: ServiceTier | None, primary: 
             "{{namespace}}",
         ),
         unit="short",
+        description="Container restarts in the last hour, per namespace.",
         width=10,
     )
 

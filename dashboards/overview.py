@@ -1,11 +1,12 @@
-"""The platform at a glance: a tier x zone grid of probe results, SLO attainment and error-budget burn."""
+"""The platform at a glance: a tier x zone grid of probe results, each cell linking to the dashboards
+of its services; SLO attainment and error-budget burn."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
 
-from sre.grafana import Board, Context, now, q, selector
+from sre.grafana import JOB, Board, Context, PanelLink, now, q, selector
 
 from ._panels import UP, UP_COLD
 
@@ -15,7 +16,7 @@ BURN_STEPS = [(None, "green"), (6, "orange"), (14.4, "red")]
 
 def dashboards(ctx: Context) -> Iterator[Board]:
     platform = ctx.platform
-    board = Board(
+    board = ctx.board(
         ctx.uid("platform", "overview"),
         "Platform overview",
         folder=ctx.platform_folder,
@@ -24,18 +25,23 @@ def dashboards(ctx: Context) -> Iterator[Board]:
     )
     board.variables("tier", "zone", "service")
     board.related("Services", "service")
-    chosen = {"tier": "$tier", "zone": "$zone", "service": "$service"}
+    chosen = {"tier": "$tier", "zone": "$zone", "service": "$service", "job": JOB}
 
     board.row("Probe results by tier and zone")
     width = max(4, 24 // max(1, len(platform.zones)))
     for tid, tier in platform.tiers.items():
         for zid, zone in platform.zones.items():
-            cell = {"tier": tid, "zone": zid, "service": "$service"}
+            cell = {"tier": tid, "zone": zid, "service": "$service", "job": JOB}
+            services = platform.services_in_zone(zid)
             board.stat(
                 f"{tid} ({tier.dc}) · {zone.name}",
                 now(f"min by (service) ({selector('probe_success', cell)})", "{{service}}"),
                 unit="none",
+                description=f"Whether each service of {zone.name} answers its probes in the {tid} tier "
+                f"({tier.dc}, {tier.standby} standby). Click a service for its dashboard.",
                 mappings=UP_COLD if tier.standby == "cold" else UP,
+                links=[PanelLink(f"{s.name} ({sid})", ctx.service_url(sid)) for sid, s in services.items()],
+                value_link=_service_link(ctx, list(services)),
                 width=width,
                 height=5,
             )
@@ -45,6 +51,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         "Failing probes by reason",
         q(f"count by (reason) ({selector('probe_failure_reason', chosen)} == 1)", "{{reason}}"),
         unit="short",
+        description="Failing probes of every service by the reason the probe gave (probe_failure_reason).",
         stacked=True,
         width=24,
     )
@@ -58,7 +65,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
     if targets:
         board.row("SLO attainment (active tier)")
         for (availability, days), sids in sorted(targets.items(), reverse=True):
-            slo = {"tier": f"~{active}", "service": "~" + "|".join(sids)}
+            slo = {"tier": f"~{active}", "service": "~" + "|".join(sids), "job": JOB}
             board.stat(
                 f"SLO {availability:g} %: availability over {days} d",
                 now(
@@ -66,6 +73,8 @@ def dashboards(ctx: Context) -> Iterator[Board]:
                     "{{service}}",
                 ),
                 unit="percentunit",
+                description=f"Share of successful probes of the active tier over the {days}-day SLO window, "
+                f"per service; green from {availability:g} %.",
                 thresholds=[(None, "red"), (availability / 100, "green")],
                 decimals=3,
                 width=12,
@@ -73,7 +82,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
             )
         board.row("Error-budget burn rate (active tier, 1 h)")
         for (availability, _days), sids in sorted(targets.items(), reverse=True):
-            slo = {"tier": f"~{active}", "service": "~" + "|".join(sids)}
+            slo = {"tier": f"~{active}", "service": "~" + "|".join(sids), "job": JOB}
             budget = 1 - availability / 100
             board.graph(
                 f"SLO {availability:g} %: burn rate",
@@ -88,3 +97,13 @@ def dashboards(ctx: Context) -> Iterator[Board]:
                 width=12,
             )
     yield board
+
+
+def _service_link(ctx: Context, sids: list[str]) -> PanelLink | None:
+    """A click on a service's value opens its dashboard: the UID is built from the series' service
+    label, which is exact unless a long id was cut to fit Grafana's 40 characters (then the panel's
+    own links, which name every UID, are the way)."""
+    prefix = f"/d/{ctx.settings.uid_prefix}-service-"
+    if any(ctx.service_url(sid) != prefix + sid for sid in sids):
+        return None
+    return PanelLink("Service dashboard", prefix + "${__field.labels.service}?${__url_time_range}")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sre.grafana import Board, Context, now, q, selector
+from sre.grafana import JOB, Board, Context, now, q, selector
 
 DAY = 86400
 
 
 def dashboards(ctx: Context) -> Iterator[Board]:
-    board = Board(
+    board = ctx.board(
         ctx.uid("platform", "probes"),
         "Synthetic probes",
         folder=ctx.platform_folder,
@@ -23,7 +23,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
     )
     board.variables("tier", "zone", "service", "vantage")
     board.related("Platform", "platform")
-    chosen = {"service": "$service", "tier": "$tier", "zone": "$zone", "vantage": "$vantage"}
+    chosen = {"service": "$service", "tier": "$tier", "zone": "$zone", "vantage": "$vantage", "job": JOB}
 
     board.row("Success")
     board.stat(
@@ -32,6 +32,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
             f"avg by (vantage) (avg_over_time({selector('probe_success', chosen)}[$__range]))", "{{vantage}}"
         ),
         unit="percentunit",
+        description="Share of successful probes over the time range, per vantage point.",
         thresholds=[(None, "red"), (0.99, "yellow"), (0.999, "green")],
         decimals=2,
         width=8,
@@ -41,12 +42,14 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         "Failing probes by service",
         q(f"count by (service, tier) ({selector('probe_success', chosen)} == 0)", "{{service}} {{tier}}"),
         unit="short",
+        description="Probes failing now, per service and tier.",
         width=8,
     )
     board.graph(
         "Failures by reason",
         q(f"count by (reason) ({selector('probe_failure_reason', chosen)} == 1)", "{{reason}}"),
         unit="short",
+        description="Failing probes by the reason the probe gave (probe_failure_reason).",
         stacked=True,
         width=8,
     )
@@ -56,6 +59,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         "HTTP latency by phase",
         q(f"avg by (phase) ({selector('probe_http_duration_seconds', chosen)})", "{{phase}}"),
         unit="s",
+        description="Time of each phase of the HTTP probes: resolve, connect, tls, processing, transfer.",
         stacked=True,
         width=12,
     )
@@ -63,6 +67,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         "Probe duration by vantage",
         q(f"max by (vantage) ({selector('probe_duration_seconds', chosen)})", "{{vantage}}"),
         unit="s",
+        description="The slowest probe from each vantage point.",
         width=12,
     )
 
@@ -71,6 +76,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         "TLS versions negotiated",
         now(f"count by (version) ({selector('probe_tls_version_info', chosen)} == 1)", "{{version}}"),
         unit="short",
+        description="Probes by the TLS version they negotiated; the platform requires 1.3.",
         width=8,
         height=8,
     )
@@ -82,6 +88,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
             "{{service}} {{tier}}",
         ),
         unit="s",
+        description="The eight certificates that expire soonest; orange under 30 days, red under 14.",
         thresholds=[(None, "red"), (14 * DAY, "orange"), (30 * DAY, "green")],
         width=16,
         height=8,
@@ -93,6 +100,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
             "{{service}} {{tier}}",
         ),
         unit="s",
+        description="Time left until each service's earliest certificate expires.",
         thresholds=[(None, "red"), (14 * DAY, "orange"), (30 * DAY, "green")],
         width=24,
     )

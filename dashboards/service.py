@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sre.grafana import Board, Context, now, q, selector
+from sre.grafana import JOB, Board, Context, now, q, selector
 
 from ._panels import (
     AVAILABILITY_STEPS,
@@ -33,7 +33,7 @@ def service_board(ctx: Context, sid: str) -> Board:
     platform = ctx.platform
     service = platform.services[sid]
     owner = platform.teams.get(service.owner)
-    board = Board(
+    board = ctx.board(
         ctx.uid("service", sid),
         f"{service.name} ({sid})",
         folder=ctx.zone_folder(service.zone),
@@ -49,12 +49,14 @@ def service_board(ctx: Context, sid: str) -> Board:
         board.link("Runbooks", runbooks)
     board.related("Platform", "platform")
 
-    here = {"service": sid, "tier": "$tier"}
+    here = {"service": sid, "tier": "$tier", "job": JOB}
     board.row("Summary")
     board.stat(
         "Availability over the time range",
         now(f"avg by (tier) (avg_over_time({selector('probe_success', here)}[$__range]))", "{{tier}}"),
         unit="percentunit",
+        description="Share of successful probes over the dashboard's time range, per tier; green from "
+        "the availability SLO.",
         thresholds=_slo_steps(service.slo.availability) if service.slo else AVAILABILITY_STEPS,
         decimals=3,
         width=12,
@@ -66,6 +68,7 @@ def service_board(ctx: Context, sid: str) -> Board:
             "{{severity}}",
         ),
         unit="short",
+        description="Alerts about this service firing now in Prometheus, by severity.",
         thresholds=[(None, "green"), (1, "red")],
         no_value="none",
         width=12,
@@ -81,8 +84,10 @@ def service_board(ctx: Context, sid: str) -> Board:
         if role and role.role == "replica":
             board.graph(
                 "Replication lag (probe)",
-                q(f"max({selector(REPLICATION_LAG, labels)})", "lag"),
+                q(f"max({selector(REPLICATION_LAG, labels, job=JOB)})", "lag"),
                 unit="s",
+                description="How far this replica is behind its primary, as the probe measured it; red "
+                "from the tier's max_lag_seconds in platform.yaml.",
                 thresholds=bound(role.max_lag_seconds),
                 width=12,
             )
@@ -90,8 +95,10 @@ def service_board(ctx: Context, sid: str) -> Board:
             hours = role.max_backup_age_hours
             board.graph(
                 "Age of the last backup (probe)",
-                q(f"max({selector(BACKUP_AGE, labels)})", "age"),
+                q(f"max({selector(BACKUP_AGE, labels, job=JOB)})", "age"),
                 unit="s",
+                description="Age of the last backup the cold standby could start from, as the probe "
+                "measured it; red from the tier's max_backup_age_hours.",
                 thresholds=bound(hours * 3600 if hours else None),
                 width=12,
             )

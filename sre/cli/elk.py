@@ -43,7 +43,8 @@ ApiKeyFileOption = Annotated[
     Path | None,
     typer.Option(
         "--api-key-file",
-        help=f"File holding the API key (its encoded form). Default: ${API_KEY_ENV}. Never printed.",
+        help=f"File holding the API key (its encoded form). Without it: the key itself from ${API_KEY_ENV}. "
+        "Never printed.",
         dir_okay=False,
         show_default=False,
     ),

@@ -36,9 +36,11 @@ if TYPE_CHECKING:
 class _DefaultRun(TyperGroup):
     """A group whose default command is `run`, so `sre probe --all` works as written."""
 
+    default_command = "run"  # also read by the test that checks the documented examples
+
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
-            args = ["run", *args]
+            args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
 
@@ -166,9 +168,9 @@ def serve(
     vantage: VantageOption = None,
 ) -> None:
     """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/."""
-    from aiohttp import web
-
     from sre.probes.exporter import Exporter
+    from sre.probes.exporter import serve as serve_exporter
+    from sre.probes.loop import run as run_loop
 
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -178,11 +180,13 @@ def serve(
     )
     exporter = Exporter(_definitions(platform, probes), run_ctx)
     exporter.add_targets(targets)
-    typer.echo(
-        f"sre probe exporter on http://{listen}/ (modules: {', '.join(exporter.defs.modules)})", err=True
-    )
+
+    def ready() -> None:
+        modules = ", ".join(exporter.defs.modules)
+        typer.echo(f"sre probe exporter on http://{listen}/ (modules: {modules})", err=True)
+
     try:
-        web.run_app(exporter.app(), host=host.strip("[]"), port=int(port_text), print=None)
+        run_loop(serve_exporter(exporter, host.strip("[]"), int(port_text), ready))
     except OSError as exc:
         raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
 
@@ -260,6 +264,7 @@ def _adhoc(
     from sre.probes.context import RunContext
     from sre.probes.definitions import DEFAULT_DIR, Definitions, load_definitions
     from sre.probes.plan import adhoc_target
+    from sre.probes.targets import parse_target
 
     if kind is None:
         raise InputError("--target needs --kind (one of: " + ", ".join(sorted(REGISTRY)) + ")")
@@ -270,9 +275,10 @@ def _adhoc(
     folder = probes if probes is not None else path.parent / DEFAULT_DIR
     defs = load_definitions(folder, platform) if folder.is_dir() else Definitions()
     try:
-        target = adhoc_target(url, defs.for_kind(kind))
+        parsed = parse_target(url, kind, remote=False)
+        target = adhoc_target(parsed if isinstance(parsed, str) else parsed.url, defs.for_kind(kind))
     except ValueError as exc:
-        raise InputError(f"--target {exc}") from None
+        raise InputError(f"--target: {exc}") from None
     run_ctx = RunContext(
         vantage=_vantage(vantage),
         tls_min_version=platform.policies.tls.min_version if platform else "1.3",
@@ -335,12 +341,18 @@ def _render(
     env: str,
     started_at: float,
 ) -> Any:
+    from sre.probes.verdict import Topology, tier_verdicts
+
     tiers = list(platform.tiers) if platform else []
     tiers += [t for t in dict.fromkeys(r.tier for r in results) if t not in tiers]
+    topology = Topology.of(platform) if platform else None
     if fmt is Format.json:
         from sre.probes.output import jsonfile
 
-        return jsonfile.render(results, vantage=vantage, environment=env, started_at=started_at)
+        verdicts = [v.as_dict() for v in tier_verdicts(results, tiers, topology)]
+        return jsonfile.render(
+            results, vantage=vantage, environment=env, started_at=started_at, tiers=verdicts
+        )
     if fmt is Format.junit:
         from sre.probes.output import junit
 
@@ -352,7 +364,7 @@ def _render(
     from sre.probes.output import table
 
     zones = list(platform.zones) if platform else []
-    return table.render(results, tiers, zones)
+    return table.render(results, tiers, zones, topology)
 
 
 def _emit(rendered: Any, output: Path | None, fmt: Format) -> None:

@@ -29,7 +29,8 @@ DirOption = Annotated[
     typer.Option(
         "--dir",
         "-d",
-        help="Sandbox folder. Default: .sre/sandbox/ beside the platform file.",
+        help="Sandbox folder. Default: the one `sre sandbox up` last used, else .sre/sandbox/ beside the "
+        "platform file.",
         show_default=False,
         file_okay=False,
     ),
@@ -38,9 +39,23 @@ DirOption = Annotated[
 
 def _sandbox(directory: Path | None, platform_file: Path | None) -> Sandbox:
     from sre.platform.loader import resolve_platform_path
-    from sre.sandbox.sandbox import Sandbox, default_dir
+    from sre.sandbox.last import resolve
+    from sre.sandbox.sandbox import Sandbox
 
-    return Sandbox(directory if directory is not None else default_dir(resolve_platform_path(platform_file)))
+    return Sandbox(resolve(directory, resolve_platform_path(platform_file)))
+
+
+def _remember(sandbox: Sandbox, platform_file: Path | None) -> None:
+    from sre.platform.loader import resolve_platform_path
+    from sre.sandbox.last import remember
+
+    problem = remember(resolve_platform_path(platform_file), sandbox.root)
+    if problem:
+        typer.echo(
+            f"cannot remember the sandbox folder ({problem}): give --dir {sandbox.root} to the "
+            "other sandbox commands",
+            err=True,
+        )
 
 
 @app.command()
@@ -60,6 +75,7 @@ def up(
     result = sandbox.up(
         platform, "full" if profile is ProfileName.full else "core", strict=strict, echo=typer.echo
     )
+    _remember(sandbox, platform_file)
     state = result.state
     running = [r for r in state.processes.values() if r.pid is not None]
     if result.already_running:
@@ -121,8 +137,12 @@ def down(
     platform_file: PlatformOption = None,
 ) -> None:
     """Stop every sandbox process (TERM, wait, KILL); nothing running is fine."""
+    from sre.platform.loader import resolve_platform_path
+    from sre.sandbox.last import forget
+
     sandbox = _sandbox(directory, platform_file)
     stopped = sandbox.down()
+    forget(resolve_platform_path(platform_file), sandbox.root)
     if stopped:
         typer.echo(f"stopped {len(stopped)} processes: {', '.join(stopped)}")
     else:

@@ -17,6 +17,7 @@ from sre.elk import names
 from sre.elk.definitions import STAMPED_FIELDS, Definitions, FieldSpec, RetentionClass
 from sre.elk.meta import Body, pretty, stamp
 from sre.elk.names import KINDS, Kind
+from sre.gcpause import cyclic_gc_paused
 from sre.outdir import OutputFolder
 from sre.platform.model import Platform
 
@@ -44,6 +45,11 @@ class Bundle:
 
 
 def build(platform: Platform, defs: Definitions, commit: str | None = None) -> Bundle:
+    with cyclic_gc_paused():
+        return _build(platform, defs, commit)
+
+
+def _build(platform: Platform, defs: Definitions, commit: str | None) -> Bundle:
     bundle = Bundle()
     raw: list[tuple[Kind, str, Body]] = [
         *((("ilm", names.ilm_policy(c), ilm_policy(c, rc))) for c, rc in defs.retention.classes.items()),

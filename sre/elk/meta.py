@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sre import jsontext
 from sre.elk.names import Kind
 
 MANAGED_BY = "sre"
@@ -22,13 +22,9 @@ VOLATILE_META = ("content_hash", "source_commit")
 Body = dict[str, Any]
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def pretty(value: Any) -> str:
     """The byte-stable file form: sorted keys, two-space indent, one trailing newline."""
-    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.pretty(value).decode()
 
 
 def _meta_holder(kind: Kind, body: Body) -> Body:
@@ -43,12 +39,16 @@ def get_meta(kind: Kind, body: Body) -> dict[str, Any]:
 
 
 def stamp(kind: Kind, body: Body, platform: str, commit: str | None) -> Body:
-    """A copy of `body` with _meta.managed_by, platform, content_hash (and source_commit)."""
-    out = copy.deepcopy(body)
+    """`body` with _meta.managed_by, platform, content_hash (and source_commit); `body` is not changed."""
+    # Only the _meta holder changes: copy it and the top level, and share the rest with `body`
+    # (a deep copy of every body was most of a large build's time).
+    out = dict(body)
+    if kind == "ilm":
+        out["policy"] = dict(out["policy"])
     holder = _meta_holder(kind, out)
     meta = {**holder.get("_meta", {}), "managed_by": MANAGED_BY, "platform": platform}
     holder["_meta"] = meta
-    meta["content_hash"] = "sha256:" + hashlib.sha256(canonical(out).encode()).hexdigest()
+    meta["content_hash"] = "sha256:" + hashlib.sha256(jsontext.canonical(out)).hexdigest()
     if commit:
         meta["source_commit"] = commit
     return out

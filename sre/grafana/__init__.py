@@ -5,8 +5,23 @@
 Importing this package loads grafana-foundation-sdk; CLI modules import it inside functions.
 """
 
-from sre.grafana.board import Board, DefinitionError, Folder, Query, now, q, rate
+from sre.grafana.board import JOB_VARIABLE, Board, DefinitionError, Folder, PanelLink, Query, now, q, rate
 from sre.grafana.context import Context
 from sre.grafana.promql import selector
 
-__all__ = ["Board", "Context", "DefinitionError", "Folder", "Query", "now", "q", "rate", "selector"]
+# What a probe query selects, `selector("probe_success", labels, job=JOB)`: the board's `job` variable.
+JOB = f"${JOB_VARIABLE}"
+
+__all__ = [
+    "JOB",
+    "Board",
+    "Context",
+    "DefinitionError",
+    "Folder",
+    "PanelLink",
+    "Query",
+    "now",
+    "q",
+    "rate",
+    "selector",
+]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sre.gcpause import cyclic_gc_paused
 from sre.grafana.board import Folder
 from sre.grafana.context import Context
 from sre.grafana.definitions import load_boards
 from sre.grafana.settings import load_settings
+from sre.jsontext import pretty
 from sre.outdir import OutputFolder
 from sre.platform.model import Platform
 
@@ -41,13 +42,14 @@ def dashboards_dir(platform: Platform, option: Path | None) -> Path:
 def build(platform: Platform, directory: Path) -> list[BuiltDashboard]:
     ctx = Context(platform, load_settings(directory))
     out = []
-    for defined in load_boards(directory, ctx):
-        board = defined.board
-        out.append(
-            BuiltDashboard(
-                board.uid, board.title, board.folder, board.service, defined.source, board.to_json()
+    with cyclic_gc_paused():
+        for defined in load_boards(directory, ctx):
+            board = defined.board
+            out.append(
+                BuiltDashboard(
+                    board.uid, board.title, board.folder, board.service, defined.source, board.to_json()
+                )
             )
-        )
     return sorted(out, key=lambda d: (d.folder.uid, d.uid))
 
 
@@ -58,7 +60,7 @@ def folders(built: list[BuiltDashboard]) -> list[Folder]:
 
 def render(model: dict[str, Any]) -> bytes:
     """Sorted keys, fixed indentation, a final newline: the same model always gives the same bytes."""
-    return (json.dumps(model, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+    return pretty(model)
 
 
 def write(built: list[BuiltDashboard], out: Path) -> list[Path]:

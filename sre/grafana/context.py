@@ -3,10 +3,11 @@ for the conventions every definition shares (UIDs, folders, links)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from sre.grafana.board import Folder
+from sre.grafana.board import Board, Folder
 from sre.grafana.settings import DashboardSettings
 from sre.grafana.uids import stable_uid
 from sre.platform.model import Platform, Service
@@ -19,6 +20,33 @@ class Context:
 
     def uid(self, *parts: str) -> str:
         return stable_uid(self.settings.uid_prefix, *parts)
+
+    def board(
+        self,
+        uid: str,
+        title: str,
+        *,
+        folder: Folder,
+        description: str = "",
+        tags: Iterable[str] = (),
+        service: str | None = None,
+    ) -> Board:
+        """A Board with the settings' conventions: their timezone, and the `job` variable that every
+        probe query selects (`selector(..., job=JOB)`)."""
+        selectors = self.settings.selectors
+        return Board(
+            uid,
+            title,
+            folder=folder,
+            description=description,
+            tags=tags,
+            service=service,
+            timezone=self.settings.timezone,
+        ).job_variable("probe_success", jobs=selectors.probe_jobs, default=selectors.probe_job)
+
+    def service_url(self, service: str) -> str:
+        """The path of a service's own dashboard, inside Grafana."""
+        return f"/d/{self.uid('service', service)}"
 
     def zone_folder(self, zone: str) -> Folder:
         """One Grafana folder per zone of the platform."""

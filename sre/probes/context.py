@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import ssl
@@ -12,6 +13,7 @@ from pathlib import Path
 from sre import __version__
 from sre.platform.model import SecretSource
 from sre.probes.model import Observation, ProbeError, Reason, Target
+from sre.scrub import Scrubber
 
 
 @dataclass
@@ -23,6 +25,8 @@ class RunContext:
     cert_warn_seconds: float = 14 * 86400.0  # a certificate closer to expiry than this is degraded
     user_agent: str = f"sre-probe/{__version__}"
     run_id: str = field(default_factory=lambda: secrets.token_hex(6))
+    # Every secret a probe of this run is handed; the runner masks them in every result.
+    scrubber: Scrubber = field(default_factory=Scrubber)
     _ssl: dict[tuple[str | None, bool], ssl.SSLContext] = field(default_factory=dict)
 
     def ssl_context(self, ca_file: str | None, *, verify: bool = True) -> ssl.SSLContext:
@@ -46,6 +50,17 @@ class ProbeContext:
     run: RunContext
     target: Target
     observation: Observation = field(default_factory=Observation)
+    deadline: float | None = None  # the event loop's time at which the runner cancels this attempt
+
+    def time_left(self) -> float:
+        if self.deadline is None:
+            return self.target.timeout
+        return max(0.0, self.deadline - asyncio.get_running_loop().time())
+
+    def side_budget(self, share: float = 0.5) -> float:
+        """How long a secondary question (a replica asking its primary) may take: a share of what is left,
+        so the probe still has time to report what its own server said when the other one hangs."""
+        return self.time_left() * share
 
     @property
     def probe_id(self) -> str:
@@ -64,7 +79,11 @@ class ProbeContext:
     def secret(self, name: str) -> str | None:
         """The value of a secret named in the probe definition; None when the definition names none."""
         ref = self.target.secrets.get(name)
-        return None if ref is None else resolve_secret(ref, name)
+        if ref is None:
+            return None
+        value = resolve_secret(ref, name)
+        self.run.scrubber.add(value)
+        return value
 
 
 def resolve_secret(ref: SecretSource, name: str) -> str:

@@ -8,7 +8,7 @@ probed (a key defined in two files is an error naming both):
     kinds:    {https: {timeout: 5s, settings: {path: /healthz}, conditions: [...]}}
     services: {cdn: {settings: {path: /}, conditions: ['body contains "<div id=\\"app\\">"'],
                      extra_checks: [{check: grpc, endpoint_param: grpc}]}}
-    exporter: {allow: ["127.0.0.1:*"]}          # targets `sre probe serve` accepts beyond the model
+    exporter: {allow: ["127.0.0.1:*"]}          # what `sre probe serve` accepts beyond the model
 
 Mistakes read `file:line: field.path: message` and exit 2, like every definition file.
 """
@@ -20,7 +20,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+)
 
 from sre.platform.model import Id, Platform, SecretSource
 from sre.probes.checks import REGISTRY
@@ -81,9 +89,17 @@ class Policy(Strict):
     cert_warn: Duration = 14 * 86400.0
 
 
+def _allow_pattern(value: Any) -> Any:
+    from sre.probes.targets import AllowPattern
+
+    if isinstance(value, str):
+        AllowPattern.parse(value)  # a ValueError names the pattern
+    return value
+
+
 class ExporterSpec(Strict):
-    # host:port or URL patterns (fnmatch) `sre probe serve` may probe besides the model's endpoints.
-    allow: list[str] = []
+    # [scheme://]host[:port] patterns `sre probe serve` may probe besides the model's endpoints.
+    allow: list[Annotated[str, AfterValidator(_allow_pattern)]] = []
 
 
 class ProbeFile(Strict):

@@ -2,7 +2,9 @@
 
 Prometheus in each zone scrapes it with the usual relabelling. It is not an
 open proxy: a module must be a kind defined in probes/, and a target must be
-one of the environment's endpoints or match the `exporter.allow` patterns.
+one of the environment's endpoints or, parsed by `sre.probes.targets`, match
+an `exporter.allow` pattern; the probe goes to the URL rebuilt from what was
+matched, never to the text as given.
 A target that is a model endpoint is probed with its service's definition
 (conditions, tier expectation); any other allowed target with the module's defaults.
 """
@@ -10,7 +12,12 @@ A target that is a model endpoint is probed with its service's definition
 from __future__ import annotations
 
 import asyncio
-import fnmatch
+import logging
+import math
+import signal
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -23,11 +30,22 @@ from sre.probes.definitions import Definitions
 from sre.probes.model import Target
 from sre.probes.output import prometheus
 from sre.probes.plan import adhoc_target
+from sre.probes.targets import AllowPattern, TargetError, parse_target
+from sre.scrub import patterns
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 TIMEOUT_OFFSET = 0.5  # finish before Prometheus gives up, as blackbox_exporter does
 DEFAULT_SCRAPE_TIMEOUT = 120.0
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
+UNKNOWN = "-"  # the module label of a request for a module this exporter does not serve
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request is not probed, and the HTTP status that says so."""
+
+    status: int
+    message: str
 
 
 @dataclass
@@ -38,50 +56,52 @@ class Exporter:
     registry: CollectorRegistry = field(default_factory=lambda: REGISTRY)
 
     def __post_init__(self) -> None:
+        # Labels come from fixed sets only (modules served, four outcomes): junk requests add no series.
         self.requests = Counter(
             "sre_probe_requests",
             "Probe requests answered, by module and outcome",
             ["module", "outcome"],
             registry=self.registry,
         )
+        self.allow = [AllowPattern.parse(p) for p in self.defs.exporter.allow]
 
     def add_targets(self, targets: list[Target]) -> None:
         for t in targets:
             for name in _names(t.endpoint.url):
                 self.known.setdefault((t.check, name), t)
 
-    def resolve(self, module: str, target: str) -> Target | str:
+    def resolve(self, module: str, target: str) -> Target | Refusal:
         """The Target to probe, or why the request is refused."""
         if module not in self.defs.modules:
-            return (
-                f"unknown module {module!r}; this exporter serves: {', '.join(self.defs.modules) or 'none'}"
-            )
+            served = ", ".join(self.defs.modules) or "none"
+            return Refusal(400, f"unknown module {module[:64]!r}; this exporter serves: {served}")
         found = self.known.get((module, target))
         if found is not None:
             return found
-        if not any(
-            fnmatch.fnmatchcase(name, pattern)
-            for name in _names(target)
-            for pattern in self.defs.exporter.allow
-        ):
-            return (
-                f"target {target!r} is neither an endpoint of the environment nor allowed by exporter.allow"
-            )
         try:
-            return adhoc_target(target, self.defs.for_kind(module))
+            parsed = parse_target(target, module, remote=True)
+        except TargetError as exc:
+            return Refusal(400, f"target: {exc}")
+        assert not isinstance(parsed, str)  # remote: local schemes are refused above
+        if not any(pattern.matches(parsed) for pattern in self.allow):
+            why = "is neither an endpoint of the environment nor allowed by exporter.allow"
+            return Refusal(403, f"target {parsed.url!r} {why}")
+        try:
+            return adhoc_target(parsed.url, self.defs.for_kind(module))
         except ValueError as exc:
-            return f"target {exc}"
+            return Refusal(400, f"target {exc}")
 
     async def handle_probe(self, request: web.Request) -> web.Response:
         target = request.query.get("target", "")
         module = request.query.get("module", "")
+        label = module if module in self.defs.modules else UNKNOWN
         if not target or not module:
-            self.requests.labels(module or "-", "bad_request").inc()
+            self.requests.labels(label, "bad_request").inc()
             return web.Response(status=400, text="give both target and module parameters\n")
         found = self.resolve(module, target)
-        if isinstance(found, str):
-            self.requests.labels(module if module in self.defs.modules else "-", "refused").inc()
-            return web.Response(status=403 if "allowed" in found else 400, text=found + "\n")
+        if isinstance(found, Refusal):
+            self.requests.labels(label, "refused").inc()
+            return web.Response(status=found.status, text=found.message + "\n")
         budget = _scrape_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER)) - TIMEOUT_OFFSET
         deadline = asyncio.get_running_loop().time() + max(budget, 0.1)
         result = await runner.probe(found, self.run, deadline)
@@ -109,8 +129,75 @@ class Exporter:
         return app
 
 
+async def serve(exporter: Exporter, host: str, port: int, ready: Callable[[], None]) -> None:
+    """Listen, call `ready` once the port is bound (so the announcement is true), serve until
+    SIGINT or SIGTERM. Raises OSError when the port cannot be bound."""
+    quiet_server_errors()
+    app_runner = web.AppRunner(exporter.app(), access_log=None, handle_signals=False)
+    await app_runner.setup()
+    try:
+        await web.TCPSite(app_runner, host, port).start()
+        ready()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await app_runner.cleanup()
+
+
+class OneLine(logging.Handler):
+    """aiohttp logs a malformed request with its traceback; here it is one line each, at most
+    `burst` lines per `window` seconds, then one line saying how many were left out."""
+
+    def __init__(
+        self, burst: int = 10, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.burst, self.window, self.clock = burst, window, clock
+        self.started = -math.inf
+        self.shown = self.dropped = 0
+        self.write: Callable[[str], None] = _stderr
+
+    def emit(self, record: logging.LogRecord) -> None:
+        now = self.clock()
+        if now - self.started >= self.window:
+            if self.dropped:
+                self.write(f"sre probe exporter: {self.dropped} more bad requests not logged\n")
+            self.started, self.shown, self.dropped = now, 0, 0
+        if self.shown >= self.burst:
+            self.dropped += 1
+            return
+        self.shown += 1
+        self.write(f"sre probe exporter: {_describe(record)}\n")
+
+
+def quiet_server_errors(handler: logging.Handler | None = None) -> None:
+    handler = handler or OneLine()
+    for name in ("aiohttp.server", "aiohttp.web"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+
+
+def _describe(record: logging.LogRecord) -> str:
+    exc = record.exc_info[1] if record.exc_info else None
+    text = record.getMessage()
+    if exc is not None:
+        # aiohttp's parser errors are "400, message: ..." over several lines; the first says it.
+        detail = " ".join(str(getattr(exc, "message", exc)).split())[:200]
+        text = f"{text}: {type(exc).__name__}: {detail}"
+    return patterns("".join(ch if ch.isprintable() else "?" for ch in text))
+
+
+def _stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
 def _names(target: str) -> list[str]:
-    """The forms a target may be given in: the URL as written, host:port and host."""
+    """The forms a model endpoint may be asked for in: the URL as written, host:port and host."""
     parts = urlsplit(target if "://" in target else f"tcp://{target}")
     names = [target]
     if parts.hostname:

@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from sre.probes import net
 from sre.probes.checks import get_check
@@ -109,9 +110,10 @@ async def probe(target: Target, run: RunContext, deadline: float) -> Result:
         remaining = deadline - loop.time()
         if remaining <= 0:
             if last is None:
-                why = "the run's time budget ran out before this probe could start"
-                error = ProbeError(Reason.timeout, why)
-                last = _Attempt(Observation(), judge(target, Observation(), error, run, duration=0.0), 0.0)
+                # Never started: no news about the service, so neither a failure nor a cold tier that is down.
+                why = "not probed: the run's time budget ran out before this probe could start"
+                last = _Attempt(Observation(), Verdict(Status.skipped, Reason.budget, why), 0.0)
+                attempts = 0
             break
         attempts += 1
         last = await attempt(target, run, min(target.timeout, remaining))
@@ -131,24 +133,36 @@ async def probe(target: Target, run: RunContext, deadline: float) -> Result:
             note = f"passed on attempt {attempts} after: {first_failure.verdict.message}"
             last.verdict = Verdict(Status.degraded, Reason.passed_on_retry, note)
             break
-    return result_for(
+    return scrubbed(
+        run,
         target,
-        run.vantage,
         last.verdict.status,
         reason=last.verdict.reason,
         message=last.verdict.message,
         started_at=started,
         duration_seconds=loop.time() - begin,
-        attempts=max(attempts, 1),
+        attempts=attempts if last.verdict.reason is Reason.budget else max(attempts, 1),
         facts=last.observation.facts,
         phases=last.observation.phases,
     )
 
 
+def scrubbed(run: RunContext, target: Target, status: Status, **rest: Any) -> Result:
+    """The one place results are made from what a probe saw: every string in them goes through
+    the run's scrubber (secrets it handed out, credentials of any form)."""
+    result = result_for(target, run.vantage, status, **rest)
+    clean = run.scrubber
+    result.service = clean.text(result.service)
+    result.endpoint = clean.text(result.endpoint)
+    result.message = clean.text(result.message)
+    result.facts = clean.value(result.facts)
+    return result
+
+
 def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
-    return result_for(
+    return scrubbed(
+        run,
         target,
-        run.vantage,
         Status.failed,
         reason=Reason.internal,
         message=one_line(exc),
@@ -158,7 +172,7 @@ def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
 
 async def attempt(target: Target, run: RunContext, limit: float) -> _Attempt:
     """Run the check once under `limit` seconds; everything it raises becomes a reason."""
-    ctx = ProbeContext(run, target)
+    ctx = ProbeContext(run, target, deadline=asyncio.get_running_loop().time() + limit)
     begin = time.perf_counter()
     error: ProbeError | None = None
     try:

@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from dashboards_support import ROOT, run
+from requirements import need_shared
 
 from sre.grafana.build import build
-from sre.grafana.lint import panels
+from sre.grafana.lint import SCHEMA_BASE_STEP, panels, schema_form, write_schema_form
 from sre.platform.loader import load_platform
+
+
+@pytest.fixture
+def grafana_checker() -> Path:
+    return need_shared("tools/validate_grafana.py")
 
 
 def built_files(folder: Path) -> dict[str, bytes]:
@@ -64,14 +69,34 @@ def test_build_is_byte_identical_across_runs_and_processes(
     assert first.endswith(b"}\n") and b"timestamp" not in first.lower()
 
 
-def test_every_built_dashboard_validates_against_grafana_schema(
-    project: Path, capsys: pytest.CaptureFixture[str], shared_tool: Callable[[str], Path]
-) -> None:
-    checker = shared_tool("validate_grafana.py")
-    assert run(["dashboards", "build", "--out", "out"], capsys)[0] == 0
-    done = subprocess.run([sys.executable, str(checker), "out"], capture_output=True, text=True, check=False)
+def test_every_built_dashboard_validates_against_grafana_schema(project: Path, grafana_checker: Path) -> None:
+    # The schema types a threshold's value as a number and documents that Grafana writes the base
+    # step (minus infinity) as null; the checker reads the schema form, where only that differs.
+    built = build(load_platform(project / "platform.yaml"), project / "dashboards")
+    write_schema_form(built, project / "out")
+    done = subprocess.run(
+        [sys.executable, str(grafana_checker), "out"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout
     assert "23 valid, 0 invalid" in done.stdout
+
+
+def test_the_schema_form_differs_only_in_null_base_steps() -> None:
+    built = build(load_platform(ROOT / "platform.yaml"), ROOT / "dashboards")
+    changed = 0
+    for dashboard in built:
+        form = schema_form(dashboard.model)
+        for mine, theirs in zip(panels(dashboard.model), panels(form), strict=True):
+            steps = ((mine.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds", {}).get("steps")
+            if steps:
+                assert steps[0]["value"] is None  # as Grafana saves minus infinity
+                assert (
+                    theirs["fieldConfig"]["defaults"]["thresholds"]["steps"][0]["value"] == SCHEMA_BASE_STEP
+                )
+                theirs["fieldConfig"]["defaults"]["thresholds"]["steps"][0]["value"] = None
+                changed += 1
+        assert form == dashboard.model
+    assert changed > 100
 
 
 def test_panels_follow_the_conventions() -> None:
@@ -132,7 +157,15 @@ def test_overview_has_a_tier_by_zone_grid() -> None:
     assert len(cells) == len(platform.tiers) * len(platform.zones)
     assert {c["gridPos"]["w"] for c in cells} == {6}
     first = cells[0]["targets"][0]["expr"]
-    assert first == 'min by (service) (probe_success{tier="primary", zone="dmz", service=~"$service"})'
+    assert first == (
+        'min by (service) (probe_success{tier="primary", zone="dmz", service=~"$service", job=~"$job"})'
+    )
+    # Each cell links to the dashboards of its zone's services, and a click on a value opens one.
+    dmz = [link["url"] for link in cells[0]["links"]]
+    assert dmz == [f"/d/sre-service-{sid}" for sid in platform.services_in_zone("dmz")]
+    (value_link,) = cells[0]["fieldConfig"]["defaults"]["links"]
+    assert value_link["url"] == "/d/sre-service-${__field.labels.service}?${__url_time_range}"
+    assert all(c["description"].endswith("Click a service for its dashboard.") for c in cells)
 
 
 def test_lint_passes_on_the_seed(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,9 +201,8 @@ def test_lint_reports_broken_promql_and_missing_coverage(
 
 
 def test_the_schema_check_catches_what_lint_does_not(
-    project: Path, capsys: pytest.CaptureFixture[str], shared_tool: Callable[[str], Path]
+    project: Path, grafana_checker: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    checker = shared_tool("validate_grafana.py")
     # Our rules do not look at `refresh`; Grafana's schema says it must be a string.
     (project / "dashboards" / "wide.py").write_text(
         "from sre.grafana import Board, q\n"
@@ -180,11 +212,14 @@ def test_the_schema_check_catches_what_lint_does_not(
         "    b._sdk.refresh(5)\n"  # refresh must be a string in Grafana's schema
         "    yield b\n"
     )
-    assert run(["dashboards", "lint"], capsys)[0] == 0
-    assert run(["dashboards", "build", "--out", "out"], capsys)[0] == 0
-    done = subprocess.run([sys.executable, str(checker), "out"], capture_output=True, text=True, check=False)
+    built = build(load_platform(project / "platform.yaml"), project / "dashboards")
+    write_schema_form(built, project / "out")
+    done = subprocess.run(
+        [sys.executable, str(grafana_checker), "out"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 1
     assert "wide.json: 1 errors" in done.stdout.replace("out/sre-platform/", "")
+    assert "refresh" not in run(["dashboards", "lint"], capsys)[2]
 
 
 def test_a_new_service_gets_its_dashboards_without_new_code(

@@ -99,10 +99,12 @@ def test_changing_one_service_changes_only_its_dashboards(
         '-  "title": "External API GW (ext_api)"' in out
         and '+  "title": "Public API Gateway (ext_api)"' in out
     )
-    assert out.endswith(f"0 to create, 1 to update, {SEED_DASHBOARDS - 1} unchanged\n")
+    # The overview's grid links to the service's dashboard by its name.
+    assert "dashboard sre-platform-overview: update 'Platform overview' in sre-platform" in out
+    assert out.endswith(f"0 to create, 2 to update, {SEED_DASHBOARDS - 2} unchanged\n")
     code, out, _ = run(["dashboards", "publish"], capsys)
-    assert code == 0 and f"0 created, 1 updated, {SEED_DASHBOARDS - 1} unchanged" in out
-    assert saved_uids(grafana_env, before) == {"sre-service-ext_api"}
+    assert code == 0 and f"0 created, 2 updated, {SEED_DASHBOARDS - 2} unchanged" in out
+    assert saved_uids(grafana_env, before) == {"sre-service-ext_api", "sre-platform-overview"}
 
     # A stateful service's replication bound shows on its own dashboard and in DR readiness.
     before = len(grafana_env.state.saves)

@@ -10,11 +10,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from elk_support import ROOT, project, sre  # noqa: F401 (fixtures, used as arguments)
+from requirements import need_shared
 
 from sre.elk.build import Bundle, build
 from sre.elk.definitions import Definitions, load_definitions
@@ -57,19 +57,15 @@ def _schema_check(tool: Path, out: Path) -> list[str]:
     return failures
 
 
-def test_every_built_body_passes_elasticsearch_request_schemas(
-    shared_tool: Callable[[str], Path], project: Path, sre
-) -> None:
-    tool = shared_tool("validate_elasticsearch.py")
+def test_every_built_body_passes_elasticsearch_request_schemas(project: Path, sre) -> None:
+    tool = need_shared("tools/validate_elasticsearch.py")
     assert sre("build", "--out", str(project / "out")).code == 0
     assert _schema_check(tool, project / "out") == []
     assert len(list((project / "out").rglob("*.json"))) == 66
 
 
-def test_the_schema_check_catches_a_broken_body(
-    shared_tool: Callable[[str], Path], project: Path, sre
-) -> None:
-    tool = shared_tool("validate_elasticsearch.py")
+def test_the_schema_check_catches_a_broken_body(project: Path, sre) -> None:
+    tool = need_shared("tools/validate_elasticsearch.py")
     out = project / "out"
     assert sre("build", "--out", str(out)).code == 0
     template = out / "index_templates" / "logs-cdn.json"

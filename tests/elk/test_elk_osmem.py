@@ -17,10 +17,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from elk_support import project, sre  # noqa: F401 (fixtures, used as arguments)
+from requirements import need_module
 
 from sre.elk.cluster import Connection, connect
 
-osmem_server = pytest.importorskip("osmem_server")
+osmem_server = need_module("osmem_server")
 
 pytestmark = pytest.mark.integration
 

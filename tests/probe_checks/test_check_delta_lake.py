@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from checkrun import probe
 from checkservers import SeaweedS3
+from requirements import need_module
 
 from sre.probes.model import Reason
 
-deltalake = pytest.importorskip("deltalake", reason="pip install deltalake (a test-only dependency)")
-arro3 = pytest.importorskip("arro3.core")
+deltalake = need_module("deltalake")
+arro3 = need_module("arro3.core")
 
 
 def write_table(path: Path, commits: int, *, checkpoint_after: int | None = None) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from requirements import need_binary
 
 from sre.probes.model import Reason, Result, Status
 from sre.probes.output import jsonfile, junit, prometheus
@@ -115,12 +115,9 @@ def test_unlabelled_exposition_for_the_exporter() -> None:
     assert "probe_success 1.0" in text
 
 
-@pytest.mark.skipif(
-    shutil.which("promtool") is None, reason="promtool not installed (apt package prometheus)"
-)
 def test_promtool_accepts_the_exposition() -> None:
     done = subprocess.run(
-        ["promtool", "check", "metrics"],
+        [need_binary("promtool"), "check", "metrics"],
         input=prometheus.render(RESULTS),
         capture_output=True,
         text=True,

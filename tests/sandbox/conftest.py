@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from requirements import SETUP, missing
 from sandbox_helpers import Place, Running, missing_core_binaries, temporary_place
 
 from sre.sandbox.sandbox import Sandbox
@@ -18,9 +19,9 @@ def place() -> Iterator[Place]:
 
 @pytest.fixture(scope="module")
 def core() -> Iterator[Running]:
-    missing = missing_core_binaries()
-    if missing:
-        pytest.skip(f"sandbox servers missing: {'; '.join(missing)} (make setup-sandbox)")
+    absent = missing_core_binaries()
+    if absent:
+        missing(f"sandbox servers ({'; '.join(absent)})", SETUP)
     for place in temporary_place():
         sandbox = Sandbox(place.sandbox_dir)
         result = sandbox.up(place.platform(), "core")

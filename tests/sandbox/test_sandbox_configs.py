@@ -7,13 +7,12 @@ blackbox --config.check), the rendered file is checked by it.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import ssl
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
+from requirements import need_binary
 from sandbox_helpers import Place
 
 from sre.platform.loader import load_environment
@@ -43,10 +42,7 @@ def make_run(place: Place) -> Run:
 
 
 def checker(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin")
-    if path is None:
-        pytest.skip(f"{name} is not installed (make setup-sandbox)")
-    return path
+    return need_binary(name)
 
 
 def check(argv: list[str]) -> None:

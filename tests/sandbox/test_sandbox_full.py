@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from requirements import SETUP, missing
 from sandbox_helpers import Place, eventually, get_json, temporary_place
 
 from sre.platform.loader import load_environment
@@ -24,14 +25,14 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def full() -> Iterator[tuple[Place, Sandbox, UpResult]]:
     # MLflow is an optional extra: the profile skips it when absent, and so may this test.
-    missing = [
+    absent = [
         b.install
         for launcher in launchers("full")
         for b in launcher.binaries
         if launcher.name != "mlflow" and binaries.find(b) is None
     ]
-    if missing:
-        pytest.skip(f"full-profile servers missing: {'; '.join(missing)} (make setup-sandbox)")
+    if absent:
+        missing(f"full-profile servers ({'; '.join(absent)})", SETUP)
     for place in temporary_place():
         sandbox = Sandbox(place.sandbox_dir)
         yield place, sandbox, sandbox.up(place.platform(), "full")

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from requirements import need_shared
 
 from sre.platform.graph import dot, mermaid
 from sre.platform.loader import load_platform
@@ -75,8 +76,7 @@ def drawn() -> str:
 
 
 def test_the_seed_list_matches_the_seed_document() -> None:
-    if not SEED_DOC.exists():
-        pytest.skip("../shared/platform-seed.md is not beside this checkout")
+    need_shared("platform-seed.md")
     assert sorted(seed_edges_from_the_document()) == sorted(SEED_EDGES)
 
 

@@ -35,26 +35,20 @@ def load_settings(model: type[S], settings: Mapping[str, Any]) -> S:
 
 
 class Secrets:
-    """Resolves a probe's secrets and remembers them, so no message ever carries one."""
+    """A probe's secrets; each one resolved is registered with the run's scrubber (sre.scrub)."""
 
     def __init__(self, ctx: ProbeContext) -> None:
         self._ctx = ctx
-        self._seen: list[str] = []
 
     def get(self, name: str) -> str | None:
-        value = self._ctx.secret(name)
-        if value:
-            self._seen.append(value)
-        return value
+        return self._ctx.secret(name)
 
     def remember(self, derived: str) -> None:
         """A value made from a secret (an encoded header) is kept out of messages too."""
-        self._seen.append(derived)
+        self._ctx.run.scrubber.add(derived)
 
     def scrub(self, text: str) -> str:
-        for value in self._seen:
-            text = text.replace(value, "***")
-        return text
+        return self._ctx.run.scrubber.text(text)
 
 
 def login(secrets: Secrets) -> dict[str, str]:
