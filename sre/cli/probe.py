@@ -332,12 +332,18 @@ def _render(
     env: str,
     started_at: float,
 ) -> Any:
+    from sre.probes.verdict import Topology, tier_verdicts
+
     tiers = list(platform.tiers) if platform else []
     tiers += [t for t in dict.fromkeys(r.tier for r in results) if t not in tiers]
+    topology = Topology.of(platform) if platform else None
     if fmt is Format.json:
         from sre.probes.output import jsonfile
 
-        return jsonfile.render(results, vantage=vantage, environment=env, started_at=started_at)
+        verdicts = [v.as_dict() for v in tier_verdicts(results, tiers, topology)]
+        return jsonfile.render(
+            results, vantage=vantage, environment=env, started_at=started_at, tiers=verdicts
+        )
     if fmt is Format.junit:
         from sre.probes.output import junit
 
@@ -349,7 +355,7 @@ def _render(
     from sre.probes.output import table
 
     zones = list(platform.zones) if platform else []
-    return table.render(results, tiers, zones)
+    return table.render(results, tiers, zones, topology)
 
 
 def _emit(rendered: Any, output: Path | None, fmt: Format) -> None:

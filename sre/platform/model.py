@@ -71,9 +71,19 @@ class PiiPolicy(Strict):
     log_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
+# Patroni's maximum_lag_on_failover: a replica further behind than this is not promoted.
+DEFAULT_MAX_LAG_BYTES = 1 << 20
+
+
+class ReplicationPolicy(Strict):
+    # The byte bound of every replica tier that sets no max_lag_bytes of its own.
+    max_lag_bytes: Annotated[int, Field(gt=0)] = DEFAULT_MAX_LAG_BYTES
+
+
 class Policies(Strict):
     tls: TlsPolicy = TlsPolicy()
     pii: PiiPolicy = PiiPolicy()
+    replication: ReplicationPolicy = ReplicationPolicy()
 
 
 class Tier(Strict):
@@ -106,6 +116,7 @@ class Slo(Strict):
 class ServiceTier(Strict):
     role: Role
     max_lag_seconds: Annotated[float, Field(gt=0)] | None = None
+    max_lag_bytes: Annotated[int, Field(gt=0)] | None = None  # default: policies.replication
     max_backup_age_hours: Annotated[float, Field(gt=0)] | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import ssl
@@ -49,6 +50,17 @@ class ProbeContext:
     run: RunContext
     target: Target
     observation: Observation = field(default_factory=Observation)
+    deadline: float | None = None  # the event loop's time at which the runner cancels this attempt
+
+    def time_left(self) -> float:
+        if self.deadline is None:
+            return self.target.timeout
+        return max(0.0, self.deadline - asyncio.get_running_loop().time())
+
+    def side_budget(self, share: float = 0.5) -> float:
+        """How long a secondary question (a replica asking its primary) may take: a share of what is left,
+        so the probe still has time to report what its own server said when the other one hangs."""
+        return self.time_left() * share
 
     @property
     def probe_id(self) -> str:

@@ -53,6 +53,7 @@ class Reason(StrEnum):
     passed_on_retry = "passed_on_retry"
     no_endpoint = "no_endpoint"
     not_in_environment = "not_in_environment"
+    budget = "budget"  # skipped: the run's time budget ran out before this probe could start
     unsupported = "unsupported"
     internal = "internal"  # a bug or an unexpected exception in the prober itself
 
@@ -64,6 +65,7 @@ class Expectation:
     standby: Standby  # active, hot or cold: a cold tier may be down
     role: Role | None = None  # for stateful services
     max_lag_seconds: float | None = None
+    max_lag_bytes: int | None = None  # behind the primary, in bytes of WAL or replication stream
     max_backup_age_hours: float | None = None
 
 
@@ -83,6 +85,8 @@ class Target:
     failure_threshold: int = 1  # attempts that must fail before the probe fails
     success_threshold: int = 1  # passes in a row after a failure before it counts as recovered
     retry_delay: float = 0.0
+    # A replica's primary: the same service on the active tier, for the check to compare positions with.
+    upstream: Endpoint | None = None
 
     @property
     def key(self) -> str:

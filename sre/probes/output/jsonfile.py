@@ -28,14 +28,24 @@ class RunFile(BaseModel):
 _RESULTS = TypeAdapter(RunFile)
 
 
-def render(results: list[Result], *, vantage: str, environment: str, started_at: float) -> str:
-    """One result per line: greppable, and written by the C encoder (10,000 results in under a second)."""
+def render(
+    results: list[Result],
+    *,
+    vantage: str,
+    environment: str,
+    started_at: float,
+    tiers: list[dict[str, Any]] | None = None,
+) -> str:
+    """One result per line: greppable, and written by the C encoder (10,000 results in under a second).
+
+    `tiers` are the per-tier verdicts (status, counts, root causes), for CI and webhooks to read."""
     head = json.dumps(
         {
             "version": FORMAT_VERSION,
             "vantage": vantage,
             "environment": environment,
             "started_at": round(started_at, 3),
+            "tiers": tiers or [],
         }
     )
     rows = ",\n".join(json.dumps(_plain(r), default=str) for r in results)

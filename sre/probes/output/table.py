@@ -10,7 +10,7 @@ from rich.text import Text
 
 from sre.probes.conditions import format_duration
 from sre.probes.model import Result, Status
-from sre.probes.verdict import tier_verdict
+from sre.probes.verdict import Topology, tier_verdict
 
 STYLE = {
     Status.ok: "green",
@@ -19,17 +19,26 @@ STYLE = {
     Status.expected_down: "blue",
     Status.skipped: "dim",
 }
-VERDICT_STYLE = {"healthy": "green", "degraded": "yellow", "down": "bold red", "not probed": "dim"}
+VERDICT_STYLE = {
+    "healthy": "green",
+    "degraded": "yellow",
+    "critical": "bold red",
+    "down": "bold red",
+    "incomplete": "yellow",
+    "not probed": "dim",
+}
 
 
-def render(results: list[Result], tiers: Iterable[str], zones: Iterable[str]) -> Group:
+def render(
+    results: list[Result], tiers: Iterable[str], zones: Iterable[str], topology: Topology | None = None
+) -> Group:
     parts: list[Table | Text] = []
     zone_order = list(zones)
     for tier in tiers:
         in_tier = [r for r in results if r.tier == tier]
         if not in_tier:
             continue
-        verdict = tier_verdict(tier, in_tier)
+        verdict = tier_verdict(tier, in_tier, topology)
         style = "blue" if verdict.expected else VERDICT_STYLE[verdict.word]
         head = (f"{tier} ({in_tier[0].dc}): ", "bold")
         parts.append(Text.assemble(head, (verdict.word, style), f": {verdict.why}"))

@@ -1,0 +1,32 @@
+"""The registry of runbook actions, by the name a step's `action:` gives.
+
+Drivers are imported by the action when it runs, so loading definitions stays cheap.
+"""
+
+from __future__ import annotations
+
+from sre.runbooks.actions.base import Action, ActionFailed, Check, Context, Scrubber, Settings
+from sre.runbooks.actions.datastores import NatsPublish, PostgresSql, RedisCommand
+from sre.runbooks.actions.gates import Probe, WaitUntil
+from sre.runbooks.actions.haproxy import HaproxyRuntime
+from sre.runbooks.actions.kubernetes import KubernetesRolloutRestart, KubernetesScale
+from sre.runbooks.actions.web import HttpCall, Notify, Silence
+
+REGISTRY: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Probe(),
+        WaitUntil(),
+        PostgresSql(),
+        RedisCommand(),
+        NatsPublish(),
+        HaproxyRuntime(),
+        KubernetesScale(),
+        KubernetesRolloutRestart(),
+        HttpCall(),
+        Silence(),
+        Notify(),
+    )
+}
+
+__all__ = ["REGISTRY", "Action", "ActionFailed", "Check", "Context", "Scrubber", "Settings"]
