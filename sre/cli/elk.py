@@ -69,9 +69,19 @@ def _workspace(platform_file: Path | None, defs: Path | None) -> Workspace:
     return open_workspace(resolve_platform_path(platform_file), defs)
 
 
+NOT_ONE_LINE = "the API key is not one line of printable ASCII (a line break?)"
+
+
 def _api_key(path: Path | None) -> str | None:
+    from sre.scrub import header_safe
+
     if path is None:
-        return os.environ.get(API_KEY_ENV) or None
+        key = os.environ.get(API_KEY_ENV) or None
+        if key is not None and not header_safe(key.strip()):
+            raise InputError(
+                f"${API_KEY_ENV}: the API key is not one line of printable ASCII (a line break?)"
+            )
+        return key
     try:
         key = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -80,6 +90,10 @@ def _api_key(path: Path | None) -> str | None:
         raise InputError(f"--api-key-file: {path}: not UTF-8 text") from None
     if not key:
         raise InputError(f"--api-key-file: {path}: the file is empty")
+    if not header_safe(key):
+        raise InputError(
+            f"--api-key-file: {path}: the API key is not one line of printable ASCII (a line break?)"
+        )
     return key
 
 

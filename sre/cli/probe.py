@@ -14,6 +14,7 @@ imported here; the engine loads when a command runs.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 from enum import StrEnum
@@ -210,8 +211,19 @@ def merge(
         raise typer.Exit(1)
 
 
+VANTAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,62}")
+
+
 def _vantage(option: str | None) -> str:
-    return option or os.environ.get("SRE_VANTAGE") or socket.gethostname()
+    """The vantage labels every result and goes into the X-SRE-Probe-Id header: a plain name only."""
+    for source, value in (("--vantage", option), ("SRE_VANTAGE", os.environ.get("SRE_VANTAGE"))):
+        if value:
+            if not VANTAGE.fullmatch(value):
+                expected = "a name of letters, digits and . _ : - (at most 63)"
+                raise InputError(f"{source}: expected {expected}; got {value[:40]!r}")
+            return value
+    host = socket.gethostname()
+    return host if VANTAGE.fullmatch(host) else re.sub(r"[^A-Za-z0-9._:-]", "-", host)[:63] or "local"
 
 
 def _definitions(platform: Platform, probes: Path | None) -> Any:

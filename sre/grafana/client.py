@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sre.errors import InputError, SreError
+from sre.scrub import header_safe
 from sre.urls import without_credentials
 
 URL_ENV = "GRAFANA_URL"
@@ -65,12 +66,16 @@ def resolve_target(
             raise InputError(f"{path}: cannot read the Grafana token file: {exc.strerror}") from None
         if not token:
             raise InputError(f"{path}: the Grafana token file is empty")
+        where = str(path)
     else:
         token = os.environ.get(token_env, "").strip()
         if not token:
             raise InputError(
                 f"no Grafana token: set {token_env}, or give --token-file (a service-account token file)"
             )
+        where = f"${token_env}"
+    if not header_safe(token):
+        raise InputError(f"{where}: the Grafana token is not one line of printable ASCII (a line break?)")
     return GrafanaTarget(url, token, timeout)
 
 

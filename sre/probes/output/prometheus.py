@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from sre.probes.model import Result, Status
+from sre.probes.output.escape import visible
 
 LABELS = ("service", "check", "zone", "tier", "dc", "vantage")
 HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")
@@ -108,7 +109,8 @@ class _Results(Collector):
                 if family is None:
                     family = GaugeMetricFamily(name, HELP[name], labels=list(labels))
                     families[key] = family
-                family.add_metric(list(labels.values()), value)
+                # A lone surrogate would stop the UTF-8 encoder; controls are shown as escapes.
+                family.add_metric([visible(v) for v in labels.values()], value)
         order = list(HELP)
         yield from sorted(families.values(), key=lambda fam: order.index(fam.name))
 
