@@ -181,6 +181,8 @@ def diff(
     ws = _workspace(platform_file, defs)
     _, p = _plan(ws, _cluster(url, api_key_file, ca_file, timeout), force=False)
     typer.echo("\n".join(render_plan(p, show_diff=True)))
+    if p.collisions:
+        raise typer.Exit(1)
 
 
 @app.command()
