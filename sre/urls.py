@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sre.errors import InputError
+from sre.scrub import SECRET_PARAMS
 
 # Longer than any real service URL; a longer value is a mistake or an attack, never worth parsing.
 MAX_URL_LENGTH = 2048
@@ -64,3 +65,22 @@ def shown_url(url: str) -> str:
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     shown = f"{scheme}{sep}{authority.rpartition('@')[2]}" + ("/..." if len(authority) < len(rest) else "")
     return shown if len(shown) <= 80 else shown[:80] + "..."
+
+
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "credential", "signature")
+
+
+def _secret_param(name: str) -> bool:
+    name = name.lower()
+    return name in SECRET_PARAMS or any(word in name for word in _SECRET_WORDS)
+
+
+def public_url(url: str) -> str:
+    """The URL as it may be shown: no user or password, no secret-looking query parameters."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = urlencode(
+        [(k, "***" if _secret_param(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="*",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -72,12 +72,23 @@ def _workspace(platform_file: Path | None, defs: Path | None) -> Workspace:
     return open_workspace(resolve_platform_path(platform_file), defs)
 
 
+NOT_ONE_LINE = "the API key is not one line of printable ASCII (a line break?)"
+
+
 def _api_key(path: Path | None) -> str | None:
+    from sre.scrub import header_safe
+
     if path is None:
-        return os.environ.get(API_KEY_ENV) or None
+        key = os.environ.get(API_KEY_ENV) or None
+        if key is not None and not header_safe(key.strip()):
+            raise InputError(f"${API_KEY_ENV}: {NOT_ONE_LINE}")
+        return key
     from sre.safefile import read_secret
 
-    return read_secret(path, what="--api-key-file")
+    key = read_secret(path, what="--api-key-file")
+    if not header_safe(key):
+        raise InputError(f"--api-key-file: {path}: {NOT_ONE_LINE}")
+    return key
 
 
 def _cluster(url: str | None, api_key_file: Path | None, ca_file: Path | None, timeout: float) -> Cluster:
@@ -157,6 +168,8 @@ def diff(
     ws = _workspace(platform_file, defs)
     _, p = _plan(ws, _cluster(url, api_key_file, ca_file, timeout), force=False)
     typer.echo("\n".join(render_plan(p, show_diff=True)))
+    if p.collisions:
+        raise typer.Exit(1)
 
 
 @app.command()

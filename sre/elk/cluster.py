@@ -219,6 +219,19 @@ class Cluster:
         if not (isinstance(answer, dict) and answer.get("acknowledged") is True):
             raise ClusterError(f"{what}: not acknowledged by the cluster: {_reason(answer)}")
 
+    def index_templates(self) -> dict[str, Body]:
+        """Every index template on the cluster (the stack's, Fleet's, anyone's), by name."""
+        what = f"GET /{PATHS['index_templates']}"
+        answer = self._call(what, lambda: self.es.indices.get_index_template().body)
+        items = answer.get("index_templates") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            raise ClusterError(f"{what}: unexpected answer, not a list of index templates: {_reason(answer)}")
+        return {
+            str(item["name"]): item["index_template"]
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get("index_template"), dict) and "name" in item
+        }
+
     def missing_components(self, names: list[str]) -> list[str]:
         return [n for n in names if self.get("component_templates", n) is None]
 

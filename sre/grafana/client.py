@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sre.errors import InputError, SreError
+from sre.scrub import header_safe
 from sre.urls import check_http_url, without_credentials
 
 URL_ENV = "GRAFANA_URL"
@@ -61,13 +62,18 @@ def resolve_target(
     if path is not None:
         from sre.safefile import read_secret
 
-        token = read_secret(path, what="--token-file" if token_file else f"${TOKEN_FILE_ENV}")
+        where = "--token-file" if token_file else f"${TOKEN_FILE_ENV}"
+        token = read_secret(path, what=where)
+        where = f"{where}: {path}"
     else:
         token = os.environ.get(token_env, "").strip()
         if not token:
             raise InputError(
                 f"no Grafana token: set {token_env}, or give --token-file (a service-account token file)"
             )
+        where = f"${token_env}"
+    if not header_safe(token):
+        raise InputError(f"{where}: the Grafana token is not one line of printable ASCII (a line break?)")
     return GrafanaTarget(url, token, timeout)
 
 

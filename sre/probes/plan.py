@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from sre.errors import InputError
 from sre.platform.model import Endpoint, EnvironmentBody, Platform
 from sre.probes.definitions import Definitions, Resolved
-from sre.probes.model import Expectation, Reason, Result, Status, Target, public_url
+from sre.probes.model import Expectation, Reason, Result, Status, Target
+from sre.urls import public_url
 
 ADHOC_TIER = "target"  # the tier column of probes outside the model
 

@@ -46,11 +46,16 @@ def test_every_service_gets_a_data_stream_template_above_the_stack_logs_template
         "platform-logs@ecs",
         "platform-logs@settings",
         "logs-ext_api@mappings",
+        "logs@custom",  # the cluster-wide hook the stack's own logs template composes, then ours
         "logs-ext_api@custom",
     ]
-    assert tpl["ignore_missing_component_templates"] == ["logs-ext_api@custom"]
+    assert tpl["ignore_missing_component_templates"] == ["logs@custom", "logs-ext_api@custom"]
     index = tpl["template"]["settings"]["index"]
-    assert index == {"lifecycle": {"name": "platform-logs-pii"}, "final_pipeline": "logs-ext_api-ingest"}
+    assert index == {
+        "lifecycle": {"name": "platform-logs-pii"},
+        "final_pipeline": "logs-ext_api-ingest",
+        "mode": "logsdb",
+    }
     assert bundle.get("index_templates", "logs-vault")["template"]["settings"]["index"]["lifecycle"] == {
         "name": "platform-logs-audit"
     }
@@ -70,7 +75,9 @@ def test_ilm_policies_per_retention_class_with_pii_shorter(bundle) -> None:
         "actions": {"delete": {"delete_searchable_snapshot": True}},
     }
     pii = bundle.get("ilm", "platform-logs-pii")["policy"]["phases"]
-    assert pii["delete"]["min_age"] == "30d"
+    # Rollover after at most 1 d, deletion 29 d after it: 30 d at most, the platform's PII limit.
+    assert pii["hot"]["actions"]["rollover"]["max_age"] == "1d"
+    assert pii["delete"]["min_age"] == "29d"
     assert "cold" not in pii
 
 

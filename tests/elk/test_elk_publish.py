@@ -39,9 +39,13 @@ def test_first_publish_creates_everything_in_order_and_marks_rollovers(fake: Fak
     assert "marked for lazy rollover: logs-ext_api-prod, logs-ext_api-staging, logs-vault-prod" in run.out
     stored = fake.index_templates["logs-ext_api"]
     assert stored["template"]["settings"] == {
-        "index": {"final_pipeline": "logs-ext_api-ingest", "lifecycle": {"name": "platform-logs-pii"}}
+        "index": {
+            "final_pipeline": "logs-ext_api-ingest",
+            "lifecycle": {"name": "platform-logs-pii"},
+            "mode": "logsdb",
+        }
     }
-    assert fake.ilm["platform-logs-pii"]["policy"]["phases"]["delete"]["min_age"] == "30d"
+    assert fake.ilm["platform-logs-pii"]["policy"]["phases"]["delete"]["min_age"] == "29d"
     _no_key_in(run.text)
 
 
@@ -123,7 +127,7 @@ def test_an_object_sre_does_not_manage_blocks_publish_until_forced(fake: FakeClu
 
 def test_publish_refuses_definitions_that_fail_lint(fake: FakeCluster, sre, project: Path) -> None:
     (project / "elk" / "services" / "kafka.yaml").write_text(
-        "fields:\n  http.response.status_code: keyword\n"
+        "fields:\n  http.response.status_code: {type: keyword, ignore_above: 1024}\n"
     )
     run = sre("publish")
     assert run.code == 1
