@@ -41,6 +41,7 @@ HELP = {
     "probe_grpc_healthcheck_response": "gRPC health status of the target",
     "probe_dns_answer_rrs": "Number of answer records",
     "probe_replication_lag_seconds": "Replication lag a replica reports",
+    "probe_replication_lag_bytes": "Replication lag a replica reports, in bytes of changes left to apply",
     "probe_backup_age_seconds": "Age of the newest backup or commit a cold copy can be restored from",
 }
 
@@ -75,6 +76,8 @@ def _series(r: Result) -> Iterator[tuple[str, dict[str, str], float]]:
         yield "probe_dns_answer_rrs", {}, float(len(f["dns_answers"]))
     if isinstance(f.get("lag_seconds"), int | float):
         yield "probe_replication_lag_seconds", {}, float(f["lag_seconds"])
+    if isinstance(f.get("lag_bytes"), int | float):
+        yield "probe_replication_lag_bytes", {}, float(f["lag_bytes"])
     if isinstance(f.get("backup_age_hours"), int | float):
         yield "probe_backup_age_seconds", {}, float(f["backup_age_hours"]) * 3600
 
