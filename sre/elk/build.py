@@ -18,8 +18,10 @@ from sre.elk.definitions import STAMPED_FIELDS, Definitions, FieldSpec, Retentio
 from sre.elk.meta import Body, pretty, stamp
 from sre.elk.names import KINDS, Kind
 from sre.gcpause import cyclic_gc_paused
+from sre.outdir import OutputFolder
 from sre.platform.model import Platform
 
+MARKER = ".sre-elk"  # marks an output folder as written by `sre elk build`, with the files it wrote
 MASK = "[REDACTED]"
 PII_FAILED_TAG = "pii_redaction_failed"
 
@@ -66,23 +68,11 @@ def _build(platform: Platform, defs: Definitions, commit: str | None) -> Bundle:
 
 
 def write(bundle: Bundle, out: Path) -> list[Path]:
-    """Write one JSON file per object; remove JSON files of objects that no longer exist."""
-    written: list[Path] = []
-    for kind in KINDS:
-        folder = out / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        keep = {f"{name}.json" for name in bundle.objects[kind]}
-        for stale in folder.glob("*.json"):
-            if stale.name not in keep:
-                stale.unlink()
+    """Write one JSON file per object; remove the files of objects an earlier build wrote that are gone."""
+    folder = OutputFolder(out, command="sre elk build", marker=MARKER).claim()
     for kind, name, body in bundle:
-        path = out / kind / f"{name}.json"
-        text = pretty(body)
-        # Leave an unchanged file alone, so its mtime says when its content last changed.
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+        folder.write(Path(kind) / f"{name}.json", pretty(body).encode())
+    return folder.finish()
 
 
 # --- ILM -------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sre.elk.meta import Body
 from sre.elk.names import Kind
 from sre.errors import InputError, SreError
-from sre.urls import is_http_url, without_credentials
+from sre.urls import check_http_url, without_credentials
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -275,8 +275,7 @@ def connect(conn: Connection) -> Cluster:
     from elastic_transport import HttpxHttpNode
     from elasticsearch import Elasticsearch
 
-    if not is_http_url(conn.url):
-        raise InputError(f"--url: expected http(s)://host:port; got {conn.safe_url or conn.url!r}")
+    check_http_url(conn.url, what="--url")
     if conn.ca_file is not None and not conn.ca_file.is_file():
         raise InputError(f"--ca-file: {conn.ca_file}: file not found")
     tls: dict[str, Any] = {"ca_certs": str(conn.ca_file)} if conn.ca_file else {}
