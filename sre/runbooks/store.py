@@ -305,13 +305,15 @@ class Store:
         requested_by: str,
         trigger: str,
         message: str | None = None,
+        run_id: str | None = None,
     ) -> str:
-        run_id = new_id("run")
+        """A new run; with `run_id` (derived from an alert episode) a second request is a no-op."""
+        run_id = run_id or new_id("run")
         now = time.time()
         with self.tx() as tx:
             tx.run(
                 f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, 0, ?,"  # noqa: S608
-                " NULL, ?, ?)",
+                " NULL, ?, ?) ON CONFLICT (id) DO NOTHING",
                 run_id,
                 runbook,
                 target,

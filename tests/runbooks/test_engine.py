@@ -6,6 +6,7 @@ a step applied twice shows as n = 2.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -277,3 +278,29 @@ def test_the_store_holds_plans_runs_and_journal_as_json(world: World) -> None:
     plan = engine.store.plan(record.plan_hash)
     assert plan is not None and plan["runbook"] == "two" and plan["steps"][0]["id"] == "a"
     assert engine.store.run_counts() == {"succeeded": 1}
+
+
+def test_secrets_in_endpoints_never_reach_the_journal(tmp_path: Any, store_url: str, target_db: str) -> None:
+    world = World(tmp_path, store_url, target_db, gw="http://ops:gw-secret-password@127.0.0.1:9/api")
+    world.runbook(
+        "call",
+        """\
+        version: 1
+        name: call
+        revision: 1
+        params: {tier: {type: tier}}
+        target: "{{ tier }}"
+        steps:
+          - id: call
+            action: http
+            with: {service: gw, tier: "{{ tier }}", url: /drain}
+        """,
+    )
+    engine = world.engine()
+    run_id, state = start_and_execute(engine, "call", {"tier": "primary"})
+    assert state == st.ROLLED_BACK
+    record = engine.store.run(run_id)
+    assert record is not None
+    text = json.dumps(record.as_json()) + json.dumps(engine.store.plan(record.plan_hash))
+    assert "127.0.0.1:9/api/drain" in text  # the error is there, with the URL...
+    assert "gw-secret-password" not in text  # ...but not its password
