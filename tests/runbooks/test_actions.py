@@ -155,7 +155,7 @@ def haproxy(tmp_path: Path) -> Iterator[str]:
         [binary, "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait(lambda: (folder / "h.sock").exists(), 15, proc)
+        wait((folder / "h.sock").exists, 15, proc)
         yield f"unix:{folder / 'h.sock'}"
     finally:
         proc.send_signal(signal.SIGTERM)
