@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from sre.server.webhook import BadNotification, delivery_key, parse
 log = logging.getLogger("sre.serve")
 MAX_BODY = 1 << 20  # 1 MiB: Alertmanager's max_alerts keeps real groups far below it
 POLL = 0.5
+MAX_BATCH = 256
 
 
 @dataclass
@@ -132,8 +134,13 @@ class Receiver:
         self.metrics = Metrics(self.engine)
         self.engine.observers.append(self.metrics.observe)
         self.inbox = Inbox(self.engine, self.metrics.count)
-        self.wake = asyncio.Event()
-        self.tasks: list[asyncio.Task[None]] = []
+        # Set from the server's loop, waited on by the background thread's loop.
+        self.wake = threading.Event()
+        self.pending: asyncio.Queue[tuple[str, str, asyncio.Future[bool]]] = asyncio.Queue()
+        self.writer: asyncio.Task[None] | None = None
+        self.thread: threading.Thread | None = None
+        self.background: asyncio.AbstractEventLoop | None = None
+        self.halt: asyncio.Event | None = None
         self.running: set[asyncio.Task[Any]] = set()
 
     # --- the webhook -----------------------------------------------------------------------------
@@ -153,16 +160,15 @@ class Receiver:
         except BadNotification as exc:
             self.metrics.count("rejected", "bad_request")
             return _error(400, str(exc))
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.pending.put_nowait((delivery_key(message), body.decode(), done))
         try:
-            new = await run_in_threadpool(
-                self.engine.store.add_notification, delivery_key(message), body.decode()
-            )
+            new = await done
         except StoreError as exc:
             log.error("cannot store a notification: %s", exc)
             return _error(503, "the store failed; retry")
         if new:
             self.metrics.notifications.inc()
-            self.wake.set()
             return JSONResponse({"status": "stored"})
         self.metrics.count("duplicates", "delivery")
         return JSONResponse({"status": "duplicate"})
@@ -171,19 +177,62 @@ class Receiver:
 
     async def start(self) -> None:
         await run_in_threadpool(self.engine.store.release_stale_notifications)
-        self.tasks = [asyncio.create_task(self._inbox_loop()), asyncio.create_task(self._worker_loop())]
+        self.writer = asyncio.create_task(self._writer_loop())
+        # The inbox and the runs work in a thread of their own, on a loop of their own: their store
+        # writes and checks never hold up an acknowledgement.
+        self.thread = threading.Thread(target=self._background_thread, name="sre-serve-work", daemon=True)
+        self.thread.start()
 
     async def stop(self) -> None:
-        for task in [*self.tasks, *self.running]:
+        if self.writer is not None:
+            self.writer.cancel()
+            with contextlib.suppress(BaseException):
+                await self.writer
+        if self.background is not None and self.halt is not None:
+            self.background.call_soon_threadsafe(self.halt.set)
+        if self.thread is not None:
+            await asyncio.to_thread(self.thread.join, 30)
+
+    def _background_thread(self) -> None:
+        loop = asyncio.new_event_loop()
+        self.background = loop
+        try:
+            loop.run_until_complete(self._work())
+        finally:
+            loop.close()
+
+    async def _work(self) -> None:
+        self.halt = asyncio.Event()
+        tasks = [asyncio.create_task(self._inbox_loop()), asyncio.create_task(self._worker_loop())]
+        await self.halt.wait()
+        for task in [*tasks, *self.running]:
             task.cancel()
-        for task in [*self.tasks, *self.running]:
+        for task in [*tasks, *self.running]:
             with contextlib.suppress(BaseException):
                 await task
 
+    async def _writer_loop(self) -> None:
+        """Group commit: the notifications that arrived while the last write was on disk go in one
+        transaction, so one flush acknowledges many (each is answered only after its commit)."""
+        while True:
+            batch = [await self.pending.get()]
+            while not self.pending.empty() and len(batch) < MAX_BATCH:
+                batch.append(self.pending.get_nowait())
+            try:
+                results = await run_in_threadpool(
+                    self.engine.store.add_notifications, [(k, b) for k, b, _ in batch]
+                )
+            except StoreError as exc:
+                for _, _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for (_, _, done), new in zip(batch, results, strict=True):
+                done.set_result(new)
+            self.wake.set()
+
     async def _inbox_loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), POLL * 2)
+            await asyncio.to_thread(self.wake.wait, POLL * 2)
             self.wake.clear()
             try:
                 batch = await run_in_threadpool(self.engine.store.claim_notifications, self.engine.owner)
