@@ -274,3 +274,52 @@ def test_the_api_hides_nothing_it_should_not_show_and_secrets_are_never_in_it(
     decided(client, 1)
     text = json.dumps([api(client, "runs").json(), api(client, "episodes").json()])
     assert TOKEN not in text and API not in text
+
+
+def test_a_store_failure_is_503_so_alertmanager_retries(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sre.runbooks.db import StoreError
+
+    store = client.app.state.receiver.engine.store  # type: ignore[attr-defined]
+
+    def broken(batch: Any) -> Any:
+        raise StoreError("store: disk I/O error")
+
+    monkeypatch.setattr(store, "add_notifications", broken)
+    response = post(client, notification(alert()))
+    assert response.status_code == 503
+    assert "retry" in response.json()["error"]
+
+
+def test_a_truncated_group_is_read_in_full_from_alertmanager(world: World, tmp_path: Any) -> None:
+    import httpx
+    from rb_support import free_port, start_alertmanager
+
+    world.runbook("fix-tier", RUNBOOK)
+    world.runbook("guarded", GUARDED)
+    (world.folder / "runbooks" / "rules.yaml").write_text(RULES)
+    (world.folder / "am-token").write_text("x" * 20)
+    proc, url = start_alertmanager(tmp_path / "am", free_port(), world.folder / "am-token")
+    try:
+        labels = {"alertname": "DbBroken", "runbook": "fix-tier", "service": "db"}
+        posted = [
+            {"labels": {**labels, "tier": t}, "startsAt": "2026-12-01T10:15:30Z"}
+            for t in ("primary", "secondary")
+        ]
+        assert httpx.post(f"{url}/api/v2/alerts", json=posted).status_code == 200
+        in_am = httpx.get(f"{url}/api/v2/alerts").json()
+        first = next(a for a in in_am if a["labels"]["tier"] == "primary")
+        engine = world.engine(alertmanager_url=url)
+        with TestClient(
+            build_app(Config(engine=engine, token=TOKEN.encode(), api_tokens={"alice": API.encode()}))
+        ) as c:
+            only_one = alert(fp=first["fingerprint"])
+            only_one["startsAt"] = first["startsAt"]
+            post(c, {**notification(only_one), "truncatedAlerts": 1})
+            eps = decided(c, 2)
+        assert {e["labels"]["tier"] for e in eps} == {"primary", "secondary"}
+        assert all(e["run_id"] for e in eps)
+    finally:
+        proc.terminate()
+        proc.wait(10)
