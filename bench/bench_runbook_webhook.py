@@ -93,13 +93,14 @@ def start(side: str, store: str, folder: Path) -> tuple[subprocess.Popen[bytes],
     else:
         argv = [
             str(Path(sys.executable).parent / "sre"), "serve", "--listen", f"127.0.0.1:{port}",
-            "--store", store, "--token-file", str(folder / "token"), "--platform", str(ROOT / "platform.yaml"),
+            "--store", store, "--token-file", str(folder / "token"),
+            "--platform", str(ROOT / "platform.yaml"),
         ]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=(folder / f"{side}.log").open("ab"))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/alerts", data=b"{}", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/alerts", data=b"{}", timeout=1)
         except urllib.error.HTTPError:
             return proc, port  # it answers (400 or 401): up
         except OSError:

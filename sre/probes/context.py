@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import ssl
@@ -49,6 +50,17 @@ class ProbeContext:
     run: RunContext
     target: Target
     observation: Observation = field(default_factory=Observation)
+    deadline: float | None = None  # the event loop's time at which the runner cancels this attempt
+
+    def time_left(self) -> float:
+        if self.deadline is None:
+            return self.target.timeout
+        return max(0.0, self.deadline - asyncio.get_running_loop().time())
+
+    def side_budget(self, share: float = 0.5) -> float:
+        """How long a secondary question (a replica asking its primary) may take: a share of what is left,
+        so the probe still has time to report what its own server said when the other one hangs."""
+        return self.time_left() * share
 
     @property
     def probe_id(self) -> str:
@@ -81,9 +93,10 @@ def resolve_secret(ref: SecretSource, name: str) -> str:
             raise ProbeError(Reason.auth, f"secret {name!r}: environment variable {ref.env} is not set")
         return value
     if ref.file is not None:
+        from sre.safefile import SECRET_LIMIT, FileProblem, read_text
+
         try:
-            return Path(ref.file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            message = f"secret {name!r}: cannot read {ref.file}: {exc.strerror}"
-            raise ProbeError(Reason.auth, message) from None
+            return read_text(Path(ref.file), limit=SECRET_LIMIT).strip()
+        except FileProblem as exc:
+            raise ProbeError(Reason.auth, f"secret {name!r}: {exc}") from None
     raise ProbeError(Reason.auth, f"secret {name!r}: no env or file given")

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from sre.probes import tlsinfo
-from sre.probes.conditions import Observed, format_duration
+from sre.probes.conditions import Evidence, format_duration
 from sre.probes.context import RunContext
 from sre.probes.model import Observation, ProbeError, Reason, Status, Target
 
@@ -61,20 +61,35 @@ def _tier(target: Target, facts: dict[str, object]) -> list[tuple[Reason, str]]:
     out: list[tuple[Reason, str]] = []
     expect = target.expect
     role = facts.get("role")
-    if expect.role in ("primary", "replica") and role is not None and role != expect.role:
-        if role == "primary" and expect.standby != "active":
-            why = f"answers as primary on the {target.tier} tier ({expect.standby} standby): two actives"
-        else:
-            why = f"is a {role} where a {expect.role} is expected"
+    writable = facts.get("writable") is True
+    if expect.standby != "active" and (role == "primary" or writable):
+        # Whatever the tier should hold (a replica, a cold copy): a writable copy here is a second active.
+        what = "writable" if writable else "primary"
+        why = f"answers as {what} on the {target.tier} tier ({expect.standby} standby): two actives"
         out.append((Reason.role_mismatch, f"{target.service} {why}"))
+    elif expect.role in ("primary", "replica") and role is not None and role != expect.role:
+        out.append((Reason.role_mismatch, f"{target.service} is a {role} where a {expect.role} is expected"))
     lag = facts.get("lag_seconds")
     if expect.max_lag_seconds is not None and isinstance(lag, int | float) and lag > expect.max_lag_seconds:
         bound = format_duration(expect.max_lag_seconds)
         out.append((Reason.replication_lag, f"replication lag {format_duration(lag)} over the bound {bound}"))
+    behind = facts.get("lag_bytes")
+    if expect.max_lag_bytes is not None and isinstance(behind, int) and behind > expect.max_lag_bytes:
+        bound = format_bytes(expect.max_lag_bytes)
+        out.append(
+            (Reason.replication_lag, f"{format_bytes(behind)} behind the primary, over the bound {bound}")
+        )
     stale = _stale(target, facts)
     if stale:
         out.append((Reason.stale, stale))
     return out
+
+
+def format_bytes(size: float) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{int(size)} B"
 
 
 def _stale(target: Target, facts: dict[str, object]) -> str | None:
@@ -106,7 +121,7 @@ def _conditions(
 ) -> list[tuple[Reason, str]]:
     if not target.conditions:
         return []
-    seen = Observed(
+    seen = Evidence(
         facts=observation.facts,
         phases=observation.phases,
         duration=duration,

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from sre.errors import InputError
 from sre.platform.model import Endpoint, EnvironmentBody, Platform
 from sre.probes.definitions import Definitions, Resolved
-from sre.probes.model import Expectation, Reason, Result, Status, Target, public_url
+from sre.probes.model import Expectation, Reason, Result, Status, Target
+from sre.urls import public_url
 
 ADHOC_TIER = "target"  # the tier column of probes outside the model
 
@@ -47,13 +48,18 @@ def make_plan(
             if tiers and tid not in tiers:
                 continue
             entry = svc.tiers.get(tid)
+            replica = entry is not None and entry.role == "replica"
             expect = Expectation(
                 standby=tier.standby,
                 role=entry.role if entry else None,
                 max_lag_seconds=entry.max_lag_seconds if entry else None,
+                max_lag_bytes=(entry.max_lag_bytes or platform.policies.replication.max_lag_bytes)
+                if entry is not None and replica
+                else None,
                 max_backup_age_hours=entry.max_backup_age_hours if entry else None,
             )
             endpoint = env.endpoints.get(sid, {}).get(tid)
+            upstream = _primary_endpoint(platform, env, sid) if replica else None
             for spec in defs.for_service(sid, svc.kind):
                 where = _Where(sid, spec.check, svc.zone, tid, tier.dc, endpoint.url if endpoint else "")
                 if sid in env.unavailable:
@@ -68,8 +74,21 @@ def make_plan(
                     why = f"the {tid} endpoint has no params.{spec.endpoint_param}"
                     plan.skipped.append(where.skip(vantage, Reason.no_endpoint, why))
                 else:
-                    plan.targets.append(target(where, address, expect, spec))
+                    side = (
+                        upstream if spec.endpoint_param is None else None
+                    )  # an extra check asks another address
+                    plan.targets.append(target(where, address, expect, spec, side))
     return plan
+
+
+def _primary_endpoint(platform: Platform, env: EnvironmentBody, sid: str) -> Endpoint | None:
+    """The service's endpoint on the active tier where it is the primary: what a replica is compared with."""
+    svc = platform.services[sid]
+    for tid, tier in platform.tiers.items():
+        entry = svc.tiers.get(tid)
+        if tier.standby == "active" and entry is not None and entry.role == "primary":
+            return env.endpoints.get(sid, {}).get(tid)
+    return None
 
 
 @dataclass(frozen=True)
@@ -97,7 +116,9 @@ class _Where:
         )
 
 
-def target(where: _Where, endpoint: Endpoint, expect: Expectation, spec: Resolved) -> Target:
+def target(
+    where: _Where, endpoint: Endpoint, expect: Expectation, spec: Resolved, upstream: Endpoint | None = None
+) -> Target:
     return Target(
         service=where.service,
         check=spec.check,
@@ -114,6 +135,7 @@ def target(where: _Where, endpoint: Endpoint, expect: Expectation, spec: Resolve
         failure_threshold=spec.failure_threshold,
         success_threshold=spec.success_threshold,
         retry_delay=spec.retry_delay,
+        upstream=upstream,
     )
 
 

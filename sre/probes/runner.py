@@ -20,6 +20,7 @@ from typing import Any
 
 from sre.probes import net
 from sre.probes.checks import get_check
+from sre.probes.checks.drivers import missing_driver
 from sre.probes.context import ProbeContext, RunContext
 from sre.probes.judge import Verdict, judge
 from sre.probes.model import Observation, ProbeError, Reason, Result, Status, Target, result_for
@@ -110,9 +111,10 @@ async def probe(target: Target, run: RunContext, deadline: float) -> Result:
         remaining = deadline - loop.time()
         if remaining <= 0:
             if last is None:
-                why = "the run's time budget ran out before this probe could start"
-                error = ProbeError(Reason.timeout, why)
-                last = _Attempt(Observation(), judge(target, Observation(), error, run, duration=0.0), 0.0)
+                # Never started: no news about the service, so neither a failure nor a cold tier that is down.
+                why = "not probed: the run's time budget ran out before this probe could start"
+                last = _Attempt(Observation(), Verdict(Status.skipped, Reason.budget, why), 0.0)
+                attempts = 0
             break
         attempts += 1
         last = await attempt(target, run, min(target.timeout, remaining))
@@ -140,7 +142,7 @@ async def probe(target: Target, run: RunContext, deadline: float) -> Result:
         message=last.verdict.message,
         started_at=started,
         duration_seconds=loop.time() - begin,
-        attempts=max(attempts, 1),
+        attempts=attempts if last.verdict.reason is Reason.budget else max(attempts, 1),
         facts=last.observation.facts,
         phases=last.observation.phases,
     )
@@ -171,12 +173,14 @@ def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
 
 async def attempt(target: Target, run: RunContext, limit: float) -> _Attempt:
     """Run the check once under `limit` seconds; everything it raises becomes a reason."""
-    ctx = ProbeContext(run, target)
+    ctx = ProbeContext(run, target, deadline=asyncio.get_running_loop().time() + limit)
     begin = time.perf_counter()
     error: ProbeError | None = None
     try:
         check = get_check(target.check)
-    except (ImportError, AttributeError, KeyError):
+    except ImportError as exc:
+        error = ProbeError(Reason.unsupported, missing_driver(target.check, exc))
+    except (AttributeError, KeyError):
         error = ProbeError(Reason.unsupported, f"no check named {target.check!r} is installed")
     else:
         timer = asyncio.timeout(limit)

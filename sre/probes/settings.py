@@ -25,7 +25,10 @@ class HttpSettings(Settings):
     body: str | None = None
     valid_status_codes: list[int | str] = ["2xx"]  # numbers or classes such as 2xx
     bearer_secret: str | None = None  # the name of a secret sent as `Authorization: Bearer ...`
-    max_body_bytes: Annotated[int, Field(ge=0)] = 1 << 20
+    max_body_bytes: Annotated[int, Field(ge=0)] = 1 << 20  # kept for conditions; the rest is counted
+    # aiohttp's limits: a bigger answer head is not a health answer, and is refused as `protocol`.
+    max_headers: Annotated[int, Field(ge=1)] = 128
+    max_header_bytes: Annotated[int, Field(ge=256)] = 8190  # one header line, name and value
 
     @field_validator("path")
     @classmethod

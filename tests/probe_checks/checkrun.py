@@ -56,6 +56,7 @@ def target(
     ca_file: str | None = None,
     server_name: str | None = None,
     timeout: float = 10.0,
+    upstream: str | None = None,
 ) -> Target:
     return Target(
         service=f"test_{check}",
@@ -68,6 +69,7 @@ def target(
         settings=dict(settings or {}),
         secrets={name: secret_file(name, value) for name, value in (secrets or {}).items()},
         timeout=timeout,
+        upstream=Endpoint(url=upstream) if upstream else None,
     )
 
 

@@ -30,18 +30,37 @@ def test_replica_streaming_and_caught_up_has_zero_lag(pg: PgCluster) -> None:
     pg.sql(pg.primary_port, "CREATE TABLE IF NOT EXISTS t (x int)")
     pg.sql(pg.primary_port, "INSERT INTO t VALUES (1)")
     wait_until(
-        lambda: pg.sql(pg.replica_port, "SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()")[0],
-        "replica caught up",
+        lambda: pg.sql(
+            pg.primary_port, "SELECT bool_and(replay_lsn = pg_current_wal_lsn()) FROM pg_stat_replication"
+        )[0],
+        "replica caught up with the primary",
     )
-    seen = probe("postgres", pg.url(pg.replica_port), secrets=SECRET).ok()
+    seen = probe("postgres", pg.url(pg.replica_port), secrets=SECRET, upstream=pg.url(pg.primary_port)).ok()
     assert seen.facts["role"] == "replica"
     assert seen.facts["pg_in_recovery"] is True
     assert seen.facts["writable"] is False
     assert seen.facts["pg_wal_receiver"] == "streaming"
     assert seen.facts["pg_replay_caught_up"] is True
+    assert seen.facts["pg_primary_lag_bytes"] == 0  # replayed up to the primary's position
     assert seen.facts["lag_seconds"] == 0.0
     assert seen.facts["lag_bytes"] == 0
     assert "write" not in seen.phases
+    assert "primary" in seen.phases
+
+
+def test_replica_without_its_primary_is_judged_on_what_it_heard_last(pg: PgCluster) -> None:
+    # No primary to ask (none in the model, or down): the time since the replica last heard from it.
+    alone = probe("postgres", pg.url(pg.replica_port), secrets=SECRET).ok()
+    assert alone.facts["lag_seconds"] == alone.facts["pg_receipt_age_seconds"]
+    assert "pg_primary_lag_bytes" not in alone.facts
+    down = probe(
+        "postgres",
+        pg.url(pg.replica_port),
+        secrets=SECRET,
+        upstream=f"postgresql://127.0.0.1:{closed_port()}/x",
+    ).ok()
+    assert "refused" in down.facts["pg_primary_error"]
+    assert down.facts["role"] == "replica" and isinstance(down.facts["lag_seconds"], float)
 
 
 def test_replica_with_replay_paused_reports_byte_and_time_lag(pg: PgCluster) -> None:

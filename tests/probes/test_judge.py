@@ -51,6 +51,24 @@ def test_replica_within_and_over_its_lag_bound() -> None:
     assert "9s over the bound 5s" in message
 
 
+def test_replica_behind_the_primary_by_more_than_its_byte_bound() -> None:
+    target = db("hot", "replica", max_lag_seconds=5, max_lag_bytes=1 << 20)
+    assert _judge(target, role="replica", lag_seconds=0.0, lag_bytes=4096)[0] is Status.ok
+    status, reason, message = _judge(target, role="replica", lag_seconds=0.2, lag_bytes=5 << 20)
+    assert (status, reason) == (Status.failed, Reason.replication_lag)
+    assert message == "5 MiB behind the primary, over the bound 1 MiB"
+
+
+def test_a_writable_copy_on_any_standby_tier_is_two_actives() -> None:
+    # A promoted cold tertiary: expected role `cold`, but it answers as a writable primary.
+    status, reason, message = _judge(db("cold", "cold"), role="primary", writable=True)
+    assert (status, reason) == (Status.failed, Reason.role_mismatch)
+    assert message == "db answers as writable on the tertiary tier (cold standby): two actives"
+    assert _judge(db("hot", "replica"), role="replica", writable=True)[1] is Reason.role_mismatch
+    assert _judge(db("cold", "cold"), role="replica", writable=False)[0] is Status.ok
+    assert _judge(db("active", "primary"), role="primary", writable=True)[0] is Status.ok
+
+
 def test_backup_age() -> None:
     target = db("cold", "cold", max_backup_age_hours=26)
     assert _judge(target, backup_age_hours=3)[0] is Status.ok

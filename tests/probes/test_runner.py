@@ -103,8 +103,16 @@ def test_run_budget_caps_every_probe_and_later_ones_do_not_start() -> None:
     begin = time.monotonic()
     results = _run(Fake(["hang"]), n=4, concurrency=2, budget=0.3, timeout=30)
     assert time.monotonic() - begin < 2
-    assert [r.reason for r in results] == [Reason.timeout] * 4
-    assert sum("budget ran out" in r.message for r in results) == 2
+    started, never = results[:2], results[2:]
+    assert [(r.status, r.reason) for r in started] == [(Status.failed, Reason.timeout)] * 2
+    # The two that never started are no news about their services: skipped for the budget, no attempt.
+    assert [(r.status, r.reason, r.attempts) for r in never] == [(Status.skipped, Reason.budget, 0)] * 2
+    assert all("budget ran out before this probe could start" in r.message for r in never)
+
+
+def test_a_cold_tier_probe_the_budget_never_started_is_skipped_not_expected_down() -> None:
+    results = _run(Fake(["hang"]), n=3, concurrency=1, budget=0.2, timeout=30, standby="cold")
+    assert [(r.status, r.reason) for r in results[1:]] == [(Status.skipped, Reason.budget)] * 2
 
 
 def test_concurrency_cap() -> None:

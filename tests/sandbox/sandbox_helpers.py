@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import ssl
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -13,7 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sre.platform.loader import load_platform
+import psycopg
+import redis
+
+from sre.platform.loader import load_environment, load_platform
 from sre.platform.model import Platform
 from sre.sandbox import binaries
 from sre.sandbox.catalog import launchers
@@ -106,3 +112,33 @@ class Running:
     place: Place
     sandbox: Sandbox
     state: SandboxState
+
+
+def sre(running: Running, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SRE_PLATFORM": str(running.place.platform_file)}
+    return subprocess.run(
+        [sys.executable, "-m", "sre", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def env(running: Running):  # type: ignore[no-untyped-def]
+    platform = running.place.platform()
+    return load_environment(platform, "sandbox")
+
+
+def pg(running: Running, tier: str) -> psycopg.Connection:
+    ep = env(running).endpoints["db_postgres"][tier]
+    assert ep.secrets["password"].file is not None
+    password = secret(ep.secrets["password"].file)
+    return psycopg.connect(ep.url.replace("app@", f"app:{password}@"), autocommit=True, connect_timeout=5)
+
+
+def rd(running: Running, tier: str) -> redis.Redis:
+    ep = env(running).endpoints["redis"][tier]
+    assert ep.secrets["password"].file is not None
+    return redis.Redis.from_url(ep.url, password=secret(ep.secrets["password"].file), socket_timeout=5)

@@ -3,56 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import ssl
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
 import redis
-from sandbox_helpers import Running, eventually, get, get_json, secret, tls_context
+from sandbox_helpers import Running, env, eventually, get, get_json, pg, rd, sre, tls_context
 
-from sre.platform.loader import load_environment
 from sre.sandbox.ports import port_is_open
 from sre.sandbox.supervisor import is_ours
 
 pytestmark = pytest.mark.integration
 
 GATEWAYS = ("ext_api", "int_api", "push_svc", "analytics_gw")
-
-
-def sre(running: Running, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SRE_PLATFORM": str(running.place.platform_file)}
-    return subprocess.run(
-        [sys.executable, "-m", "sre", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
-def env(running: Running):  # type: ignore[no-untyped-def]
-    platform = running.place.platform()
-    return load_environment(platform, "sandbox")
-
-
-def pg(running: Running, tier: str) -> psycopg.Connection:
-    ep = env(running).endpoints["db_postgres"][tier]
-    assert ep.secrets["password"].file is not None
-    password = secret(ep.secrets["password"].file)
-    return psycopg.connect(ep.url.replace("app@", f"app:{password}@"), autocommit=True, connect_timeout=5)
-
-
-def rd(running: Running, tier: str) -> redis.Redis:
-    ep = env(running).endpoints["redis"][tier]
-    assert ep.secrets["password"].file is not None
-    return redis.Redis.from_url(ep.url, password=secret(ep.secrets["password"].file), socket_timeout=5)
 
 
 def test_environment_loads_and_inventory_commands_work(core: Running) -> None:

@@ -9,6 +9,7 @@ httptools (llhttp, the parser of Node.js). Redirects are not followed: the statu
 from __future__ import annotations
 
 import asyncio
+import json
 from urllib.parse import quote
 
 import httptools
@@ -17,8 +18,10 @@ from sre.probes import net
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import HttpSettings, status_allowed
+from sre.probes.verdict import HEALTH_FAILING
 
 READ_SIZE = 65536
+MAX_FAILING = 32
 PATH_SAFE = "/%?=&:@!$'()*+,;~-._"
 
 
@@ -41,21 +44,39 @@ async def check_http(target: Target, ctx: ProbeContext) -> None:
 
 
 class _Response:
-    """httptools callbacks: the status line and headers, then the body up to a limit."""
+    """httptools callbacks: the status line and headers (bounded), then the body up to a limit.
 
-    def __init__(self, limit: int, head_only: bool) -> None:
-        self.limit = limit
+    httptools gathers a header before calling back, so the bytes fed before the head is complete are
+    capped too (`head_limit`): a server that floods headers costs at most that much memory.
+    """
+
+    def __init__(self, settings: HttpSettings, head_only: bool) -> None:
+        self.limit = settings.max_body_bytes
+        self.max_headers = settings.max_headers
+        self.max_field = settings.max_header_bytes
+        self.head_limit = settings.max_headers * settings.max_header_bytes + READ_SIZE
         self.head_only = head_only
-        self.headers: dict[str, str] = {}
+        self.values: dict[str, list[str]] = {}
+        self.count = 0
+        self.head_bytes = 0
+        self.breach: str | None = None
         self.chunks: list[bytes] = []
         self.size = 0
         self.head_done = False
         self.done = False
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {key: ", ".join(values) for key, values in self.values.items()}
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
+        self.count += 1
+        if self.count > self.max_headers:
+            self.breach = f"more than {self.max_headers} response headers"
+        elif len(name) + len(value) > self.max_field:
+            self.breach = f"a response header over {self.max_field} bytes ({name[:40].decode('latin-1')!r})"
+        if self.breach is None:
+            self.values.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
 
     def on_headers_complete(self) -> None:
         self.head_done = True
@@ -103,7 +124,7 @@ async def _exchange(
     path: str,
 ) -> None:
     reader, writer = streams
-    response = _Response(settings.max_body_bytes, head_only=settings.method == "HEAD")
+    response = _Response(settings, head_only=settings.method == "HEAD")
     parser = httptools.HttpResponseParser(response)
     with ctx.phase("processing"):
         writer.write(_request(ctx, settings, host, path))
@@ -117,11 +138,29 @@ async def _exchange(
     with ctx.phase("transfer"):
         while not response.done:
             await _feed(parser, reader, response)
-    ctx.observation.body = b"".join(response.chunks)[: settings.max_body_bytes]
+    ctx.observation.body = body = b"".join(response.chunks)[: settings.max_body_bytes]
+    response.chunks.clear()
     ctx.fact("http_content_length", response.size)
+    failing = health_failing(body)
+    if failing:
+        ctx.fact(HEALTH_FAILING, failing)
     if not status_allowed(status, settings.valid_status_codes):
         expected = ", ".join(str(c) for c in settings.valid_status_codes)
-        raise ProbeError(Reason.status_code, f"HTTP {status}; expected {expected}")
+        named = f"; its health answer names failing: {', '.join(failing)}" if failing else ""
+        raise ProbeError(Reason.status_code, f"HTTP {status}; expected {expected}{named}")
+
+
+def health_failing(body: bytes) -> list[str]:
+    """The `failing` list of a health answer (`{"status": "failing", "failing": ["redis"]}`), if any."""
+    if not body.startswith(b"{") or b'"failing"' not in body:
+        return []
+    try:
+        found = json.loads(body).get("failing")
+    except (ValueError, AttributeError):
+        return []
+    if not isinstance(found, list):
+        return []
+    return [str(name)[:64] for name in found[:MAX_FAILING] if isinstance(name, str)]
 
 
 async def _feed(
@@ -136,9 +175,19 @@ async def _feed(
             raise ProbeError(Reason.protocol, "the server closed the connection without an HTTP answer")
         response.done = True  # a body that ends when the connection does
         return
-    try:
-        parser.feed_data(data)
-    except httptools.HttpParserUpgrade:
-        response.done = True
-    except httptools.HttpParserError as exc:
-        raise ProbeError(Reason.protocol, f"not an HTTP/1.1 answer: {exc}") from None
+    if not response.head_done:
+        response.head_bytes += len(data)
+        if response.head_bytes > response.head_limit:
+            response.breach = f"a response head over {response.head_limit} bytes"
+    if response.breach is None:
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            response.done = True
+        except httptools.HttpParserError as exc:
+            if response.breach is None:
+                raise ProbeError(Reason.protocol, f"not an HTTP/1.1 answer: {exc}") from None
+    if response.breach is not None:
+        raise ProbeError(
+            Reason.protocol, f"answer refused: {response.breach} (settings.max_headers, max_header_bytes)"
+        )

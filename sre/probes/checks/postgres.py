@@ -1,11 +1,24 @@
 """PostgreSQL: connect, `SELECT 1`, role, replication lag on a replica, writability on a primary.
 
-Replica lag has two honest measures and one trap. The timestamp lag
-(`now() - pg_last_xact_replay_timestamp()`) grows on a perfectly healthy
-replica while the primary is idle, so when the WAL receiver streams and
-everything received is replayed (`receive_lsn = replay_lsn`) the lag is 0;
-otherwise it is the timestamp lag, an upper bound. The byte lag is what has
-been received but not yet replayed.
+A replica is measured against its primary, not only against itself: a replica
+whose WAL receiver is stalled has replayed everything it received and looks
+perfectly caught up from the inside. So on a replica the check
+
+- asks the primary (the same service on the active tier, `Target.upstream`)
+  for its WAL position and records `lag_bytes` = that position minus the
+  replica's replay position (0 when it has replayed everything);
+- records how long ago the replica last heard from its primary
+  (`pg_stat_wal_receiver.last_msg_receipt_time`, `pg_receipt_age_seconds`).
+
+`lag_seconds` is 0 when the replica has replayed up to the primary's
+position; otherwise the time since it last heard from the primary (a stalled
+stream grows it), or, while it replays what it already received, the age of
+the last replayed transaction when that is larger (an upper bound). When the
+primary cannot be asked (down, or no time left), the replica is judged on
+what it said: `pg_primary_error` says why, the byte lag is its own
+receive-minus-replay and `lag_seconds` the time since it heard from the primary.
+The primary question gets at most half the time left, so a hung primary
+cannot turn the replica's own answer into a timeout.
 
 A cold tier's endpoint may name the base backup it would start from
 (`params.base_backup`, a folder with pg_basebackup's `backup_label`); its age
@@ -17,6 +30,8 @@ Secrets: `password`. Settings: see `PostgresSettings`.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import math
 import re
 import time
@@ -46,8 +61,15 @@ SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(),
        pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint,
        extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,
        pg_is_wal_replay_paused(),
-       (SELECT coalesce(status, CASE WHEN pid IS NOT NULL THEN 'running' END) FROM pg_stat_wal_receiver)
+       (SELECT coalesce(status, CASE WHEN pid IS NOT NULL THEN 'running' END) FROM pg_stat_wal_receiver),
+       extract(epoch FROM now() - (SELECT last_msg_receipt_time FROM pg_stat_wal_receiver))::float8
 """
+# On the primary: its WAL position (NULL when it is itself in recovery: then there is nothing to compare).
+PRIMARY_POSITION = """
+SELECT pg_is_in_recovery(), CASE WHEN NOT pg_is_in_recovery() THEN pg_current_wal_lsn()::text END
+"""
+# Back on the replica, after the primary answered, so the difference is never an underestimate.
+BEHIND = "SELECT pg_wal_lsn_diff(%(lsn)s::pg_lsn, pg_last_wal_replay_lsn())::bigint"
 PRIMARY = "SELECT count(*) FROM pg_stat_replication"
 # libpq's SSL attributes are not exposed by psycopg; the server's view of this session is.
 TLS = "SELECT version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl"
@@ -92,6 +114,10 @@ async def check_postgres(target: Target, ctx: ProbeContext) -> None:
             await observe(conn, opts, ctx)
         except psycopg.Error as exc:
             raise ProbeError(query_reason(exc), f"query: {secrets.scrub(one_line(exc))}") from None
+        if ctx.observation.facts.get("role") == "replica" and target.upstream is not None:
+            with ctx.phase("primary"):
+                await compare_with_primary(conn, target, opts, ctx)
+        settle_lag(ctx.observation.facts)
 
 
 async def connect(
@@ -151,19 +177,80 @@ async def observe(conn: psycopg.AsyncConnection[Any], opts: PostgresSettings, ct
 
 
 async def observe_replica(conn: psycopg.AsyncConnection[Any], ctx: ProbeContext) -> None:
-    caught_up, lag_bytes, timestamp_lag, paused, receiver = await fetch(conn, REPLICA)
+    caught_up, lag_bytes, timestamp_lag, paused, receiver, receipt_age = await fetch(conn, REPLICA)
     ctx.fact("pg_wal_receiver", receiver)  # streaming, catchup, ...; None: not connected to a primary
     ctx.fact("pg_replay_paused", paused)
     ctx.fact("pg_replay_caught_up", bool(caught_up))
     if lag_bytes is not None:
-        ctx.fact("lag_bytes", max(0, int(lag_bytes)))
+        ctx.fact("pg_replay_pending_bytes", max(0, int(lag_bytes)))  # received, not yet replayed
     if timestamp_lag is not None:
         ctx.fact("pg_replay_timestamp_lag_seconds", round(max(0.0, timestamp_lag), 3))
-    streaming = receiver in ("streaming", "running")
-    if streaming and caught_up:
-        ctx.fact("lag_seconds", 0.0)
-    elif timestamp_lag is not None:
-        ctx.fact("lag_seconds", round(max(0.0, timestamp_lag), 3))
+    if receipt_age is not None:
+        ctx.fact("pg_receipt_age_seconds", round(max(0.0, receipt_age), 3))
+
+
+async def compare_with_primary(
+    conn: psycopg.AsyncConnection[Any], target: Target, opts: PostgresSettings, ctx: ProbeContext
+) -> None:
+    """`pg_primary_lag_bytes`: how far the replica's replay is behind the primary's WAL position.
+
+    Budgeted: a primary that hangs or is down leaves the replica judged on its own answer.
+    """
+    assert target.upstream is not None
+    primary = dataclasses.replace(
+        target, endpoint=target.upstream, secrets={**target.secrets, **target.upstream.secrets}
+    )
+    side = ProbeContext(ctx.run, primary)
+    secrets = Secrets(side)
+    budget = ctx.side_budget()
+    try:
+        async with asyncio.timeout(budget):
+            upstream = await connect(primary, opts, secrets, side)
+            async with upstream:
+                in_recovery, position = await fetch(upstream, PRIMARY_POSITION)
+    except TimeoutError:
+        ctx.fact("pg_primary_error", f"the primary gave no answer within {budget:.2g} s")
+        return
+    except ProbeError as exc:
+        ctx.fact("pg_primary_error", exc.message)
+        return
+    except psycopg.Error as exc:
+        ctx.fact("pg_primary_error", secrets.scrub(one_line(exc)))
+        return
+    if in_recovery or position is None:
+        ctx.fact("pg_primary_error", "the primary tier's server is itself in recovery")
+        return
+    try:
+        (behind,) = await fetch(conn, BEHIND, {"lsn": position})
+    except psycopg.Error as exc:
+        raise ProbeError(query_reason(exc), f"query: {one_line(exc)}") from None
+    ctx.fact("pg_primary_lsn", position)
+    ctx.fact("pg_primary_lag_bytes", max(0, int(behind)) if behind is not None else None)
+
+
+def settle_lag(facts: dict[str, Any]) -> None:
+    """`lag_bytes` and `lag_seconds` of a replica from what was seen (see the module's text)."""
+    if facts.get("role") != "replica":
+        return
+    behind = facts.get("pg_primary_lag_bytes")
+    pending = facts.get("pg_replay_pending_bytes")
+    if isinstance(behind, int):
+        facts["lag_bytes"] = behind
+    elif isinstance(pending, int):
+        facts["lag_bytes"] = pending
+    if behind == 0:
+        facts["lag_seconds"] = 0.0
+        return
+    candidates: list[float] = []
+    heard = facts.get("pg_receipt_age_seconds")
+    if isinstance(heard, float):
+        candidates.append(heard)
+    stamp = facts.get("pg_replay_timestamp_lag_seconds")
+    replaying = not facts.get("pg_replay_caught_up")
+    if isinstance(stamp, float) and (replaying or heard is None):
+        candidates.append(stamp)
+    if candidates:
+        facts["lag_seconds"] = round(max(candidates), 3)
 
 
 async def try_write(conn: psycopg.AsyncConnection[Any], ctx: ProbeContext) -> bool:
@@ -180,8 +267,10 @@ async def try_write(conn: psycopg.AsyncConnection[Any], ctx: ProbeContext) -> bo
     return True
 
 
-async def fetch(conn: psycopg.AsyncConnection[Any], sql: str) -> tuple[Any, ...]:
-    cur = await conn.execute(sql)
+async def fetch(
+    conn: psycopg.AsyncConnection[Any], sql: str, params: dict[str, Any] | None = None
+) -> tuple[Any, ...]:
+    cur = await conn.execute(sql, params)
     row = await cur.fetchone()
     if row is None:
         raise ProbeError(Reason.protocol, "a query that returns one row returned none")

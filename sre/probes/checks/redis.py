@@ -4,7 +4,10 @@ ROLE says master or replica (and the link state); `INFO replication` says
 whether the link is up and for how long it has been down. The byte lag is
 the master's replication offset minus the replica's, read from the master
 the replica names (or `master_url`); when that master cannot be reached the
-lag is left out rather than guessed. Lag in seconds is only known for sure
+lag is left out rather than guessed. The master is a secondary question: it
+gets at most half the time left, and a master that is down or hangs is
+recorded (`redis_master_error`), not held against the replica, which is
+judged on its own answer (role, link state). Lag in seconds is only known for sure
 in two cases: 0 when the link is up and nothing is missing, and the time
 since the link went down.
 
@@ -14,6 +17,7 @@ endpoint's ca_file.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
@@ -85,11 +89,17 @@ async def observe_replica(
         return
     master_url = opts.master_url or f"{split_url(target.endpoint.url).scheme}://{host}:{port}"
     master = connect(master_url, target, secrets)
+    budget = ctx.side_budget()
     try:
-        with ctx.phase("master"):
-            master_info = await call(
-                master.info("replication"), f"INFO replication on master {host}:{port}", secrets
-            )
+        # At most half of what is left: a master that hangs must not turn the replica's answer into a timeout.
+        async with asyncio.timeout(budget):
+            with ctx.phase("master"):
+                master_info = await call(
+                    master.info("replication"), f"INFO replication on master {host}:{port}", secrets
+                )
+    except TimeoutError:
+        ctx.fact("redis_master_error", f"master {host}:{port} gave no answer within {budget:.2g} s")
+        return
     except ProbeError as exc:
         # The replica's own state is known; only the comparison is not. Say so, do not fail.
         ctx.fact("redis_master_error", exc.message)
@@ -137,5 +147,15 @@ async def call(awaitable: Any, what: str, secrets: Secrets) -> Any:
         raise ProbeError(Reason.protocol, f"{what}: {secrets.scrub(text)}") from None
     except (rexc.InvalidResponse, rexc.DataError) as exc:
         raise ProbeError(Reason.protocol, f"{what}: {secrets.scrub(one_line(exc))}") from None
+    except (ValueError, IndexError, TypeError) as exc:
+        # redis-py's parser fails this way on bytes that only look like RESP (`:notanumber`, bad UTF-8).
+        raise ProbeError(Reason.protocol, f"{what}: not a Redis answer ({one_line(exc)[:120]})") from None
+    except rexc.ConnectionError as exc:
+        if "closed by server" in str(exc):
+            # Connected, then hung up instead of answering: whatever listens there does not speak Redis.
+            raise ProbeError(
+                Reason.protocol, f"{what}: the server closed the connection without a Redis answer"
+            ) from None
+        fail(exc, what, secrets)
     except (rexc.RedisError, OSError) as exc:
         fail(exc, what, secrets)
