@@ -186,7 +186,8 @@ def main() -> None:
     }
     kind = "PostgreSQL" if args.store else "SQLite (WAL, synchronous=FULL)"
     print(
-        f"{args.requests} notifications at concurrency {args.concurrency}, {kind}, median of {args.rounds} rounds"
+        f"{args.requests} notifications at concurrency {args.concurrency}, {kind}, "
+        f"median of {args.rounds} rounds"
     )
     for side, label in (("sre", "sre serve POST /alerts"), ("bare", "bare endpoint (store only)")):
         m = med[side]

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sre.cli.options import EnvOption, PlatformOption
 from sre.cli.runbook import AlertmanagerOption, NotifyOption, RunbooksOption, StoreOption, open_engine
 from sre.errors import InputError
+
+if TYPE_CHECKING:
+    from sre.platform.model import Platform
 
 DEFAULT_LISTEN = "127.0.0.1:9095"
 
@@ -98,6 +101,7 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
         platform_file, runbooks, store, env=env, alertmanager_url=alertmanager_url, notify_url=notify_url
     )
     engine.lease = lease
+    _placement_warning(engine.platform)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = build_app(Config(engine=engine, token=token, api_tokens=api_tokens, workers=workers))
     typer.echo(f"sre serve on http://{listen}/ (store {engine.store.db.url.split('@')[-1]})", err=True)
@@ -108,3 +112,20 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
         uvicorn.Server(config).run()
     except OSError as exc:
         raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
+
+
+def _placement_warning(platform: Platform) -> None:
+    """The receiver must not live where a switchover leaves from: say so when the model says it does."""
+    where = platform.control_plane
+    if where is None:
+        typer.echo(
+            f"warning: {platform.source} names no control_plane tier; run sre serve and its store "
+            "outside the DC a runbook may switch away from",
+            err=True,
+        )
+    elif platform.tiers[where.tier].standby == "active":
+        typer.echo(
+            f"warning: control_plane.tier is {where.tier}, the active tier: a switchover away from it "
+            "would take the runbook receiver and its store down with it",
+            err=True,
+        )
