@@ -58,7 +58,8 @@ class ComponentRow(Loose):
 
     name: str
     title: str
-    state: Literal["running", "skipped", "failed"]
+    # Recorded at `up` as running, skipped or failed; `status` shows it as it is now (stopped, failed).
+    state: Literal["running", "stopped", "skipped", "failed"]
     reason: str = ""
     urls: dict[str, str] = {}  # for components that are no platform service (Prometheus, ...)
 
@@ -84,7 +85,16 @@ class StateFile:
         except FileNotFoundError:
             return SandboxState()
         try:
-            return SandboxState.model_validate(json.loads(text))
+            raw = json.loads(text)
+            version = raw.get("version") if isinstance(raw, dict) else None
+            if version != STATE_VERSION:
+                # Another layout may name processes this one cannot read: never mistake it for "no sandbox".
+                raise SreError(
+                    f"{self.path}: sandbox state version {version!r}, but this sre reads version "
+                    f"{STATE_VERSION}; stop its servers with the sre that started them, or by hand, "
+                    "and remove the file"
+                )
+            return SandboxState.model_validate(raw)
         except (ValueError, ValidationError) as exc:
             raise SreError(
                 f"{self.path}: unreadable sandbox state ({str(exc).splitlines()[0]}); "
