@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 MASK = "***"
 MIN_SECRET = 4  # shorter values would mask ordinary words; they are no secret worth the name
@@ -99,3 +99,26 @@ def patterns(text: str) -> str:
     if "=" in text:
         text = _QUERY.sub(lambda m: m.group(1) + MASK, text)
     return _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+
+def header_safe(value: str) -> bool:
+    """Whether a secret can go in an HTTP header as it is: one line of printable ASCII.
+    A token file with a second line (or a stray control character) is refused before any request,
+    with a message that names the file or variable, never the value."""
+    return bool(value) and all(" " <= ch <= "~" for ch in value)
+
+
+def literal_credentials(url: str) -> str | None:
+    """What in a URL is a secret given by value (a password, a secret-named query parameter),
+    described without the value; None when the URL holds none."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return None
+    if password:
+        return "a password in the URL (user:password@)"
+    names = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True) if k.lower() in SECRET_PARAMS]
+    if names:
+        return f"the query parameter {names[0]!r}"
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,9 @@ from sre.cli.options import (
     open_environment,
     open_platform,
 )
+
+if TYPE_CHECKING:
+    from sre.platform.model import EnvironmentBody
 
 app = command_group("Check, show and draw the platform model.")
 
@@ -42,13 +45,36 @@ def validate(
         if env.file and not (platform.source.parent / env.file).exists():
             notes.append(f"{name} (not written yet: {env.file})")
             continue
-        load_environment(platform, name)
+        _no_literal_secrets(
+            platform.source.parent / env.file if env.file else platform.source,
+            name,
+            load_environment(platform, name),
+        )
         notes.append(name)
     edges = len(platform.edges)
     typer.echo(
         f"{platform.source}: ok: {len(platform.services)} services in {len(platform.zones)} zones, "
         f"{len(platform.tiers)} tiers, {edges} edges; environments: {', '.join(notes)}"
     )
+
+
+def _no_literal_secrets(source: Path, env_name: str, env: EnvironmentBody) -> None:
+    """Secrets go by reference (an endpoint's `secrets:`), never in the URL: validate says so."""
+    from sre.errors import InputError
+    from sre.scrub import literal_credentials
+
+    for sid, tiers in env.endpoints.items():
+        for tid, endpoint in tiers.items():
+            for field, url in [
+                ("url", endpoint.url),
+                *((f"params.{k}", v) for k, v in endpoint.params.items()),
+            ]:
+                found = literal_credentials(url)
+                if found:
+                    raise InputError(
+                        f"{source}: environment {env_name}: endpoints.{sid}.{tid}.{field} holds {found}; "
+                        "give secrets by reference (secrets: {password: {env: NAME}} or {file: PATH})"
+                    )
 
 
 @app.command()
@@ -58,14 +84,17 @@ def show(
     env: EnvOption = "prod",
 ) -> None:
     """List every service by zone, with its role and endpoint in each DC tier."""
-    if fmt is TableOrJson.json:
-        platform = open_platform(platform_file)
-        typer.echo(platform.model_dump_json(by_alias=True, indent=2))
-        return
-    from sre.platform.render import inventory_table
-
     platform, environment = open_environment(platform_file, env)
+    if fmt is TableOrJson.json:
+        from sre.scrub import patterns
+
+        # The model, not one environment's view of it, so the output loads back unchanged; a
+        # user:password@ or a signed query in an inline endpoint is masked, never printed.
+        typer.echo(patterns(platform.model_dump_json(by_alias=True, indent=2)))
+        return
     from rich.console import Console
+
+    from sre.platform.render import inventory_table
 
     Console().print(inventory_table(platform, environment, env))
 

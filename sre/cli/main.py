@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sre import __version__
-from sre.cli import dashboards, elk, inventory, probe, runbook, sandbox
+from sre.cli import alerts, dashboards, elk, inventory, probe, runbook, sandbox, serve
 from sre.errors import SreError
 
 app = typer.Typer(
@@ -24,9 +24,11 @@ app = typer.Typer(
 app.add_typer(inventory.app, name="inventory")
 app.add_typer(dashboards.app, name="dashboards")
 app.add_typer(elk.app, name="elk")
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(probe.app, name="probe")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(runbook.app, name="runbook")
+app.command("serve")(serve.serve)
 
 
 def _print_version(value: bool) -> None:

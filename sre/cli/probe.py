@@ -3,7 +3,8 @@
     sre probe --all                      # = sre probe run --all
     sre probe ext_api cdn --tier primary
     sre probe --target https://host --kind https
-    sre probe serve --listen 127.0.0.1:9115
+    sre probe serve --listen 127.0.0.1:9116
+    sre probe targets --format file_sd -o targets.json
     sre probe merge zone-a.json zone-b.json
 
 `run` is the default command: anything after `sre probe` that is not `serve`,
@@ -14,6 +15,7 @@ imported here; the engine loads when a command runs.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 from enum import StrEnum
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from sre.cli.options import EnvOption, PlatformOption
+from sre.cli.options import EnvOption, PlatformOption, checked_output, seconds
 from sre.errors import InputError
 
 if TYPE_CHECKING:
@@ -90,13 +92,21 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     probes: ProbesOption = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the output here instead of stdout.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the output here instead of stdout.", callback=checked_output
+        ),
     ] = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, max=1000, help="Probes in flight at once.")
     ] = 32,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Time budget of the whole run, in seconds.")
+        float,
+        typer.Option(
+            "--timeout",
+            help="Time budget of the whole run, in seconds.",
+            callback=seconds("--timeout", 0.1, 86400),
+        ),
     ] = 60.0,
     vantage: VantageOption = None,
     target: Annotated[
@@ -155,25 +165,28 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
 
 @app.command()
 def serve(
-    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9115",
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9116",
     env: EnvOption = "prod",
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     vantage: VantageOption = None,
 ) -> None:
-    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/."""
+    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/,
+    and /sd: the environment's endpoints for Prometheus' http_sd_configs."""
+    from sre.probes import sd
     from sre.probes.exporter import Exporter
     from sre.probes.exporter import serve as serve_exporter
     from sre.probes.loop import run as run_loop
 
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise InputError(f"--listen: expected HOST:PORT, such as 127.0.0.1:9115; got {listen!r}")
+        raise InputError(f"--listen: expected HOST:PORT, such as 127.0.0.1:9116; got {listen!r}")
     platform, targets, _, run_ctx = _planned(
         [], tiers=[], zones=[], env=env, platform_file=platform_file, probes=probes, vantage=vantage
     )
     exporter = Exporter(_definitions(platform, probes), run_ctx)
     exporter.add_targets(targets)
+    exporter.discovery = sd.Discovery(sd.groups(platform, targets, run_ctx.vantage))
 
     def ready() -> None:
         modules = ", ".join(exporter.defs.modules)
@@ -185,6 +198,32 @@ def serve(
         raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
 
 
+class TargetsFormat(StrEnum):
+    file_sd = "file_sd"
+
+
+@app.command()
+def targets(  # noqa: PLR0917  (typer maps parameters to options)
+    fmt: Annotated[
+        TargetsFormat, typer.Option("--format", "-f", help="file_sd: Prometheus file_sd_configs JSON.")
+    ] = TargetsFormat.file_sd,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    env: EnvOption = "prod",
+    platform_file: PlatformOption = None,
+    probes: ProbesOption = None,
+    vantage: VantageOption = None,
+) -> None:
+    """The environment's endpoints as Prometheus targets: what `sre probe serve` answers on /sd."""
+    from sre.probes import sd
+
+    platform, found, _, run_ctx = _planned(
+        [], tiers=[], zones=[], env=env, platform_file=platform_file, probes=probes, vantage=vantage
+    )
+    _emit(sd.render(sd.groups(platform, found, run_ctx.vantage)), output, Format.json)
+
+
 @app.command()
 def merge(
     files: Annotated[
@@ -192,7 +231,8 @@ def merge(
     ],
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write here instead of stdout.", callback=checked_output),
     ] = None,
 ) -> None:
     """Per-service reachability across vantages: the share of vantages that reached each service."""
@@ -212,8 +252,19 @@ def merge(
         raise typer.Exit(1)
 
 
+VANTAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,62}")
+
+
 def _vantage(option: str | None) -> str:
-    return option or os.environ.get("SRE_VANTAGE") or socket.gethostname()
+    """The vantage labels every result and goes into the X-SRE-Probe-Id header: a plain name only."""
+    for source, value in (("--vantage", option), ("SRE_VANTAGE", os.environ.get("SRE_VANTAGE"))):
+        if value:
+            if not VANTAGE.fullmatch(value):
+                expected = "a name of letters, digits and . _ : - (at most 63)"
+                raise InputError(f"{source}: expected {expected}; got {value[:40]!r}")
+            return value
+    host = socket.gethostname()
+    return host if VANTAGE.fullmatch(host) else re.sub(r"[^A-Za-z0-9._:-]", "-", host)[:63] or "local"
 
 
 def _definitions(platform: Platform, probes: Path | None) -> Any:

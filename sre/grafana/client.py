@@ -15,13 +15,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sre.errors import InputError, SreError
-from sre.urls import without_credentials
+from sre.scrub import header_safe
+from sre.urls import check_http_url, without_credentials
 
 URL_ENV = "GRAFANA_URL"
 # Names of environment variables, not secrets.
 TOKEN_ENV = "GRAFANA_TOKEN"  # noqa: S105
 TOKEN_FILE_ENV = "GRAFANA_TOKEN_FILE"  # noqa: S105
 DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 600.0
 
 
 class GrafanaError(SreError):
@@ -49,28 +51,29 @@ def resolve_target(
 ) -> GrafanaTarget:
     """URL from --url or $GRAFANA_URL; the token from --token-file, $GRAFANA_TOKEN_FILE, or the
     environment variable named by --token-env (default GRAFANA_TOKEN). Never from the command line."""
+    what = "--url" if url else f"${URL_ENV}"
     url = url or os.environ.get(URL_ENV)
     if not url:
         raise InputError(f"no Grafana URL: give --url or set {URL_ENV}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"--url: expected http(s)://host[:port][/path]; got {url!r}")
-    if timeout <= 0:
-        raise InputError(f"--timeout: expected a positive number of seconds; got {timeout}")
+    check_http_url(url, what=what)
+    if not 0 < timeout <= MAX_TIMEOUT:
+        raise InputError(f"--timeout: expected seconds from 0 to {MAX_TIMEOUT:g}; got {timeout}")
     path = token_file or (Path(os.environ[TOKEN_FILE_ENV]) if os.environ.get(TOKEN_FILE_ENV) else None)
     if path is not None:
-        try:
-            token = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the Grafana token file: {exc.strerror}") from None
-        if not token:
-            raise InputError(f"{path}: the Grafana token file is empty")
+        from sre.safefile import read_secret
+
+        where = "--token-file" if token_file else f"${TOKEN_FILE_ENV}"
+        token = read_secret(path, what=where)
+        where = f"{where}: {path}"
     else:
         token = os.environ.get(token_env, "").strip()
         if not token:
             raise InputError(
                 f"no Grafana token: set {token_env}, or give --token-file (a service-account token file)"
             )
+        where = f"${token_env}"
+    if not header_safe(token):
+        raise InputError(f"{where}: the Grafana token is not one line of printable ASCII (a line break?)")
     return GrafanaTarget(url, token, timeout)
 
 
@@ -86,6 +89,31 @@ class Grafana:
         if urlsplit(url).path not in ("", "/") and not url.endswith("/"):
             url += "/"
         self._api = GrafanaApi.from_url(url, credential=target.token, timeout=target.timeout)
+        self._no_redirects()
+
+    def _no_redirects(self) -> None:
+        """A redirect is never followed: a 307 would re-post the dashboard (and, to the same host,
+        the token) wherever the answer points. It is reported, with where it pointed."""
+        session = self._api.client.s
+        send = session.request
+
+        def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            kwargs["allow_redirects"] = False
+            response = send(method, url, *args, **kwargs)
+            if 300 <= response.status_code < 400:
+                try:
+                    where = without_credentials(response.headers.get("Location", "")) or "nowhere"
+                except ValueError:
+                    where = "an address that is not a URL"
+                raise GrafanaError(
+                    f"Grafana {self.target.shown}: {method.upper()} {urlsplit(url).path}: "
+                    f"answered {response.status_code} redirecting to {where}; redirects are not "
+                    "followed (give the final address as --url or GRAFANA_URL)",
+                    response.status_code,
+                )
+            return response
+
+        session.request = request
 
     def get_folder(self, uid: str) -> dict[str, Any] | None:
         return self._optional(f"GET /api/folders/{uid}", self._api.folder.get_folder, uid)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from rich.markup import escape
 from rich.table import Table
 
 from sre.platform.model import Endpoint, EnvironmentBody, Platform
+from sre.urls import public_url
 
 
 def _where(endpoint: Endpoint | None) -> str:
     if endpoint is None:
         return "[dim]no endpoint[/]"
-    return urlsplit(endpoint.url).netloc or endpoint.url
+    # The host and port only: a user:password@ in the URL is never shown.
+    return urlsplit(endpoint.url).netloc.rpartition("@")[2] or escape(public_url(endpoint.url))
 
 
 def inventory_table(platform: Platform, env: EnvironmentBody, env_name: str) -> Table:

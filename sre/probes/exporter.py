@@ -30,6 +30,7 @@ from sre.probes.definitions import Definitions
 from sre.probes.model import Target
 from sre.probes.output import prometheus
 from sre.probes.plan import adhoc_target
+from sre.probes.sd import Discovery
 from sre.probes.targets import AllowPattern, TargetError, parse_target
 from sre.scrub import patterns
 
@@ -54,6 +55,7 @@ class Exporter:
     run: RunContext
     known: dict[tuple[str, str], Target] = field(default_factory=dict)  # (module, target) -> model target
     registry: CollectorRegistry = field(default_factory=lambda: REGISTRY)
+    discovery: Discovery | None = None  # GET /sd: the model's endpoints for Prometheus
 
     def __post_init__(self) -> None:
         # Labels come from fixed sets only (modules served, four outcomes): junk requests add no series.
@@ -126,6 +128,8 @@ class Exporter:
         app.router.add_get("/", self.handle_index)
         app.router.add_get("/probe", self.handle_probe)
         app.router.add_get("/metrics", self.handle_metrics)
+        if self.discovery is not None:
+            self.discovery.mount(app)
         return app
 
 

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sre.platform.model import Endpoint, Role, SecretSource, Standby
+from sre.urls import public_url as public_url  # noqa: PLC0414 - re-exported: the old home of it
 
 if TYPE_CHECKING:
     from sre.probes.conditions import Condition
@@ -95,7 +95,8 @@ class Target:
 
 @dataclass(slots=True)
 class Observation:
-    """Facts a check saw (http_status, tls_version, role, lag_seconds, ...) and phase timings."""
+    """What a check records while one attempt runs: facts (http_status, tls_version, role, lag_seconds,
+    ...), phase timings and the HTTP evidence; the judge reads it (conditions through `Evidence`)."""
 
     facts: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
@@ -149,20 +150,6 @@ class Result:
     def passed(self) -> bool:
         """As expected: ok, degraded, an expected-down cold tier, or deliberately skipped."""
         return self.status is not Status.failed
-
-
-_SECRET_PARAMS = ("password", "passwd", "secret", "token", "key", "credential")
-
-
-def public_url(url: str) -> str:
-    """The URL as it may be shown: no user or password, no secret-looking query parameters."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    query = urlencode(
-        [(k, "***" if any(s in k.lower() for s in _SECRET_PARAMS) else v) for k, v in parse_qsl(parts.query)],
-        safe="*",
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def result_for(target: Target, vantage: str, status: Status, **rest: Any) -> Result:

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from sre.probes import net, tlsinfo
 from sre.probes.context import ProbeContext
-from sre.probes.model import ProbeError, Reason, public_url
+from sre.probes.model import ProbeError, Reason
+from sre.urls import public_url
 
 S = TypeVar("S", bound=BaseModel)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from sre.errors import InputError
 from sre.probes.model import Result
+from sre.probes.output.escape import unicode_text
 
 FORMAT_VERSION = 1
 
@@ -48,7 +50,7 @@ def render(
             "tiers": tiers or [],
         }
     )
-    rows = ",\n".join(json.dumps(_plain(r), default=str) for r in results)
+    rows = ",\n".join(json.dumps(_plain(r), default=str, allow_nan=False) for r in results)
     return f'{head[:-1]}, "results": [\n{rows}\n]}}\n'
 
 
@@ -58,7 +60,22 @@ def _plain(result: Result) -> dict[str, Any]:
     out["reason"] = str(result.reason) if result.reason else None
     out["duration_seconds"] = round(result.duration_seconds, 6)
     out["phases"] = {k: round(v, 6) for k, v in result.phases.items()}
-    return out
+    clean: dict[str, Any] = _json_safe(out)
+    return clean
+
+
+def _json_safe(value: Any) -> Any:
+    """What any JSON reader takes back: NaN and infinities (which json.dumps writes anyway) as
+    null, lone surrogates (from bytes that were not UTF-8) as escapes."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str):
+        return unicode_text(value)
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def parse(text: str, source: str) -> RunFile:
@@ -71,8 +88,6 @@ def parse(text: str, source: str) -> RunFile:
 
 
 def read(path: Path) -> RunFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse(text, str(path))
+    from sre.safefile import RESULTS_LIMIT, read_text
+
+    return parse(read_text(path, limit=RESULTS_LIMIT), str(path))

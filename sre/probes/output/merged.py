@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sre.probes.merge import Merged
-from sre.probes.output.table import STYLE
+from sre.probes.output.table import STYLE, cell
 
 
 def render_table(merged: Merged) -> Group:
@@ -20,14 +20,13 @@ def render_table(merged: Merged) -> Group:
     for s in sorted(merged.services, key=lambda s: (s.tier, s.zone, s.service, s.check)):
         reached = f"{s.reached}/{s.vantages} ({s.share:.0%})" if s.vantages else "-"
         where = ", ".join(f"{v} ({why})" for v, why in sorted(s.failed_from.items()))
-        table.add_row(
-            s.tier, s.zone, s.service, s.check, Text(str(s.status), STYLE[s.status]), reached, where
-        )
+        names = (cell(s.tier), cell(s.zone), cell(s.service), cell(s.check))
+        table.add_row(*names, Text(str(s.status), STYLE[s.status]), reached, cell(where))
     lines = [
-        Text(f"vantage {v}: {share:.0%} of its probes passed") for v, share in sorted(merged.vantages.items())
+        cell(f"vantage {v}: {share:.0%} of its probes passed") for v, share in sorted(merged.vantages.items())
     ]
     for v in merged.suspects:
-        lines.append(Text(f"vantage {v} is suspect: it reached far less than the others", style="yellow"))
+        lines.append(cell(f"vantage {v} is suspect: it reached far less than the others", style="yellow"))
     return Group(table, *lines)
 
 

@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from sre.probes.model import Result, Status
+from sre.probes.output.escape import visible
 
 LABELS = ("service", "check", "zone", "tier", "dc", "vantage")
 HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")
@@ -40,6 +41,7 @@ HELP = {
     "probe_grpc_healthcheck_response": "gRPC health status of the target",
     "probe_dns_answer_rrs": "Number of answer records",
     "probe_replication_lag_seconds": "Replication lag a replica reports",
+    "probe_replication_lag_bytes": "Replication lag a replica reports, in bytes of changes left to apply",
     "probe_backup_age_seconds": "Age of the newest backup or commit a cold copy can be restored from",
 }
 
@@ -74,6 +76,8 @@ def _series(r: Result) -> Iterator[tuple[str, dict[str, str], float]]:
         yield "probe_dns_answer_rrs", {}, float(len(f["dns_answers"]))
     if isinstance(f.get("lag_seconds"), int | float):
         yield "probe_replication_lag_seconds", {}, float(f["lag_seconds"])
+    if isinstance(f.get("lag_bytes"), int | float):
+        yield "probe_replication_lag_bytes", {}, float(f["lag_bytes"])
     if isinstance(f.get("backup_age_hours"), int | float):
         yield "probe_backup_age_seconds", {}, float(f["backup_age_hours"]) * 3600
 
@@ -108,7 +112,8 @@ class _Results(Collector):
                 if family is None:
                     family = GaugeMetricFamily(name, HELP[name], labels=list(labels))
                     families[key] = family
-                family.add_metric(list(labels.values()), value)
+                # A lone surrogate would stop the UTF-8 encoder; controls are shown as escapes.
+                family.add_metric([visible(v) for v in labels.values()], value)
         order = list(HELP)
         yield from sorted(families.values(), key=lambda fam: order.index(fam.name))
 

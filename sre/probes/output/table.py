@@ -10,6 +10,7 @@ from rich.text import Text
 
 from sre.probes.conditions import format_duration
 from sre.probes.model import Result, Status
+from sre.probes.output.escape import visible
 from sre.probes.verdict import Topology, tier_verdict
 
 STYLE = {
@@ -40,8 +41,8 @@ def render(
             continue
         verdict = tier_verdict(tier, in_tier, topology)
         style = "blue" if verdict.expected else VERDICT_STYLE[verdict.word]
-        head = (f"{tier} ({in_tier[0].dc}): ", "bold")
-        parts.append(Text.assemble(head, (verdict.word, style), f": {verdict.why}"))
+        head = (visible(f"{tier} ({in_tier[0].dc}): "), "bold")
+        parts.append(Text.assemble(head, (verdict.word, style), visible(f": {verdict.why}")))
         parts.append(_tier_table(in_tier, zone_order))
     return Group(*parts)
 
@@ -61,8 +62,15 @@ def _tier_table(results: list[Result], zones: list[str]) -> Table:
         status = Text(str(r.status), style=STYLE[r.status])
         took = "" if r.status is Status.skipped else format_duration(r.duration_seconds)
         why = f"{r.reason}: {r.message}" if r.reason and r.message else (r.reason or r.message or "")
-        table.add_row(zone, r.service, r.check, status, took, observed(r), str(why))
+        # Text, not markup: a server's "[/]" or "[link=...]" is shown as written; escapes are visible.
+        cells = (zone, r.service, r.check)
+        table.add_row(*(cell(c) for c in cells), status, took, cell(observed(r)), cell(str(why)))
     return table
+
+
+def cell(text: str, style: str = "") -> Text:
+    """A table cell that shows `text` as it is: no markup, no terminal control."""
+    return Text(visible(text), style=style)
 
 
 def observed(r: Result) -> str:

@@ -1,0 +1,62 @@
+"""Prometheus service discovery of the model's endpoints, so Prometheus sees every one with its labels.
+
+`GET /sd` on `sre probe serve` answers in the `http_sd_configs` format and `sre probe targets
+--format file_sd` writes the same for `file_sd_configs`: one group per endpoint and check, its
+address the endpoint's public URL (what `/probe?target=` takes), labelled service, check, kind,
+zone, tier, dc and vantage, with `__param_module` set to the check so one scrape job serves every
+module. The labels are the ones the dashboards and alerts select on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sre.probes.model import Target, public_url
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from sre.platform.model import Platform
+
+PATH = "/sd"
+LABELS = ("service", "check", "kind", "zone", "tier", "dc", "vantage")
+
+
+def groups(platform: Platform, targets: Iterable[Target], vantage: str) -> list[dict[str, Any]]:
+    """Target groups, in model order (service, tier, check): the same model gives the same answer."""
+    out = []
+    for t in targets:
+        labels = {
+            "service": t.service,
+            "check": t.check,
+            "kind": platform.services[t.service].kind if t.service in platform.services else t.check,
+            "zone": t.zone,
+            "tier": t.tier,
+            "dc": t.dc,
+            "vantage": vantage,
+            "__param_module": t.check,
+        }
+        out.append({"targets": [public_url(t.endpoint.url)], "labels": labels})
+    return out
+
+
+def render(found: list[dict[str, Any]]) -> str:
+    return json.dumps(found, indent=2, sort_keys=False) + "\n"
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What `/sd` answers: computed once, when the exporter starts (the model does not change under it)."""
+
+    found: list[dict[str, Any]]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        return web.Response(text=render(self.found), content_type="application/json")
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_get(PATH, self.handle)
