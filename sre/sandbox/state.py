@@ -92,17 +92,18 @@ class StateFile:
         try:
             raw = json.loads(text)
             version = raw.get("version") if isinstance(raw, dict) else None
-            if version != STATE_VERSION:
-                # Another layout may name processes this one cannot read: never mistake it for "no sandbox".
-                raise SreError(
-                    f"{self.path}: sandbox state version {version!r}, but this sre reads version "
-                    f"{STATE_VERSION}; stop its servers with the sre that started them, or by hand, "
-                    "and remove the file"
-                )
-            return SandboxState.model_validate(raw)
+            state = SandboxState.model_validate(raw) if version == STATE_VERSION else None
         except (ValueError, ValidationError) as exc:
             first = str(exc).splitlines()[0][:120]
             raise InputError(f"{self.path}: unreadable sandbox state ({first}); {advice}") from None
+        if state is None:
+            # Another layout may name processes this one cannot read: never mistake it for "no sandbox".
+            raise InputError(
+                f"{self.path}: sandbox state version {version!r}, but this sre reads version "
+                f"{STATE_VERSION}; stop its servers with the sre that started them, or by hand, "
+                "and remove the file"
+            )
+        return state
 
     def save(self, state: SandboxState) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

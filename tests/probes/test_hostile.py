@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
 import ssl
 import subprocess
@@ -35,15 +34,20 @@ from hostile_servers import (
 )
 from probe_servers import LoopThread, server_context
 from probe_support import Servers
+from requirements import need, need_binary
 
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 3.0
 RSS_LIMIT_MIB = 100
+# VmHWM, not getrusage: ru_maxrss survives exec and would count the forking test process's pages.
 RUNNER = """
-import atexit, resource, sys
-atexit.register(lambda: sys.stderr.write(
-    f"\\nPEAK_RSS_KIB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n"))
+import atexit, sys
+def peak():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    sys.stderr.write(f"\\nPEAK_RSS_KIB {kib}\\n")
+atexit.register(peak)
 from sre.cli.main import main
 sys.argv = ["sre", *sys.argv[1:]]
 main()
@@ -189,8 +193,12 @@ def test_a_backtracking_condition_is_run_in_linear_time(hostile: Hostile, tmp_pa
 def silent_dns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A resolv.conf naming a name server that never answers (a UDP socket nobody reads), for children
     started in a mount namespace of their own (`unshare -m`, root only), so the machine's is untouched."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare(1) to give one child process its own resolv.conf")
+    need(
+        os.geteuid() == 0 or None,
+        "root, to give one child process its own resolv.conf",
+        "run the tests as root",
+    )
+    need_binary("unshare", install="apt-get install util-linux")
     address = f"127.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
         server.bind((address, 53))
