@@ -2,22 +2,69 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sre.errors import InputError
 from sre.scrub import SECRET_PARAMS
+
+# Longer than any real service URL; a longer value is a mistake or an attack, never worth parsing.
+MAX_URL_LENGTH = 2048
+MAX_HOST_LENGTH = 253  # the DNS limit
 
 
 def without_credentials(url: str) -> str:
     """The URL without any user:password part (nor query or fragment), fit for messages."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return shown_url(url)
     host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def check_http_url(url: str, *, what: str) -> str:
+    """`url` when it is a usable http(s) URL; else one line naming `what` (the flag or variable)."""
+    expected = f"{what}: expected http(s)://host[:port][/path]"
+    if len(url) > MAX_URL_LENGTH:
+        raise InputError(f"{what}: the URL is longer than {MAX_URL_LENGTH} characters")
+    if any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        raise InputError(f"{what}: the URL holds spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        # urllib's own words: "Port out of range 0-65535", "Invalid IPv6 URL".
+        raise InputError(f"{expected}; got {shown_url(url)!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{expected}; got {shown_url(url)!r}")
+    if port == 0:
+        raise InputError(f"{expected}; got port 0 in {without_credentials(url)!r}")
+    if len(parts.hostname) > MAX_HOST_LENGTH:
+        raise InputError(f"{what}: the host name is longer than {MAX_HOST_LENGTH} characters")
+    return url
+
+
+def shown_url(url: str) -> str:
+    """The URL for an error message even when it does not parse: scheme and host[:port] only (no
+    user:password, path or query, where secrets travel), cut short."""
+    scheme, sep, rest = url.partition("://")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    shown = f"{scheme}{sep}{authority.rpartition('@')[2]}" + ("/..." if len(authority) < len(rest) else "")
+    return shown if len(shown) <= 80 else shown[:80] + "..."
 
 
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "credential", "signature")

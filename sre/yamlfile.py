@@ -16,11 +16,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sre.errors import InputError
+from sre.safefile import EXCERPT, YAML_LIMIT, excerpt, read_text
 
 PathKey = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 MAX_PROBLEMS = 20
+# Aliases let a few hundred bytes stand for billions of values ("billion laughs"): every value
+# reached again through an alias counts, so the walk, the model and its JSON all stay small.
+MAX_ALIASED_VALUES = 100_000
+MAX_DEPTH = 64
 # libyaml composes ten times faster and keeps the same marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -62,22 +67,21 @@ def format_path(path: Sequence[str | int]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            # A key is input too: a 10 kB key is shown by its start only.
+            name = part if len(part) <= EXCERPT else part[:EXCERPT] + "..."
+            out += f".{name}" if out else name
     return out
 
 
 def read_document(source: Path, *, require_mapping: bool = True) -> Document:
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{source}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{source}: is a directory, expected a YAML file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read: {exc.strerror}") from None
+    text = read_text(source, limit=YAML_LIMIT)
     return parse_document(source, text, require_mapping=require_mapping)
+
+
+class _Refused(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
 
 
 def parse_document(source: Path, text: str, *, require_mapping: bool = True) -> Document:
@@ -97,11 +101,14 @@ def parse_document(source: Path, text: str, *, require_mapping: bool = True) -> 
         raise InputError(f"{source}:1: the file is empty; expected a mapping")
     doc = Document(source=source, data=None)
     problems: list[Problem] = []
-    _index(node, (), doc.lines, problems)
+    try:
+        _index(node, (), doc.lines, problems, _Walk())
+    except _Refused as exc:
+        raise InputError(f"{source}:{exc.node.start_mark.line + 1}: {exc}") from None
     if problems:
         raise doc.fail(problems)
     if require_mapping and not isinstance(node, yaml.MappingNode):
-        got = "a list" if isinstance(node, yaml.SequenceNode) else f"the scalar {node.value!r}"
+        got = "a list" if isinstance(node, yaml.SequenceNode) else f"the scalar {excerpt(str(node.value))}"
         raise InputError(
             f"{source}:{node.start_mark.line + 1}: expected a mapping at the top level; got {got}"
         )
@@ -114,24 +121,57 @@ def parse_document(source: Path, text: str, *, require_mapping: bool = True) -> 
     return doc
 
 
-def _index(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], problems: list[Problem]) -> None:
+@dataclass
+class _Walk:
+    seen: set[int] = field(default_factory=set)  # ids of every node met so far
+    again: int = 0  # nodes met again, through an alias
+    inside: set[int] = field(default_factory=set)  # ids of the collections being walked
+
+
+def _index(
+    node: yaml.Node, path: PathKey, lines: dict[PathKey, int], problems: list[Problem], walk: _Walk
+) -> None:
+    if id(node) in walk.seen:
+        walk.again += 1
+        if walk.again > MAX_ALIASED_VALUES:
+            raise _Refused(node, f"aliases expand to more than {MAX_ALIASED_VALUES} values; refused")
+    else:
+        walk.seen.add(id(node))
+    if len(path) > MAX_DEPTH:
+        raise _Refused(node, f"nested deeper than {MAX_DEPTH} levels; refusing the file")
     lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.CollectionNode):
+        if id(node) in walk.inside:
+            raise _Refused(node, "an alias refers to a value that contains it (a loop); refusing the file")
+        walk.inside.add(id(node))
+        try:
+            _index_children(node, path, lines, problems, walk)
+        finally:
+            walk.inside.discard(id(node))
+
+
+def _index_children(
+    node: yaml.CollectionNode, path: PathKey, lines: dict[PathKey, int], problems: list[Problem], walk: _Walk
+) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value)
             line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(path, "a key must be a plain value, not a list or mapping", line))
+                continue
+            key = str(key_node.value)
             if key in seen and key != "<<":
                 problems.append(
-                    Problem((*path, key), f"duplicate key {key!r} (first at line {seen[key]})", line)
+                    Problem((*path, key), f"duplicate key {excerpt(key)} (first at line {seen[key]})", line)
                 )
                 continue
             seen[key] = line
             lines[(*path, key)] = line
-            _index(value_node, (*path, key), lines, problems)
+            _index(value_node, (*path, key), lines, problems, walk)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index(item, (*path, i), lines, problems)
+            _index(item, (*path, i), lines, problems, walk)
 
 
 def validate(model: type[M], doc: Document, *, context: dict[str, Any] | None = None) -> M:
@@ -153,7 +193,7 @@ def pydantic_problems(exc: ValidationError, prefix: PathKey = ()) -> list[Proble
 
 def _short(value: Any) -> str:
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 3] + "..."
 
 
 _TYPE_NAMES = {

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sre.cli.options import PlatformOption
+from sre.cli.options import PlatformOption, seconds
 from sre.errors import InputError, SreError
 
 if TYPE_CHECKING:
@@ -54,7 +54,10 @@ CaFileOption = Annotated[
     typer.Option("--ca-file", help="CA bundle for the cluster's TLS certificate.", dir_okay=False),
 ]
 TimeoutOption = Annotated[
-    float, typer.Option("--timeout", min=0.1, max=600, help="Seconds to wait for each answer.")
+    float,
+    typer.Option(
+        "--timeout", help="Seconds to wait for each answer.", callback=seconds("--timeout", 0.1, 600)
+    ),
 ]
 
 
@@ -78,30 +81,23 @@ def _api_key(path: Path | None) -> str | None:
     if path is None:
         key = os.environ.get(API_KEY_ENV) or None
         if key is not None and not header_safe(key.strip()):
-            raise InputError(
-                f"${API_KEY_ENV}: the API key is not one line of printable ASCII (a line break?)"
-            )
+            raise InputError(f"${API_KEY_ENV}: {NOT_ONE_LINE}")
         return key
-    try:
-        key = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise InputError(f"--api-key-file: {path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"--api-key-file: {path}: not UTF-8 text") from None
-    if not key:
-        raise InputError(f"--api-key-file: {path}: the file is empty")
+    from sre.safefile import read_secret
+
+    key = read_secret(path, what="--api-key-file")
     if not header_safe(key):
-        raise InputError(
-            f"--api-key-file: {path}: the API key is not one line of printable ASCII (a line break?)"
-        )
+        raise InputError(f"--api-key-file: {path}: {NOT_ONE_LINE}")
     return key
 
 
 def _cluster(url: str | None, api_key_file: Path | None, ca_file: Path | None, timeout: float) -> Cluster:
     from sre.elk.cluster import Connection, connect
+    from sre.urls import check_http_url
 
     if not url:
         raise InputError(f"no Elasticsearch URL: give --url or set {URL_ENV}")
+    check_http_url(url, what=f"${URL_ENV}" if url == os.environ.get(URL_ENV) else "--url")
     return connect(Connection(url=url, api_key=_api_key(api_key_file), ca_file=ca_file, timeout=timeout))
 
 
@@ -112,24 +108,14 @@ def _plan(ws: Workspace, cluster: Cluster, *, force: bool) -> tuple[Cluster, Pla
     return cluster, plan(cluster, ws.bundle, ws.platform.platform.name, stack, force=force)
 
 
-def _lint_lines(ws: Workspace) -> tuple[list[str], list[str]]:
-    """(findings, notes) of every check, the schema check included where the checker is found."""
-    from sre.elk import schema
+def _lint_lines(ws: Workspace) -> list[str]:
     from sre.elk.lint import lint as run_lint
 
-    findings = [str(f) for f in run_lint(ws.bundle, ws.platform, ws.defs)]
-    report = schema.check(ws.bundle, ws.project_root)
-    if report.tool is None:
-        notes = [
-            "schema: skipped, no shared/tools/validate_elasticsearch.py near the project (or $SRE_SHARED_DIR)"
-        ]
-    else:
-        notes = [f"schema: {report.checked} bodies checked with {report.tool}"]
-    return findings + report.errors, notes
+    return [str(f) for f in run_lint(ws.bundle, ws.platform, ws.defs)]
 
 
 def _require_clean(ws: Workspace) -> None:
-    findings, _ = _lint_lines(ws)
+    findings = _lint_lines(ws)
     if findings:
         raise LintFailed(
             "\n".join([*findings, f"refusing to publish: {len(findings)} lint findings, nothing written"])
@@ -155,11 +141,12 @@ def build(
 
 @app.command()
 def lint(platform_file: PlatformOption = None, defs: DefsOption = None) -> None:
-    """Check the built bodies: schema, type conflicts, pattern overlaps, references, field budget, PII."""
+    """Check the built bodies: type conflicts, pattern overlaps, references, field budget, PII."""
+    from sre.elk.lint import CHECKED
+
     ws = _workspace(platform_file, defs)
-    findings, notes = _lint_lines(ws)
-    for note in notes:
-        typer.echo(note)
+    findings = _lint_lines(ws)
+    typer.echo(f"checked: {CHECKED}")
     if findings:
         raise LintFailed("\n".join([*findings, f"{len(findings)} findings in {len(ws.bundle)} objects"]))
     typer.echo(f"ok: {len(ws.bundle)} objects, no findings")
@@ -181,6 +168,8 @@ def diff(
     ws = _workspace(platform_file, defs)
     _, p = _plan(ws, _cluster(url, api_key_file, ca_file, timeout), force=False)
     typer.echo("\n".join(render_plan(p, show_diff=True)))
+    if p.collisions:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -84,17 +84,17 @@ def show(
     env: EnvOption = "prod",
 ) -> None:
     """List every service by zone, with its role and endpoint in each DC tier."""
+    platform, environment = open_environment(platform_file, env)
     if fmt is TableOrJson.json:
         from sre.scrub import patterns
 
-        platform = open_platform(platform_file)
-        # A user:password@ or a signed query in an inline endpoint is masked, never printed.
+        # The model, not one environment's view of it, so the output loads back unchanged; a
+        # user:password@ or a signed query in an inline endpoint is masked, never printed.
         typer.echo(patterns(platform.model_dump_json(by_alias=True, indent=2)))
         return
-    from sre.platform.render import inventory_table
-
-    platform, environment = open_environment(platform_file, env)
     from rich.console import Console
+
+    from sre.platform.render import inventory_table
 
     Console().print(inventory_table(platform, environment, env))
 

@@ -5,11 +5,15 @@ Only typer and the standard library at import time: `sre --help` must stay fast.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from sre.errors import InputError
 
 if TYPE_CHECKING:
     from sre.platform.model import EnvironmentBody, Platform
@@ -40,6 +44,34 @@ EnvOption = Annotated[
     str,
     typer.Option("--env", "-e", envvar="SRE_ENV", help="Environment whose endpoints to use."),
 ]
+
+
+def seconds(flag: str, low: float, high: float) -> Callable[[float], float]:
+    """A typer callback: a number of seconds from `low` to `high` (never inf or nan), else exit 2."""
+
+    def check(value: float) -> float:
+        if not low <= value <= high:  # False for nan too
+            raise InputError(f"{flag}: expected seconds from {low:g} to {high:g}; got {value}")
+        return value
+
+    return check
+
+
+def checked_output(path: Path | None) -> Path | None:
+    """A typer callback for --output: refuse a file that cannot be written before any work is done."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise InputError(f"--output: {path}: is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"--output: {path}: the folder {parent} does not exist")
+    if path.exists() and not path.is_file() and str(path) != os.devnull:
+        # Writing to a FIFO blocks until someone reads it; a device is not where a report goes.
+        raise InputError(f"--output: {path}: not a regular file")
+    if not os.access(path if path.exists() else parent, os.W_OK):
+        raise InputError(f"--output: {path}: not writable")
+    return path
 
 
 class TableOrJson(StrEnum):

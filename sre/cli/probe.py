@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from sre.cli.options import EnvOption, PlatformOption
+from sre.cli.options import EnvOption, PlatformOption, checked_output, seconds
 from sre.errors import InputError
 
 if TYPE_CHECKING:
@@ -92,13 +92,21 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     probes: ProbesOption = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the output here instead of stdout.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the output here instead of stdout.", callback=checked_output
+        ),
     ] = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, max=1000, help="Probes in flight at once.")
     ] = 32,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Time budget of the whole run, in seconds.")
+        float,
+        typer.Option(
+            "--timeout",
+            help="Time budget of the whole run, in seconds.",
+            callback=seconds("--timeout", 0.1, 86400),
+        ),
     ] = 60.0,
     vantage: VantageOption = None,
     target: Annotated[
@@ -221,7 +229,8 @@ def merge(
     ],
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write here instead of stdout.", callback=checked_output),
     ] = None,
 ) -> None:
     """Per-service reachability across vantages: the share of vantages that reached each service."""

@@ -18,8 +18,10 @@ from sre.elk.definitions import STAMPED_FIELDS, Definitions, FieldSpec, Retentio
 from sre.elk.meta import Body, pretty, stamp
 from sre.elk.names import KINDS, Kind
 from sre.gcpause import cyclic_gc_paused
+from sre.outdir import OutputFolder
 from sre.platform.model import Platform
 
+MARKER = ".sre-elk"  # marks an output folder as written by `sre elk build`, with the files it wrote
 MASK = "[REDACTED]"
 PII_FAILED_TAG = "pii_redaction_failed"
 
@@ -66,23 +68,11 @@ def _build(platform: Platform, defs: Definitions, commit: str | None) -> Bundle:
 
 
 def write(bundle: Bundle, out: Path) -> list[Path]:
-    """Write one JSON file per object; remove JSON files of objects that no longer exist."""
-    written: list[Path] = []
-    for kind in KINDS:
-        folder = out / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        keep = {f"{name}.json" for name in bundle.objects[kind]}
-        for stale in folder.glob("*.json"):
-            if stale.name not in keep:
-                stale.unlink()
+    """Write one JSON file per object; remove the files of objects an earlier build wrote that are gone."""
+    folder = OutputFolder(out, command="sre elk build", marker=MARKER).claim()
     for kind, name, body in bundle:
-        path = out / kind / f"{name}.json"
-        text = pretty(body)
-        # Leave an unchanged file alone, so its mtime says when its content last changed.
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+        folder.write(Path(kind) / f"{name}.json", pretty(body).encode())
+    return folder.finish()
 
 
 # --- ILM -------------------------------------------------------------------------------------------
@@ -138,20 +128,27 @@ def properties(fields: dict[str, FieldSpec]) -> dict[str, Any]:
     return root
 
 
+def _template_meta(defs: Definitions, **meta: Any) -> Body:
+    # As the stack marks its own templates: `managed: true` makes Kibana warn before an edit (the
+    # next publish would undo it), and `version` says which revision of the templates this is.
+    return {"_meta": {**meta, "managed": True}, "version": defs.elk.index_template.version}
+
+
 def ecs_component(defs: Definitions) -> Body:
     stamped = {name: FieldSpec(type="keyword", ignore_above=1024) for name in STAMPED_FIELDS}
     return {
-        "_meta": {
-            "description": "ECS fields the platform logs, and the labels every pipeline stamps",
-            "ecs_version": defs.ecs.ecs_version,
-        },
+        **_template_meta(
+            defs,
+            description="ECS fields the platform logs, and the labels every pipeline stamps",
+            ecs_version=defs.ecs.ecs_version,
+        ),
         "template": {"mappings": {"properties": properties({**stamped, **defs.ecs.fields})}},
     }
 
 
 def settings_component(defs: Definitions) -> Body:
     return {
-        "_meta": {"description": "Index settings of every service's log data streams"},
+        **_template_meta(defs, description="Index settings of every service's log data streams"),
         "template": {"settings": copy.deepcopy(defs.elk.settings)},
     }
 
@@ -159,7 +156,7 @@ def settings_component(defs: Definitions) -> Body:
 def service_component(platform: Platform, defs: Definitions, sid: str) -> Body:
     svc = platform.services[sid]
     return {
-        "_meta": {"description": f"{svc.name}: its own log fields", "service": sid},
+        **_template_meta(defs, description=f"{svc.name}: its own log fields", service=sid),
         "template": {"mappings": {"properties": properties(dict(defs.service(sid).fields))}},
     }
 
@@ -171,37 +168,40 @@ def index_template(platform: Platform, defs: Definitions, sid: str) -> Body:
     svc = platform.services[sid]
     retention = defs.retention_class(platform, sid)
     custom = names.custom_component(sid)
+    options = defs.elk.index_template
+    index: Body = {"lifecycle": {"name": names.ilm_policy(retention)}, "final_pipeline": names.pipeline(sid)}
+    if options.index_mode != "cluster_default":
+        # Explicit, so a 9.x cluster and one upgraded from 8.x give these streams the same mode.
+        index["mode"] = options.index_mode
     return {
-        "_meta": {
-            "description": f"{svc.name}: data streams logs-{sid}-<namespace>",
-            "service": sid,
-            "zone": svc.zone,
-            "owner": svc.owner,
-            "retention_class": retention,
-            "pii_fields": list(svc.pii),
-        },
+        **_template_meta(
+            defs,
+            description=f"{svc.name}: data streams logs-{sid}-<namespace>",
+            service=sid,
+            zone=svc.zone,
+            owner=svc.owner,
+            retention_class=retention,
+            pii_fields=list(svc.pii),
+            index_mode=options.index_mode,
+        ),
         "index_patterns": [names.data_stream_pattern(sid)],
         "data_stream": {},
         "allow_auto_create": True,
-        "priority": defs.elk.index_template.priority,
+        "priority": options.priority,
+        # The cluster-wide logs@custom before the service's own hook, as the stack's logs template
+        # composes it: both are optional.
         "composed_of": [
-            *defs.elk.index_template.stack_components,
+            *options.stack_components,
             names.ECS_COMPONENT,
             names.SETTINGS_COMPONENT,
             names.mappings_component(sid),
+            names.STACK_CUSTOM,
             custom,
         ],
-        "ignore_missing_component_templates": [custom],
+        "ignore_missing_component_templates": [names.STACK_CUSTOM, custom],
         # Set here, merged after every component, so a team's @custom cannot drop the PII pipeline.
         # final_pipeline (not default_pipeline) runs even when a shipper names its own pipeline.
-        "template": {
-            "settings": {
-                "index": {
-                    "lifecycle": {"name": names.ilm_policy(retention)},
-                    "final_pipeline": names.pipeline(sid),
-                }
-            }
-        },
+        "template": {"settings": {"index": index}},
     }
 
 
@@ -215,6 +215,47 @@ def _painless(text: str) -> str:
 def condition(source: str) -> Body:
     # The object form of a script: Elasticsearch also takes a bare string, the API schema does not.
     return {"lang": "painless", "source": source}
+
+
+# The data stream's dataset and namespace from the name the document is written to,
+# logs-<dataset>-<namespace>, where the shipper did not set them (Kibana filters on them).
+DATA_STREAM_SCRIPT = (
+    "if (ctx.data_stream == null) { ctx.data_stream = new HashMap(); } "
+    "ctx.data_stream.putIfAbsent('type', 'logs'); "
+    "ctx.data_stream.putIfAbsent('dataset', params.dataset); "
+    "String index = ctx._index; "
+    "if (ctx.data_stream.namespace == null && index != null && index.startsWith(params.prefix)) "
+    "{ ctx.data_stream.namespace = index.substring(params.prefix.length()); }"
+)
+
+
+def data_stream_processors(defs: Definitions, sid: str) -> list[Body]:
+    return [
+        {
+            "script": {
+                "tag": "stamp_data_stream",
+                "lang": "painless",
+                "source": DATA_STREAM_SCRIPT,
+                "params": {"dataset": sid, "prefix": f"logs-{sid}-"},
+            }
+        },
+        {
+            "set": {
+                "tag": "stamp_event_dataset",
+                "field": "event.dataset",
+                "copy_from": "data_stream.dataset",
+                "override": False,
+            }
+        },
+        {
+            "set": {
+                "tag": "stamp_ecs_version",
+                "field": "ecs.version",
+                "value": defs.ecs.ecs_version,
+                "override": False,
+            }
+        },
+    ]
 
 
 def stamp_processors(platform: Platform, sid: str) -> list[Body]:
@@ -292,6 +333,7 @@ def pipeline(platform: Platform, defs: Definitions, sid: str) -> Body:
         # below (which address user -> email) would not see it.
         procs.append({"dot_expander": {"tag": "expand_dotted_fields", "field": "*"}})
     procs += copy.deepcopy(defs.service(sid).processors)
+    procs += data_stream_processors(defs, sid)
     procs += stamp_processors(platform, sid)
     procs += [pii_processor(name, defs.pii_action(sid, name)) for name in svc.pii]
     for text_field in defs.pii.text.fields:

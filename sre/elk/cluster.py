@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sre.elk.meta import Body
 from sre.elk.names import Kind
 from sre.errors import InputError, SreError
-from sre.urls import is_http_url, without_credentials
+from sre.urls import check_http_url, without_credentials
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -219,6 +219,19 @@ class Cluster:
         if not (isinstance(answer, dict) and answer.get("acknowledged") is True):
             raise ClusterError(f"{what}: not acknowledged by the cluster: {_reason(answer)}")
 
+    def index_templates(self) -> dict[str, Body]:
+        """Every index template on the cluster (the stack's, Fleet's, anyone's), by name."""
+        what = f"GET /{PATHS['index_templates']}"
+        answer = self._call(what, lambda: self.es.indices.get_index_template().body)
+        items = answer.get("index_templates") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            raise ClusterError(f"{what}: unexpected answer, not a list of index templates: {_reason(answer)}")
+        return {
+            str(item["name"]): item["index_template"]
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get("index_template"), dict) and "name" in item
+        }
+
     def missing_components(self, names: list[str]) -> list[str]:
         return [n for n in names if self.get("component_templates", n) is None]
 
@@ -262,8 +275,7 @@ def connect(conn: Connection) -> Cluster:
     from elastic_transport import HttpxHttpNode
     from elasticsearch import Elasticsearch
 
-    if not is_http_url(conn.url):
-        raise InputError(f"--url: expected http(s)://host:port; got {conn.safe_url or conn.url!r}")
+    check_http_url(conn.url, what="--url")
     if conn.ca_file is not None and not conn.ca_file.is_file():
         raise InputError(f"--ca-file: {conn.ca_file}: file not found")
     tls: dict[str, Any] = {"ca_certs": str(conn.ca_file)} if conn.ca_file else {}

@@ -76,6 +76,7 @@ def _type_shorthand(value: Any) -> Any:
 class FieldSpec(Strict):
     type: FieldType
     ignore_above: Annotated[int, Field(ge=1, le=32766)] | None = None
+    ignore_malformed: bool | None = None
     index: bool | None = None
     doc_values: bool | None = None
     scaling_factor: Annotated[float, Field(gt=0)] | None = None
@@ -89,7 +90,7 @@ class FieldSpec(Strict):
 
     def mapping(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
-        for key in ("ignore_above", "index", "doc_values", "scaling_factor"):
+        for key in ("ignore_above", "ignore_malformed", "index", "doc_values", "scaling_factor"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -103,11 +104,22 @@ FieldSpec.model_rebuild()
 FieldMap = dict[FieldName, FieldSpecIn]
 
 
+IndexMode = Literal["logsdb", "standard", "cluster_default"]
+
+
 class IndexTemplateOptions(Strict):
-    # The stack's `logs` template (logs-*-*) has priority 100: ours must be higher to win.
-    priority: Annotated[int, Field(gt=100, le=100_000)] = 200
+    # The stack's `logs` template (logs-*-*) has priority 100: ours must be higher to win. Fleet
+    # installs its integration templates at 200, which lint refuses for ours.
+    priority: Annotated[int, Field(gt=100, le=100_000)] = 250
     # Component templates the stack installs; ours come after them in composed_of, so ours win.
     stack_components: list[str] = ["logs@mappings", "logs@settings", "ecs@mappings"]
+    # index.mode of the data streams: logsdb (synthetic _source, far less disk), standard, or
+    # cluster_default (unset: logsdb for new logs-*-* streams on 9.x, standard on clusters
+    # upgraded from 8.x, so the same templates give different modes on different clusters).
+    index_mode: IndexMode = "logsdb"
+    # `version` of every template, as the stack versions its own; bump it with a change that the
+    # readers of these data streams should notice (a field's type, the index mode).
+    version: Annotated[int, Field(ge=1, le=2_147_483_647)] = 1
 
 
 class ClusterTemplate(Strict):
@@ -174,6 +186,12 @@ class RetentionClass(Strict):
     @property
     def delete_days(self) -> float:
         return hours(self.delete.after) / 24
+
+    @property
+    def longest_days(self) -> float:
+        """The longest a document can live: it waits for rollover (at most hot.max_age, its other
+        condition only makes that sooner), and delete.after counts from the rollover."""
+        return (hours(self.hot.max_age) + hours(self.delete.after)) / 24
 
 
 class RetentionFile(Strict):
@@ -346,11 +364,14 @@ def _retention(defs: Definitions, platform: Platform) -> Iterator[tuple[str, Pro
             continue
         name = defs.retention_class(platform, sid)
         chosen = classes.get(name)
-        if chosen is None or chosen.delete_days <= limit:
+        if chosen is None or chosen.longest_days <= limit:
             continue
+        # delete.after counts from rollover, and a document may wait up to hot.max_age for that.
         message = (
-            f"class {name!r} keeps logs {chosen.delete.after}, longer than the platform's PII limit of "
-            f"{limit}d (policies.pii.log_retention_days), and {sid} holds PII ({', '.join(svc.pii)})"
+            f"class {name!r} keeps a document up to {chosen.longest_days:g}d (rollover after at most "
+            f"hot.max_age {chosen.hot.max_age}, then delete.after {chosen.delete.after}), longer than the "
+            f"platform's PII limit of {limit}d (policies.pii.log_retention_days), and {sid} holds PII "
+            f"({', '.join(svc.pii)})"
         )
         if defs.service(sid).retention:
             yield f"services/{sid}", Problem(("retention",), message)

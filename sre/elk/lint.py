@@ -6,7 +6,9 @@
   second), or at a higher one (ours would never apply);
 - names of ILM policies, pipelines or component templates that nothing defines;
 - more fields per template than the field budget;
-- a PII field of platform.yaml that no processor of the service's pipeline removes, masks or hashes.
+- a PII field of platform.yaml that no processor of the service's pipeline removes, masks or hashes;
+- the stack's conventions (sre.elk.conventions): Fleet's priority, logsdb's constraints, the
+  mappings ecs@mappings and logs@mappings would give, custom fields outside ECS field sets.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sre.elk import names
+from sre.elk import conventions, names
 from sre.elk.build import Bundle
 from sre.elk.definitions import Definitions
 from sre.elk.meta import Body
@@ -41,6 +43,12 @@ FAMILIES = {
     "nested": "object",
 }
 PIPELINE_SETTINGS = ("index.default_pipeline", "index.final_pipeline")
+# What `sre elk lint` says it checked. The request schemas are not among them: the project's tests
+# check the build output against Elastic's, and the product runs no code from outside its package.
+CHECKED = (
+    "field type conflicts, index pattern overlaps, references to ILM policies, pipelines and "
+    "component templates, the field budget, PII coverage"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -59,6 +67,7 @@ def lint(bundle: Bundle, platform: Platform, defs: Definitions) -> list[Finding]
         *references(bundle, defs),
         *field_budget(bundle, defs),
         *pii_coverage(bundle, platform),
+        *(Finding(where, message) for where, message in conventions.check(bundle, platform, defs)),
     ]
     return sorted(set(found))
 
@@ -159,7 +168,8 @@ def patterns_overlap(a: str, b: str) -> bool:
     return go(0, 0)
 
 
-def _overlap(a: list[str], b: list[str]) -> tuple[str, str] | None:
+def overlap(a: list[str], b: list[str]) -> tuple[str, str] | None:
+    """The first pair of patterns, one of each list, that some index name matches both."""
     return next(((p, q) for p in a for q in b if patterns_overlap(p, q)), None)
 
 
@@ -171,7 +181,7 @@ def pattern_overlaps(bundle: Bundle, defs: Definitions) -> Iterator[Finding]:
     theirs = [(name, t.patterns, t.priority) for name, t in sorted(defs.elk.cluster_templates.items())]
     for i, (name, patterns, priority) in enumerate(ours):
         for other, other_patterns, other_priority in ours[i + 1 :] + theirs:
-            hit = _overlap(patterns, other_patterns)
+            hit = overlap(patterns, other_patterns)
             if hit is None:
                 continue
             if priority == other_priority:

@@ -9,6 +9,9 @@ Kind = Literal["ilm", "pipelines", "component_templates", "index_templates"]
 KINDS: tuple[Kind, ...] = ("ilm", "pipelines", "component_templates", "index_templates")
 
 ECS_COMPONENT = "platform-logs@ecs"
+# The stack's cluster-wide hook: its own logs template composes it, and so do ours, so a setting
+# an operator puts there applies to every logs stream, sre's included.
+STACK_CUSTOM = "logs@custom"
 SETTINGS_COMPONENT = "platform-logs@settings"
 
 

@@ -2,7 +2,8 @@
 
 What Elasticsearch changes on the way in and out (from its API reference and GET responses):
 - adds created_date / modified_date (and *_millis) to templates and pipelines, `version` and
-  `modified_date` and `in_use_by` around ILM policies (the cluster client unwraps those);
+  `modified_date` and `in_use_by` around ILM policies (the cluster client unwraps those); a
+  template's or pipeline's own `version` is the caller's, never generated, so it is content;
 - returns index settings nested under `index`, with every value as a string ("1", "true");
 - fills `data_stream` with its defaults (hidden, allow_custom_routing false);
 - gives every ILM phase a min_age ("0ms"), the delete action delete_searchable_snapshot: true, and
@@ -19,7 +20,7 @@ from typing import Any
 from sre.elk.meta import Body, without_volatile_meta
 from sre.elk.names import Kind
 
-SERVER_ADDED = ("created_date", "created_date_millis", "modified_date", "modified_date_millis", "version")
+SERVER_ADDED = ("created_date", "created_date_millis", "modified_date", "modified_date_millis")
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False, "failure_store": False}
 EMPTY_DEFAULTS: dict[str, Any] = {
     "composed_of": [],

@@ -3,8 +3,11 @@
 Order: ILM policies, pipelines, component templates, index templates (each refers only to
 objects before it). An object that exists but is not ours (its _meta.managed_by and platform are
 not sre and this platform) is a conflict: nothing at all is written while one is left, unless
---force. After a template change that alters mappings or settings, the data streams it matches are
-marked for lazy rollover, so their next write starts a backing index with the new template.
+--force. An index template of someone else's (the stack's, Fleet's) whose patterns overlap ours at
+the same priority (Elasticsearch refuses ours) or a higher one (ours would never apply) is a
+collision: nothing is written, --force or not. After a template change that alters mappings or
+settings, the data streams it matches are marked for lazy rollover, so their next write starts a
+backing index with the new template.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Literal
 
 from sre.elk.build import Bundle
 from sre.elk.cluster import Cluster, ClusterError, ServerInfo
+from sre.elk.lint import overlap
 from sre.elk.meta import MANAGED_BY, Body, get_meta
 from sre.elk.names import Kind
 from sre.elk.normalize import normalize
@@ -43,6 +47,7 @@ class Plan:
     server: ServerInfo
     steps: list[Step]
     force: bool = False
+    collisions: list[str] = field(default_factory=list)
 
     def of(self, action: Action) -> list[Step]:
         return [s for s in self.steps if s.action == action]
@@ -54,7 +59,7 @@ class Plan:
 
     @property
     def blocked(self) -> bool:
-        return bool(self.of("conflict")) and not self.force
+        return bool(self.collisions) or (bool(self.of("conflict")) and not self.force)
 
 
 @dataclass
@@ -71,10 +76,47 @@ class PublishError(SreError):
 def owner_of(kind: Kind, body: Body) -> str:
     meta = get_meta(kind, body)
     who = meta.get("managed_by")
+    package = meta.get("package")
     if not who:
-        return "nobody (no _meta.managed_by)"
+        # The stack marks its own templates `managed: true` without a managed_by.
+        return (
+            "the Elastic stack (_meta.managed)"
+            if meta.get("managed") is True
+            else "nobody (no _meta.managed_by)"
+        )
+    if isinstance(package, dict) and package.get("name"):
+        return f"{who} (package {package['name']})"
     platform = meta.get("platform")
     return f"{who} (platform {platform})" if platform else str(who)
+
+
+def collisions(bundle: Bundle, live: dict[str, Body], ours: str) -> list[str]:
+    """Our index templates whose patterns overlap a template of someone else's on the cluster at
+    the same priority (Elasticsearch refuses ours) or a higher one (theirs would apply instead)."""
+    found = []
+    foreign = {
+        name: body
+        for name, body in sorted(live.items())
+        if name not in bundle.objects["index_templates"] and owner_of("index_templates", body) != ours
+    }
+    for name, body in sorted(bundle.objects["index_templates"].items()):
+        priority = int(body.get("priority", 0))
+        for other, theirs in foreign.items():
+            hit = overlap(list(body.get("index_patterns", [])), list(theirs.get("index_patterns") or []))
+            their_priority = int(theirs.get("priority") or 0)
+            if hit is None or their_priority < priority:
+                continue
+            who = owner_of("index_templates", theirs)
+            if their_priority == priority:
+                why = "at the same priority, which Elasticsearch refuses"
+            else:
+                why = f"at the higher priority {their_priority}, so theirs would apply and ours never"
+            found.append(
+                f"index_templates/{name}: pattern {hit[0]} overlaps {hit[1]} of the cluster's template "
+                f"{other} (managed by {who}) {why} (priority {priority}, elk.yaml index_template.priority); "
+                f"choose another priority, or narrow or remove {other}"
+            )
+    return found
 
 
 def plan(cluster: Cluster, bundle: Bundle, platform: str, stack_components: list[str], force: bool) -> Plan:
@@ -88,6 +130,7 @@ def plan(cluster: Cluster, bundle: Bundle, platform: str, stack_components: list
         )
     steps: list[Step] = []
     ours = f"{MANAGED_BY} (platform {platform})"
+    found = collisions(bundle, cluster.index_templates(), ours)
     for kind, name, body in bundle:
         live = cluster.get(kind, name)
         if live is None:
@@ -98,7 +141,7 @@ def plan(cluster: Cluster, bundle: Bundle, platform: str, stack_components: list
             steps.append(Step(kind, name, "conflict", body, live, owner=owner_of(kind, live)))
         else:
             steps.append(Step(kind, name, "update", body, live))
-    return Plan(server=server, steps=steps, force=force)
+    return Plan(server=server, steps=steps, force=force, collisions=found)
 
 
 def _content(kind: Kind, body: Body | None) -> Body | None:

@@ -46,6 +46,7 @@ def summary(plan: Plan) -> str:
 
 def render_plan(plan: Plan, *, show_diff: bool) -> list[str]:
     out = [f"cluster: Elasticsearch {plan.server.version} ({plan.server.cluster_name or 'unnamed'})"]
+    out += [f"collision {line}" for line in plan.collisions]
     for step in plan.steps:
         if step.action == "unchanged":
             continue
@@ -62,6 +63,12 @@ def render_plan(plan: Plan, *, show_diff: bool) -> list[str]:
 def render_result(result: Result, *, dry_run: bool) -> list[str]:
     plan = result.plan
     out = render_plan(plan, show_diff=False)
+    if plan.collisions:
+        out.append(
+            f"nothing written: {len(plan.collisions)} of our index templates collide with templates "
+            "already on the cluster (--force does not override this)"
+        )
+        return out
     if plan.blocked:
         names = ", ".join(s.label for s in plan.of("conflict"))
         out.append(

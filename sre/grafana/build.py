@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sre.errors import InputError
 from sre.gcpause import cyclic_gc_paused
 from sre.grafana.board import Folder
 from sre.grafana.context import Context
 from sre.grafana.definitions import load_boards
 from sre.grafana.settings import load_settings
 from sre.jsontext import pretty
+from sre.outdir import OutputFolder
 from sre.platform.model import Platform
 
 DEFAULT_DASHBOARDS_DIR = "dashboards"
@@ -64,27 +64,8 @@ def render(model: dict[str, Any]) -> bytes:
 
 
 def write(built: list[BuiltDashboard], out: Path) -> list[Path]:
-    """Write every dashboard under `out`; remove JSON files an earlier build left and this one did not."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise InputError(f"{out}: folder is not empty and was not written by `sre dashboards build`")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("written by `sre dashboards build`; stale files here are removed\n")
-    written = []
+    """Write every dashboard under `out`; remove the files an earlier build wrote and this one did not."""
+    folder = OutputFolder(out, command="sre dashboards build", marker=MARKER).claim()
     for dashboard in built:
-        path = out / dashboard.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = render(dashboard.model)
-        # Leave an unchanged file alone, so its modification time says when it last changed.
-        if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
-        written.append(path)
-    keep = set(written)
-    for stale in out.rglob("*.json"):
-        if stale not in keep:
-            stale.unlink()
-    for folder in sorted((p for p in out.iterdir() if p.is_dir()), reverse=True):
-        if not any(folder.iterdir()):
-            folder.rmdir()
-    return written
+        folder.write(dashboard.path, render(dashboard.model))
+    return folder.finish()

@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 
 from sre.errors import InputError, SreError
 from sre.scrub import header_safe
-from sre.urls import without_credentials
+from sre.urls import check_http_url, without_credentials
 
 URL_ENV = "GRAFANA_URL"
 # Names of environment variables, not secrets.
 TOKEN_ENV = "GRAFANA_TOKEN"  # noqa: S105
 TOKEN_FILE_ENV = "GRAFANA_TOKEN_FILE"  # noqa: S105
 DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 600.0
 
 
 class GrafanaError(SreError):
@@ -50,23 +51,20 @@ def resolve_target(
 ) -> GrafanaTarget:
     """URL from --url or $GRAFANA_URL; the token from --token-file, $GRAFANA_TOKEN_FILE, or the
     environment variable named by --token-env (default GRAFANA_TOKEN). Never from the command line."""
+    what = "--url" if url else f"${URL_ENV}"
     url = url or os.environ.get(URL_ENV)
     if not url:
         raise InputError(f"no Grafana URL: give --url or set {URL_ENV}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"--url: expected http(s)://host[:port][/path]; got {url!r}")
-    if timeout <= 0:
-        raise InputError(f"--timeout: expected a positive number of seconds; got {timeout}")
+    check_http_url(url, what=what)
+    if not 0 < timeout <= MAX_TIMEOUT:
+        raise InputError(f"--timeout: expected seconds from 0 to {MAX_TIMEOUT:g}; got {timeout}")
     path = token_file or (Path(os.environ[TOKEN_FILE_ENV]) if os.environ.get(TOKEN_FILE_ENV) else None)
     if path is not None:
-        try:
-            token = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the Grafana token file: {exc.strerror}") from None
-        if not token:
-            raise InputError(f"{path}: the Grafana token file is empty")
-        where = str(path)
+        from sre.safefile import read_secret
+
+        where = "--token-file" if token_file else f"${TOKEN_FILE_ENV}"
+        token = read_secret(path, what=where)
+        where = f"{where}: {path}"
     else:
         token = os.environ.get(token_env, "").strip()
         if not token:

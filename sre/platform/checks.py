@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from urllib.parse import urlsplit
 
-from sre.platform.model import EVERY_SERVICE, EnvironmentBody, Platform
+from sre.platform.model import EVERY_SERVICE, SCHEMES, EnvironmentBody, Platform
 from sre.yamlfile import PathKey, Problem
 
 
@@ -24,6 +25,11 @@ def _tiers(p: Platform) -> Iterator[Problem]:
         if tier.dc in seen:
             yield Problem(("tiers", tid, "dc"), f"dc {tier.dc!r} is already used by tier {seen[tier.dc]!r}")
         seen[tier.dc] = tid
+    if p.control_plane is not None and p.control_plane.tier not in p.tiers:
+        yield Problem(
+            ("control_plane", "tier"),
+            f"unknown tier {p.control_plane.tier!r}; expected one of {_one_of(p.tiers)}",
+        )
 
 
 def _services(p: Platform) -> Iterator[Problem]:
@@ -55,8 +61,27 @@ def _services(p: Platform) -> Iterator[Problem]:
                     yield Problem(
                         (*at, "tiers"), f"stateful service has no replication role for tier {tid!r}"
                     )
+            yield from _roles(p, sid)
         elif svc.tiers:
             yield Problem((*at, "tiers"), "replication roles are only for stateful services (stateful: true)")
+
+
+def _roles(p: Platform, sid: str) -> Iterator[Problem]:
+    at: PathKey = ("services", sid, "tiers")
+    primary: str | None = None
+    for tid, entry in p.services[sid].tiers.items():
+        tier = p.tiers.get(tid)
+        if entry.role == "primary":
+            if primary is not None:
+                yield Problem(
+                    (*at, tid, "role"), f"tier {primary!r} is already the primary; a service has one primary"
+                )
+            primary = primary or tid
+        elif entry.role == "replica" and tier is not None and tier.standby == "active":
+            yield Problem(
+                (*at, tid, "role"),
+                f"tier {tid!r} serves traffic (standby: active), so it holds the primary, not a replica",
+            )
 
 
 def _edges(p: Platform) -> Iterator[Problem]:
@@ -90,8 +115,16 @@ def environment_problems(p: Platform, env: EnvironmentBody, at: PathKey) -> Iter
         if sid not in p.services:
             yield Problem((*at, "endpoints", sid), f"unknown service {sid!r}")
             continue
-        for tid in per_tier:
+        kind = p.services[sid].kind
+        for tid, endpoint in per_tier.items():
             if tid not in p.tiers:
                 yield Problem(
                     (*at, "endpoints", sid, tid), f"unknown tier {tid!r}; expected one of {_one_of(p.tiers)}"
+                )
+            scheme = urlsplit(endpoint.url).scheme
+            if scheme not in SCHEMES[kind]:
+                yield Problem(
+                    (*at, "endpoints", sid, tid),
+                    f"a {kind} service is reached over {'/'.join(s + '://' for s in SCHEMES[kind])}; "
+                    f"got {scheme}://",
                 )

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from sre.urls import shown_url
+
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 
 # The protocol a probe speaks to reach the service.
@@ -46,10 +48,35 @@ Kind = Literal[
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 
+# The URL schemes the check of each kind speaks: an endpoint with another scheme is a mistake in
+# the model, found when it is loaded rather than as a failed probe.
+HTTP_SCHEMES = ("http", "https")
+SCHEMES: dict[str, tuple[str, ...]] = {
+    "http": HTTP_SCHEMES,
+    "https": HTTP_SCHEMES,
+    "grpc": ("grpc", "grpcs", *HTTP_SCHEMES),
+    "tcp": ("tcp",),
+    "tls": ("tls", "tcp", "https"),
+    "dns": ("dns", "udp", "tcp"),
+    "postgres": ("postgres", "postgresql"),
+    "mongodb": ("mongodb", "mongodb+srv"),
+    "clickhouse": HTTP_SCHEMES,
+    "redis": ("redis", "rediss"),
+    "s3": HTTP_SCHEMES,
+    "vault": HTTP_SCHEMES,
+    "kafka": ("kafka", "kafka+ssl"),
+    "nats": ("nats", "tls"),
+    "mlflow": HTTP_SCHEMES,
+    "elasticsearch": HTTP_SCHEMES,
+    "kubernetes": HTTP_SCHEMES,
+    "delta_lake": ("s3", "s3a", "gs", "abfss", "file"),
+}
+
 Role = Literal["primary", "replica", "cold"]
 Standby = Literal["active", "hot", "cold"]
 
 EVERY_SERVICE = "*"
+MAX_URL_LENGTH = 2048
 
 
 class Strict(BaseModel):
@@ -176,9 +203,16 @@ class Endpoint(Strict):
     @field_validator("url")
     @classmethod
     def _has_scheme(cls, value: str) -> str:
-        parts = urlsplit(value)
+        shown = shown_url(value)
+        if len(value) > MAX_URL_LENGTH:
+            raise ValueError(f"the URL is longer than {MAX_URL_LENGTH} characters: {shown!r}")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+        except ValueError as exc:
+            raise ValueError(f"not a usable URL ({exc}); got {shown!r}") from None
         if not parts.scheme or not (parts.netloc or parts.path):
-            raise ValueError(f"expected a URL with a scheme, such as https://host:port; got {value!r}")
+            raise ValueError(f"expected a URL with a scheme, such as https://host:port; got {shown!r}")
         return value
 
 
@@ -199,6 +233,13 @@ class Environment(EnvironmentBody):
     file: str | None = None
 
 
+class ControlPlane(Strict):
+    """Where `sre serve`, its store and the Alertmanager feeding it run: not a tier a runbook may leave."""
+
+    tier: Id
+    description: str = ""
+
+
 class Platform(Strict):
     version: Literal[1]
     platform: PlatformMeta
@@ -210,6 +251,7 @@ class Platform(Strict):
     externals: dict[Id, External] = {}
     edges: list[Edge] = []
     environments: dict[Id, Environment]
+    control_plane: ControlPlane | None = None
 
     _source: Path = PrivateAttr(default=Path("platform.yaml"))
 

@@ -47,8 +47,10 @@ def format_duration(seconds: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Observed:
-    """What a condition can look at: the facts and phases of one attempt, and the HTTP evidence."""
+class Evidence:
+    """The read-only view a condition is evaluated against: one attempt's facts, phases, body and
+    headers (copied from the check's `model.Observation`, which the check fills while it runs), plus
+    the attempt's duration and the clock the judge reads."""
 
     facts: Mapping[str, Any]
     phases: Mapping[str, float]
@@ -63,19 +65,19 @@ _MISSING = object()
 
 
 def _fact(name: str, scale: float = 1.0) -> Any:
-    def read(o: Observed) -> Any:
+    def read(o: Evidence) -> Any:
         value = o.facts.get(name, _MISSING)
         return value * scale if value is not _MISSING and isinstance(value, int | float) else value
 
     return read
 
 
-def _cert_expiry(o: Observed) -> Any:
+def _cert_expiry(o: Evidence) -> Any:
     after = o.facts.get("cert_not_after")
     return after - o.now if isinstance(after, int | float) else _MISSING
 
 
-def _body_text(o: Observed) -> Any:
+def _body_text(o: Evidence) -> Any:
     return _MISSING if o.body is None else o.body.decode("utf-8", errors="replace")
 
 
@@ -98,7 +100,9 @@ KEYED = ("header.", "fact.", "phase.", "body.$.")
 
 
 @dataclass(frozen=True, slots=True)
-class Literal_:
+class Operand:
+    """The value side of a condition (`200`, `300ms`, `"ok"`), as written and as a number if it is one."""
+
     raw: str  # as written, quotes removed
     number: float | None  # a number, or a duration in seconds
 
@@ -109,7 +113,7 @@ class Condition:
     subject: str
     kind: SubjectType
     op: str
-    values: tuple[Literal_, ...]  # several for `any(a, b)`
+    values: tuple[Operand, ...]  # several for `any(a, b)`
     key: str | None = None
     _path: Any = None  # compiled JMESPath for body.$.EXPR
     _regex: re.Pattern[str] | None = None
@@ -139,7 +143,7 @@ class Condition:
             _check_types(kind, op, value, subject, text)
         return cls(text.strip(), subject, kind, op, values, key, path, regex)
 
-    def evaluate(self, seen: Observed) -> tuple[bool, str]:
+    def evaluate(self, seen: Evidence) -> tuple[bool, str]:
         """Whether it holds, and the text with what was seen: `status (503) == 200`."""
         actual = self._read(seen)
         if actual is _MISSING:
@@ -147,7 +151,7 @@ class Condition:
         holds = self._holds(actual)
         return holds, f"{self.subject} ({self._show(actual)}) {self.op} {self._value_text()}"
 
-    def _read(self, seen: Observed) -> Any:
+    def _read(self, seen: Evidence) -> Any:
         if self.key is None:
             return SUBJECTS[self.subject][1](seen)
         if self.subject.startswith("header."):
@@ -183,7 +187,11 @@ class Condition:
         if self.op == "matches":
             assert self._regex is not None
             return self._regex.search(_text(actual)) is not None
-        inside = value.raw in actual if isinstance(actual, list) else value.raw in _text(actual)
+        # A JSON list holds an item equal to the value (3 matches 3 and 3.0); text holds a substring.
+        if isinstance(actual, list):
+            inside = any(_equal(item, value, self.kind) for item in actual)
+        else:
+            inside = value.raw in _text(actual)
         return inside if self.op == "contains" else not inside
 
     def _value_text(self) -> str:
@@ -217,7 +225,7 @@ def _subject(subject: str, text: str) -> tuple[SubjectType, str | None, Any]:
     raise ValueError(f"condition {text!r}: unknown subject {subject!r}; expected one of {known}")
 
 
-def _values(value_text: str, text: str) -> tuple[Literal_, ...]:
+def _values(value_text: str, text: str) -> tuple[Operand, ...]:
     if not value_text.startswith("any("):
         if not _SINGLE.fullmatch(value_text):
             raise ValueError(
@@ -228,7 +236,7 @@ def _values(value_text: str, text: str) -> tuple[Literal_, ...]:
     if not value_text.endswith(")"):
         raise ValueError(f"condition {text!r}: any( is not closed")
     inner = value_text[4:-1]
-    values: list[Literal_] = []
+    values: list[Operand] = []
     pos = 0
     while pos < len(inner):
         found = _LITERAL.match(inner, pos)
@@ -241,22 +249,22 @@ def _values(value_text: str, text: str) -> tuple[Literal_, ...]:
     return tuple(values)
 
 
-def _literal(token: str, text: str) -> Literal_:
+def _literal(token: str, text: str) -> Operand:
     if token.startswith('"'):
         try:
-            return Literal_(json.loads(token), None)
+            return Operand(json.loads(token), None)
         except ValueError:
             raise ValueError(f"condition {text!r}: bad quoted string {token}") from None
     if _NUMBER.match(token):
-        return Literal_(token, float(token))
+        return Operand(token, float(token))
     if _DURATION.match(token):
-        return Literal_(token, parse_duration(token))
+        return Operand(token, parse_duration(token))
     if _BARE.match(token):
-        return Literal_(token, None)
+        return Operand(token, None)
     raise ValueError(f'condition {text!r}: cannot read the value {token!r}; quote text as "..."')
 
 
-def _check_types(kind: SubjectType, op: str, value: Literal_, subject: str, text: str) -> None:
+def _check_types(kind: SubjectType, op: str, value: Operand, subject: str, text: str) -> None:
     is_duration = bool(_DURATION.match(value.raw))
     if kind == "duration" and op != "matches" and not is_duration:
         raise ValueError(f"condition {text!r}: {subject} is a duration; give a unit, such as 300ms or 14d")
@@ -270,7 +278,7 @@ def _check_types(kind: SubjectType, op: str, value: Literal_, subject: str, text
         raise ValueError(f"condition {text!r}: {subject} is a {kind}; contains is for text")
 
 
-def _equal(actual: Any, value: Literal_, kind: SubjectType) -> bool:
+def _equal(actual: Any, value: Operand, kind: SubjectType) -> bool:
     if isinstance(actual, bool):
         return value.raw.lower() == str(actual).lower()
     if isinstance(actual, int | float) and value.number is not None and kind != "text":

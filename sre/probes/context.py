@@ -93,9 +93,10 @@ def resolve_secret(ref: SecretSource, name: str) -> str:
             raise ProbeError(Reason.auth, f"secret {name!r}: environment variable {ref.env} is not set")
         return value
     if ref.file is not None:
+        from sre.safefile import SECRET_LIMIT, FileProblem, read_text
+
         try:
-            return Path(ref.file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            message = f"secret {name!r}: cannot read {ref.file}: {exc.strerror}"
-            raise ProbeError(Reason.auth, message) from None
+            return read_text(Path(ref.file), limit=SECRET_LIMIT).strip()
+        except FileProblem as exc:
+            raise ProbeError(Reason.auth, f"secret {name!r}: {exc}") from None
     raise ProbeError(Reason.auth, f"secret {name!r}: no env or file given")

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from sre.probes import tlsinfo
-from sre.probes.conditions import Observed, format_duration
+from sre.probes.conditions import Evidence, format_duration
 from sre.probes.context import RunContext
 from sre.probes.model import Observation, ProbeError, Reason, Status, Target
 
@@ -121,7 +121,7 @@ def _conditions(
 ) -> list[tuple[Reason, str]]:
     if not target.conditions:
         return []
-    seen = Observed(
+    seen = Evidence(
         facts=observation.facts,
         phases=observation.phases,
         duration=duration,

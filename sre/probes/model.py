@@ -95,7 +95,8 @@ class Target:
 
 @dataclass(slots=True)
 class Observation:
-    """Facts a check saw (http_status, tls_version, role, lag_seconds, ...) and phase timings."""
+    """What a check records while one attempt runs: facts (http_status, tls_version, role, lag_seconds,
+    ...), phase timings and the HTTP evidence; the judge reads it (conditions through `Evidence`)."""
 
     facts: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from typing import Any
 
 from sre.probes import net
 from sre.probes.checks import get_check
+from sre.probes.checks.drivers import missing_driver
 from sre.probes.context import ProbeContext, RunContext
 from sre.probes.judge import Verdict, judge
 from sre.probes.model import Observation, ProbeError, Reason, Result, Status, Target, result_for
@@ -177,7 +178,9 @@ async def attempt(target: Target, run: RunContext, limit: float) -> _Attempt:
     error: ProbeError | None = None
     try:
         check = get_check(target.check)
-    except (ImportError, AttributeError, KeyError):
+    except ImportError as exc:
+        error = ProbeError(Reason.unsupported, missing_driver(target.check, exc))
+    except (AttributeError, KeyError):
         error = ProbeError(Reason.unsupported, f"no check named {target.check!r} is installed")
     else:
         timer = asyncio.timeout(limit)

@@ -13,9 +13,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sre.errors import SreError
+from sre.errors import InputError
+from sre.safefile import MIB, FileProblem, read_text
 
 STATE_VERSION = 1
+STATE_LIMIT = 16 * MIB
 
 TierState = Literal["running", "stopped", "skipped", "not_in_sandbox"]
 
@@ -79,17 +81,18 @@ class StateFile:
         self.path = path
 
     def load(self) -> SandboxState:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not self.path.exists() and not self.path.is_symlink():
             return SandboxState()
+        advice = "stop any leftover servers by hand and remove the file"
+        try:
+            text = read_text(self.path, limit=STATE_LIMIT)
+        except FileProblem as exc:
+            raise InputError(f"{exc}: unreadable sandbox state; {advice}") from None
         try:
             return SandboxState.model_validate(json.loads(text))
         except (ValueError, ValidationError) as exc:
-            raise SreError(
-                f"{self.path}: unreadable sandbox state ({str(exc).splitlines()[0]}); "
-                "stop any leftover servers by hand and remove the file"
-            ) from None
+            first = str(exc).splitlines()[0][:120]
+            raise InputError(f"{self.path}: unreadable sandbox state ({first}); {advice}") from None
 
     def save(self, state: SandboxState) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

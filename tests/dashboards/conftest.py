@@ -11,8 +11,6 @@ import pytest
 from dashboards_support import ROOT
 from fake_grafana import EDITOR_TOKEN, FakeGrafana
 
-from sre.grafana.lint import SCHEMA_CHECKER_ENV, find_schema_checker
-
 
 @pytest.fixture
 def fake_grafana() -> Iterator[FakeGrafana]:
@@ -31,10 +29,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(ROOT / "platform.yaml", root / "platform.yaml")
     shutil.copytree(ROOT / "dashboards", root / "dashboards", ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.chdir(root)
-    # The copy lives outside the project tree; lint uses the same schema checker as the project.
-    checker = find_schema_checker(ROOT)
-    if checker is not None:
-        monkeypatch.setenv(SCHEMA_CHECKER_ENV, str(checker))
     for name in ("SRE_PLATFORM", "GRAFANA_URL", "GRAFANA_TOKEN", "GRAFANA_TOKEN_FILE", "CI_COMMIT_SHA"):
         monkeypatch.delenv(name, raising=False)
     return root

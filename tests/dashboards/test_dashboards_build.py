@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 from dashboards_support import ROOT, run
-from requirements import SHARED_INSTALL, need
+from requirements import need_shared
 
 from sre.grafana.build import build
-from sre.grafana.lint import SCHEMA_BASE_STEP, find_schema_checker, panels, schema_form, write_schema_form
+from sre.grafana.lint import SCHEMA_BASE_STEP, panels, schema_form, write_schema_form
 from sre.platform.loader import load_platform
 
 
 @pytest.fixture
 def grafana_checker() -> Path:
-    return need(find_schema_checker(ROOT), "shared/tools/validate_grafana.py", SHARED_INSTALL)
+    return need_shared("tools/validate_grafana.py")
 
 
 def built_files(folder: Path) -> dict[str, bytes]:
@@ -169,15 +169,11 @@ def test_overview_has_a_tier_by_zone_grid() -> None:
 
 
 def test_lint_passes_on_the_seed(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["dashboards", "lint"], capsys)
-    assert code == 0
-    assert out.startswith("ok: 23 dashboards, ") and "every service covered" in out
-
-
-def test_lint_without_a_schema_checker_says_so(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["dashboards", "lint", "--schema-checker", "nowhere/validate.py"], capsys)
-    assert code == 0
-    assert "schema check skipped: nowhere/validate.py not found" in err
+    code, out, err = run(["dashboards", "lint"], capsys)
+    assert (code, err) == (0, "")
+    checked, ok = out.splitlines()
+    assert checked.startswith("checked: PromQL of every query and variable parses, ")
+    assert ok.startswith("ok: 23 dashboards, ") and "every service covered" in ok
 
 
 def test_lint_reports_broken_promql_and_missing_coverage(
@@ -204,7 +200,7 @@ def test_lint_reports_broken_promql_and_missing_coverage(
     assert lines[-1].endswith("problem(s) in 4 dashboards")
 
 
-def test_lint_runs_grafana_schema(
+def test_the_schema_check_catches_what_lint_does_not(
     project: Path, grafana_checker: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Our rules do not look at `refresh`; Grafana's schema says it must be a string.
@@ -216,9 +212,14 @@ def test_lint_runs_grafana_schema(
         "    b._sdk.refresh(5)\n"  # refresh must be a string in Grafana's schema
         "    yield b\n"
     )
-    code, _, err = run(["dashboards", "lint"], capsys)
-    assert code == 1
-    assert "schema: wide.json: 1 errors" in err.replace("sre-platform/", "")
+    built = build(load_platform(project / "platform.yaml"), project / "dashboards")
+    write_schema_form(built, project / "out")
+    done = subprocess.run(
+        [sys.executable, str(grafana_checker), "out"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert "wide.json: 1 errors" in done.stdout.replace("out/sre-platform/", "")
+    assert "refresh" not in run(["dashboards", "lint"], capsys)[2]
 
 
 def test_a_new_service_gets_its_dashboards_without_new_code(
@@ -257,8 +258,30 @@ def test_build_refuses_to_write_into_a_foreign_folder(
     (project / "out" / "keep.txt").write_text("mine")
     code, _, err = run(["dashboards", "build", "--out", "out"], capsys)
     assert code == 2
-    assert err == "out: folder is not empty and was not written by `sre dashboards build`\n"
+    assert err == "--out out: folder is not empty and was not written by `sre dashboards build`\n"
     assert (project / "out" / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        ("/proc/nope", "--out /proc/nope: cannot create the folder: No such file or directory"),
+        ("/dev/null/x", "--out /dev/null/x: cannot create the folder: Not a directory"),
+        ("", "--out .: give a folder of its own, not the current folder"),
+    ],
+)
+def test_build_into_a_folder_that_cannot_be_made_is_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str], out: str, expected: str
+) -> None:
+    assert run(["dashboards", "build", "--out", out], capsys) == (2, "", expected + "\n")
+
+
+def test_a_rebuild_keeps_files_it_did_not_write(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["dashboards", "build", "--out", "out"], capsys)[0] == 0
+    mine = project / "out" / "sre-platform" / "hand-made.json"
+    mine.write_text("{}")
+    assert run(["dashboards", "build", "--out", "out"], capsys)[0] == 0
+    assert mine.read_text() == "{}"
 
 
 def test_build_removes_dashboards_of_removed_services(

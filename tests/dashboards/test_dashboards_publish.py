@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -347,17 +348,56 @@ def test_grafana_under_a_sub_path(
         (
             ["--url", "http://g:3000", "--token-file", "absent.token"],
             {},
-            "absent.token: cannot read the Grafana token file: No such file or directory",
+            "--token-file: absent.token: file not found",
         ),
         (
             ["--url", "http://g:3000", "--token-file", "empty.token"],
             {},
-            "empty.token: the Grafana token file is empty",
+            "--token-file: empty.token: the file is empty",
         ),
         (
             ["--url", "http://g:3000", "--timeout", "0"],
             {"GRAFANA_TOKEN": "x"},
-            "--timeout: expected a positive number of seconds; got 0.0",
+            "--timeout: expected seconds from 0.1 to 600; got 0.0",
+        ),
+        *(
+            (
+                ["--url", "http://g:3000", "--timeout", given],
+                {"GRAFANA_TOKEN": "x"},
+                f"--timeout: expected seconds from 0.1 to 600; got {shown}",
+            )
+            for given, shown in (("inf", "inf"), ("nan", "nan"), ("1e9", "1000000000.0"))
+        ),
+        (
+            [],
+            {"GRAFANA_URL": "http://g:99999", "GRAFANA_TOKEN": "x"},
+            "$GRAFANA_URL: expected http(s)://host[:port][/path]; got 'http://g:99999': "
+            "Port out of range 0-65535",
+        ),
+        (
+            [],
+            {"GRAFANA_URL": "https://[::1", "GRAFANA_TOKEN": "x"},
+            "$GRAFANA_URL: expected http(s)://host[:port][/path]; got 'https://[::1': Invalid IPv6 URL",
+        ),
+        (
+            [],
+            {"GRAFANA_URL": "https://" + "g" * 10_000, "GRAFANA_TOKEN": "x"},
+            "$GRAFANA_URL: the URL is longer than 2048 characters",
+        ),
+        (
+            ["--url", "http://g:3000", "--token-file", "/dev/zero"],
+            {},
+            "--token-file: /dev/zero: not a regular file (a character device); expected a file",
+        ),
+        (
+            ["--url", "http://g:3000", "--token-file", "binary.token"],
+            {},
+            "--token-file: binary.token: not UTF-8 text (invalid start byte at byte 0)",
+        ),
+        (
+            ["--url", "http://g:3000", "--token-file", "token.fifo"],
+            {},
+            "--token-file: token.fifo: not a regular file (a FIFO); expected a file",
         ),
     ],
 )
@@ -370,6 +410,8 @@ def test_bad_connection_settings_exit_2(
     expected: str,
 ) -> None:
     (project / "empty.token").write_text("\n")
+    (project / "binary.token").write_bytes(b"\xff\xfe\x01binary")
+    os.mkfifo(project / "token.fifo")  # before: reading it blocked forever
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     code, out, err = run(["dashboards", "diff", *args], capsys)

@@ -8,6 +8,12 @@ dates and versions added. It checks what Elasticsearch checks on PUT (API key an
 component templates that exist, overlapping patterns at one priority, known processor types,
 create=true on an existing template) and answers with Elasticsearch's error bodies.
 Every response carries X-Elastic-Product: Elasticsearch, as the client requires.
+
+Like a real 9.x cluster it starts with the stack's built-in templates (logs, metrics, traces,
+synthetics and their @mappings / @settings components, as x-pack's template-resources define
+them, `_meta.managed: true`) and with what Fleet installs for an integration (the nginx access
+logs: `logs-nginx.access` at Fleet's priority 200, its @package component and the .fleet_*
+components, `_meta.managed_by: fleet`).
 """
 
 from __future__ import annotations
@@ -75,6 +81,94 @@ def es_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
+# The stack's built-in templates as a 9.x cluster has them (x-pack template-resources; GET shape:
+# settings nested with string values). Versions are the stack template registry's.
+STACK_VERSION = 16
+FLEET_PRIORITY = 200
+STACK_META = {"managed": True}
+STACK_COMPONENTS: dict[str, dict[str, Any]] = {
+    "logs@mappings": {
+        "template": {
+            "mappings": {
+                "date_detection": False,
+                "properties": {
+                    "@timestamp": {"type": "date", "ignore_malformed": False},
+                    "data_stream": {
+                        "properties": {
+                            "type": {"type": "constant_keyword", "value": "logs"},
+                            "dataset": {"type": "constant_keyword"},
+                            "namespace": {"type": "constant_keyword"},
+                        }
+                    },
+                },
+            }
+        },
+        "_meta": {"description": "default mappings for the logs index template installed by x-pack", **STACK_META},
+        "version": STACK_VERSION,
+    },
+    "logs@settings": {
+        "template": {
+            "settings": es_settings({"index": {
+                "lifecycle": {"name": "logs@lifecycle"},
+                "codec": "best_compression",
+                "mapping": {"ignore_malformed": True, "total_fields": {"ignore_dynamic_beyond_limit": True}},
+                "default_pipeline": "logs@default-pipeline",
+            }}),
+            "data_stream_options": {"failure_store": {"enabled": True}},
+        },
+        "_meta": {"description": "default settings for the logs index template installed by x-pack", **STACK_META},
+        "version": STACK_VERSION,
+    },
+    "ecs@mappings": {
+        "template": {
+            "mappings": {
+                "dynamic_templates": [
+                    {"ecs_timestamp": {"match": "@timestamp", "mapping": {"type": "date", "ignore_malformed": False}}},
+                    {"ecs_message_match_only_text": {"path_match": ["message", "*.message"], "unmatch_mapping_type": "object",
+                                                     "mapping": {"type": "match_only_text"}}},
+                    {"ecs_path_match_keyword_and_match_only_text": {
+                        "path_match": ["*.title", "*.executable", "*.name", "*.working_directory", "*.full_name"],
+                        "unmatch_mapping_type": "object",
+                        "mapping": {"type": "keyword", "fields": {"text": {"type": "match_only_text"}}}}},
+                    {"ecs_ip": {"path_match": ["ip", "*.ip", "*_ip"], "match_mapping_type": "string", "mapping": {"type": "ip"}}},
+                    {"all_strings_to_keywords": {"match_mapping_type": "string",
+                                                 "mapping": {"ignore_above": 1024, "type": "keyword"}}},
+                ]
+            }
+        },
+        "_meta": {"description": "dynamic mappings based on ECS, installed by x-pack", **STACK_META},
+        "version": STACK_VERSION,
+    },
+    "metrics@mappings": {"template": {"mappings": {}}, "_meta": STACK_META, "version": STACK_VERSION},
+    "metrics@settings": {"template": {"settings": es_settings({"index": {"codec": "best_compression"}})},
+                         "_meta": STACK_META, "version": STACK_VERSION},
+    "traces@mappings": {"template": {"mappings": {}}, "_meta": STACK_META, "version": STACK_VERSION},
+    "traces@settings": {"template": {"settings": es_settings({"index": {"codec": "best_compression"}})},
+                        "_meta": STACK_META, "version": STACK_VERSION},
+    "synthetics@mappings": {"template": {"mappings": {}}, "_meta": STACK_META, "version": STACK_VERSION},
+    "synthetics@settings": {"template": {"settings": es_settings({"index": {"codec": "best_compression"}})},
+                            "_meta": STACK_META, "version": STACK_VERSION},
+}  # fmt: skip
+
+
+def _stack_index_template(kind: str) -> dict[str, Any]:
+    return {
+        "index_patterns": [f"{kind}-*-*"],
+        "composed_of": [f"{kind}@mappings", f"{kind}@settings", f"{kind}@custom", "ecs@mappings"],
+        "ignore_missing_component_templates": [f"{kind}@custom"],
+        "priority": 100,
+        "data_stream": {"hidden": False, "allow_custom_routing": False},
+        "allow_auto_create": True,
+        "_meta": {"description": f"default {kind} template installed by x-pack", **STACK_META},
+        "version": STACK_VERSION,
+    }
+
+
+STACK_INDEX_TEMPLATES = {
+    kind: _stack_index_template(kind) for kind in ("logs", "metrics", "traces", "synthetics")
+}
+
+
 def _glob_overlap(a: str, b: str) -> bool:
     # Coarse on purpose, unlike the linter's exact check: try a few names each pattern produces.
     samples = [a.replace("*", fill) for fill in ("", "x", "x-x")] + [
@@ -98,23 +192,42 @@ class FakeCluster:
     faults: list[tuple[str, str, httpx.Response | Exception]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        stack = {"description": "installed by x-pack", "managed": True}
-        for name in ("logs@mappings", "logs@settings", "ecs@mappings"):
-            self.components[name] = {"template": {"mappings": {}}, "_meta": stack, "version": 14}
-        self.index_templates["logs"] = {
-            "index_patterns": ["logs-*-*"],
-            "composed_of": ["logs@mappings", "logs@settings", "logs@custom", "ecs@mappings"],
-            "ignore_missing_component_templates": ["logs@custom"],
-            "priority": 100,
-            "data_stream": {"hidden": False, "allow_custom_routing": False},
-            "allow_auto_create": True,
-            "_meta": stack,
-            "version": 14,
-        }
+        self.components.update(copy.deepcopy(STACK_COMPONENTS))
+        self.index_templates.update(copy.deepcopy(STACK_INDEX_TEMPLATES))
+        self.add_fleet_dataset("nginx.access", package="nginx")
         for name in ("logs-ext_api-prod", "logs-ext_api-staging", "logs-vault-prod"):
             self.add_data_stream(name, template="logs")
 
     # --- test helpers ----------------------------------------------------------------------------
+
+    def add_fleet_dataset(self, dataset: str, *, package: str) -> None:
+        """What Fleet installs for a logs data stream of an integration (or a Custom Logs dataset)."""
+        meta = {"package": {"name": package}, "managed_by": "fleet", "managed": True}
+        name = f"logs-{dataset}"
+        self.components[f"{name}@package"] = {
+            "template": {
+                "settings": es_settings({"index": {"lifecycle": {"name": "logs"}, "default_pipeline": f"{name}-1.0.0"}}),
+                "mappings": {"properties": {"event": {"properties": {"dataset": {"type": "constant_keyword", "value": dataset}}}}},
+            },
+            "_meta": meta,
+        }  # fmt: skip
+        for fleet in (".fleet_globals-1", ".fleet_agent_id_verification-1"):
+            self.components.setdefault(
+                fleet, {"template": {"mappings": {}}, "_meta": {"managed_by": "fleet", "managed": True}}
+            )
+        self.index_templates[name] = {
+            "index_patterns": [f"{name}-*"],
+            "composed_of": ["logs@mappings", "logs@settings", f"{name}@package", "logs@custom", f"{name}@custom",
+                            "ecs@mappings", ".fleet_globals-1", ".fleet_agent_id_verification-1"],
+            "ignore_missing_component_templates": ["logs@custom", f"{name}@custom"],
+            "priority": FLEET_PRIORITY,
+            "data_stream": {"hidden": False, "allow_custom_routing": False},
+            "_meta": meta,
+            "created_date_millis": NOW_MILLIS,
+            "created_date": NOW,
+            "modified_date_millis": NOW_MILLIS,
+            "modified_date": NOW,
+        }  # fmt: skip
 
     def add_data_stream(self, name: str, template: str) -> None:
         self.data_streams[name] = {
@@ -177,6 +290,7 @@ class FakeCluster:
             (r"/_ilm/policy/(?P<name>[^/]+)", self.ilm_policy),
             (r"/_ingest/pipeline/(?P<name>[^/]+)", self.pipeline),
             (r"/_component_template/(?P<name>[^/]+)", self.component),
+            (r"/_index_template", self.all_index_templates),
             (r"/_index_template/(?P<name>[^/]+)", self.index_template),
             (r"/_data_stream/(?P<name>[^/]+)", self.data_stream),
             (r"/(?P<name>[^/_][^/]*)/_rollover", self.rollover),
@@ -334,6 +448,13 @@ class FakeCluster:
             return error(400, "illegal_argument_exception", f"component template [{name}] already exists")
         self.components[name] = self._stored_template(body, self.components.get(name))
         return response(200, {"acknowledged": True})
+
+    def all_index_templates(self, method: str, body: Any, query: dict[str, str]) -> httpx.Response:
+        items = [
+            {"name": name, "index_template": copy.deepcopy(tpl)}
+            for name, tpl in sorted(self.index_templates.items())
+        ]
+        return response(200, {"index_templates": items})
 
     def index_template(self, method: str, body: Any, query: dict[str, str], name: str) -> httpx.Response:
         if method == "GET":

@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 import respx
 from elk_fake_cluster import FakeCluster
-from requirements import SHARED_INSTALL, need
 
 from sre.cli.main import main
-from sre.elk import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,14 +54,6 @@ def sre(capsys: pytest.CaptureFixture[str], project: Path) -> Callable[..., Run]
         return Run(code, captured.out, captured.err)
 
     return run
-
-
-@pytest.fixture
-def shared_tools(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The shared schema checker beside the repository, or skip where there is none."""
-    tool = need(schema.find_tool(ROOT), "shared/tools/validate_elasticsearch.py", SHARED_INSTALL)
-    monkeypatch.setenv(schema.SHARED_ENV_VAR, str(tool.parent.parent))
-    return tool
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from elk_support import ROOT, project, sre  # noqa: F401 (fixtures, used as arguments)
 
+import sre as sre_package
 from sre.elk import names
 from sre.elk.build import build
 from sre.elk.definitions import load_definitions
@@ -44,11 +46,16 @@ def test_every_service_gets_a_data_stream_template_above_the_stack_logs_template
         "platform-logs@ecs",
         "platform-logs@settings",
         "logs-ext_api@mappings",
+        "logs@custom",  # the cluster-wide hook the stack's own logs template composes, then ours
         "logs-ext_api@custom",
     ]
-    assert tpl["ignore_missing_component_templates"] == ["logs-ext_api@custom"]
+    assert tpl["ignore_missing_component_templates"] == ["logs@custom", "logs-ext_api@custom"]
     index = tpl["template"]["settings"]["index"]
-    assert index == {"lifecycle": {"name": "platform-logs-pii"}, "final_pipeline": "logs-ext_api-ingest"}
+    assert index == {
+        "lifecycle": {"name": "platform-logs-pii"},
+        "final_pipeline": "logs-ext_api-ingest",
+        "mode": "logsdb",
+    }
     assert bundle.get("index_templates", "logs-vault")["template"]["settings"]["index"]["lifecycle"] == {
         "name": "platform-logs-audit"
     }
@@ -68,7 +75,9 @@ def test_ilm_policies_per_retention_class_with_pii_shorter(bundle) -> None:
         "actions": {"delete": {"delete_searchable_snapshot": True}},
     }
     pii = bundle.get("ilm", "platform-logs-pii")["policy"]["phases"]
-    assert pii["delete"]["min_age"] == "30d"
+    # Rollover after at most 1 d, deletion 29 d after it: 30 d at most, the platform's PII limit.
+    assert pii["hot"]["actions"]["rollover"]["max_age"] == "1d"
+    assert pii["delete"]["min_age"] == "29d"
     assert "cold" not in pii
 
 
@@ -149,11 +158,63 @@ def test_build_writes_one_file_per_object_byte_identical_across_runs(project: Pa
 
 def test_build_removes_files_of_objects_that_no_longer_exist(project: Path, sre) -> None:
     out = project / "out"
-    stale = out / "index_templates" / "logs-retired.json"
-    stale.parent.mkdir(parents=True)
-    stale.write_text("{}")
     assert sre("build", "--out", str(out)).code == 0
-    assert not stale.exists()
+    retired = out / "index_templates" / "logs-kafka.json"
+    assert retired.is_file()
+    text = (project / "platform.yaml").read_text()
+    # kafka leaves the platform: its edges and endpoints go with it.
+    data = yaml.safe_load(text)
+    del data["services"]["kafka"]
+    data["edges"] = [e for e in data["edges"] if "kafka" not in (e["from"], e["to"])]
+    for env in data["environments"].values():
+        env.get("endpoints", {}).pop("kafka", None)
+        env.get("unavailable", {}).pop("kafka", None)
+    (project / "platform.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (project / "elk" / "services" / "kafka.yaml").unlink(missing_ok=True)
+    assert sre("build", "--out", str(out)).code == 0
+    assert not retired.exists()
+    assert (out / "index_templates" / "logs-cdn.json").is_file()
+
+
+def test_build_refuses_a_folder_it_did_not_write_and_keeps_foreign_files(project: Path, sre) -> None:
+    foreign = project / "mine"
+    foreign.mkdir()
+    (foreign / "notes.json").write_text("{}")
+    run = sre("build", "--out", str(foreign))
+    assert run.code == 2
+    assert run.err == f"--out {foreign}: folder is not empty and was not written by `sre elk build`\n"
+    assert [p.name for p in foreign.iterdir()] == ["notes.json"]
+    # In its own folder, a file someone added beside the build survives a rebuild.
+    out = project / "out"
+    assert sre("build", "--out", str(out)).code == 0
+    added = out / "index_templates" / "hand-made.json"
+    added.write_text("{}")
+    assert sre("build", "--out", str(out)).code == 0
+    assert added.read_text() == "{}"
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        ("", "--out .: give a folder of its own, not the current folder"),
+        (".", "--out .: give a folder of its own, not the current folder"),
+        ("SRE", "--out SRE: is inside the installed sre package; give a folder outside it"),
+        ("/dev/null/x", "--out /dev/null/x: cannot create the folder: Not a directory"),
+        ("/proc/nope", "--out /proc/nope: cannot create the folder: No such file or directory"),
+    ],
+)
+def test_build_refuses_an_output_folder_it_must_not_write(
+    project: Path, sre, monkeypatch: pytest.MonkeyPatch, out: str, expected: str
+) -> None:
+    monkeypatch.chdir(project)
+    if out == "SRE":
+        out = str(Path(sre_package.__file__).parent / "out")
+        expected = expected.replace("SRE", out)
+    before = sorted(p.name for p in project.iterdir())
+    run = sre("build", "--out", out)
+    assert (run.code, run.err) == (2, expected + "\n")
+    assert sorted(p.name for p in project.iterdir()) == before
+    assert not Path(sre_package.__file__).with_name("out").exists()
 
 
 def test_a_new_service_in_platform_yaml_gets_its_data_stream_without_code(project: Path, sre) -> None:

@@ -27,7 +27,7 @@ def test_the_repository_definitions_load() -> None:
     assert defs.retention_class(platform, "cdn") == "standard"
     assert defs.pii_action("ext_api", "user.email") == "hash"
     assert defs.pii_action("push_svc", "user.id") == "remove"  # services/push_svc.yaml overrides
-    assert defs.pii_action("push_svc", "device.push_token") == "remove"
+    assert defs.pii_action("push_svc", "acme.device.push_token") == "remove"
 
 
 def test_a_bad_field_type_names_file_line_and_path(project: Path, sre) -> None:
@@ -50,18 +50,31 @@ def test_a_typo_in_a_key_is_an_unknown_field(project: Path, sre) -> None:
 
 
 def test_pii_logs_kept_longer_than_the_platform_policy_are_refused(project: Path, sre) -> None:
-    _edit(project / "elk" / "retention.yaml", "    delete: {after: 30d}\n", "    delete: {after: 60d}\n")
+    _edit(project / "elk" / "retention.yaml", "    delete: {after: 29d}\n", "    delete: {after: 60d}\n")
     run = sre("lint")
     assert run.code == 2
     assert "retention.yaml:" in run.err and "pii_default:" in run.err
     assert "longer than the platform's PII limit of 30d" in run.err
 
 
+def test_the_wait_for_rollover_counts_against_the_pii_limit(project: Path, sre) -> None:
+    # Deleted 30 d after a rollover that may come 1 d after the write: 31 d, over the 30 d limit.
+    _edit(project / "elk" / "retention.yaml", "    delete: {after: 29d}\n", "    delete: {after: 30d}\n")
+    run = sre("lint")
+    assert run.code == 2
+    assert (
+        "class 'pii' keeps a document up to 31d (rollover after at most hot.max_age 1d, then delete.after "
+        "30d), longer than the platform's PII limit of 30d"
+    ) in run.err
+    _edit(project / "elk" / "retention.yaml", "    delete: {after: 30d}\n", "    delete: {after: 29d}\n")
+    assert sre("lint").code == 0
+
+
 def test_a_service_may_not_choose_a_long_class_when_it_holds_pii(project: Path, sre) -> None:
     (project / "elk" / "services" / "ext_api.yaml").write_text("retention: audit\n")
     run = sre("lint")
     assert run.code == 2
-    assert "services/ext_api.yaml:1: retention: class 'audit' keeps logs 365d" in run.err
+    assert "services/ext_api.yaml:1: retention: class 'audit' keeps a document up to 372d" in run.err
 
 
 def test_hashing_an_ip_field_is_refused(project: Path, sre) -> None:

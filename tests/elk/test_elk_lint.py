@@ -1,21 +1,34 @@
-"""sre elk lint: Elasticsearch's request schemas on every body, and the checks across objects."""
+"""sre elk lint: the checks across objects; and Elasticsearch's request schemas on the build output."""
 
 # ruff: noqa: F811 (pytest fixtures imported from elk_support arrive as same-named arguments)
 
 from __future__ import annotations
 
 import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from elk_support import ROOT, project, shared_tools, sre  # noqa: F401 (fixtures, used as arguments)
+from elk_support import ROOT, project, sre  # noqa: F401 (fixtures, used as arguments)
+from requirements import need_shared
 
-from sre.elk import schema
 from sre.elk.build import Bundle, build
 from sre.elk.definitions import Definitions, load_definitions
 from sre.elk.lint import lint, patterns_overlap
 from sre.platform.loader import load_platform
 from sre.platform.model import Platform
+
+# Our folder per kind, and the kind argument of ../shared/tools/validate_elasticsearch.py.
+SCHEMA_KINDS = {
+    "ilm": "ilm_policy",
+    "pipelines": "ingest_pipeline",
+    "component_templates": "component_template",
+    "index_templates": "index_template",
+}
 
 
 @pytest.fixture
@@ -29,35 +42,86 @@ def _messages(platform: Platform, defs: Definitions, bundle: Bundle) -> list[str
     return [str(f) for f in lint(bundle, platform, defs)]
 
 
-def test_every_built_body_passes_elasticsearch_request_schemas(shared_tools: Path, model) -> None:
-    _, _, bundle = model
-    report = schema.check(bundle, ROOT)
-    assert report.tool == shared_tools
-    assert report.checked == len(bundle) == 66
-    assert report.errors == []
+def _schema_check(tool: Path, out: Path) -> list[str]:
+    """Run the shared checker on every built file of each kind; the lines of its failures."""
+    failures = []
+    for folder, kind in SCHEMA_KINDS.items():
+        files = sorted(str(p) for p in (out / folder).glob("*.json"))
+        assert files, folder
+        done = subprocess.run(
+            [sys.executable, str(tool), kind, *files], capture_output=True, text=True, check=False
+        )
+        assert f"{len(files) - done.stdout.count('INVALID')} valid" in done.stdout, done.stdout + done.stderr
+        if done.returncode != 0:
+            failures += [line for line in done.stdout.splitlines() if "valid," not in line]
+    return failures
 
 
-def test_the_schema_check_catches_a_broken_body(shared_tools: Path, model) -> None:
-    _, _, bundle = model
-    bundle.objects["index_templates"]["logs-cdn"]["priority"] = "high"
-    bundle.objects["pipelines"]["logs-cdn-ingest"]["processors"].append({"sett": {"field": "a", "value": 1}})
-    errors = schema.check(bundle, ROOT).errors
-    assert any(e.startswith("index_templates/logs-cdn: schema: priority") for e in errors)
-    assert any(e.startswith("pipelines/logs-cdn-ingest: schema: processors") for e in errors)
+def test_every_built_body_passes_elasticsearch_request_schemas(project: Path, sre) -> None:
+    tool = need_shared("tools/validate_elasticsearch.py")
+    assert sre("build", "--out", str(project / "out")).code == 0
+    assert _schema_check(tool, project / "out") == []
+    assert len(list((project / "out").rglob("*.json"))) == 66
 
 
-def test_the_repository_definitions_lint_clean(shared_tools: Path, sre) -> None:
+def test_the_schema_check_catches_a_broken_body(project: Path, sre) -> None:
+    tool = need_shared("tools/validate_elasticsearch.py")
+    out = project / "out"
+    assert sre("build", "--out", str(out)).code == 0
+    template = out / "index_templates" / "logs-cdn.json"
+    body = json.loads(template.read_text())
+    body["priority"] = "high"
+    template.write_text(json.dumps(body))
+    pipeline = out / "pipelines" / "logs-cdn-ingest.json"
+    body = json.loads(pipeline.read_text())
+    body["processors"].append({"sett": {"field": "a", "value": 1}})
+    pipeline.write_text(json.dumps(body))
+    failures = "\n".join(_schema_check(tool, out))
+    assert "logs-cdn.json: INVALID" in failures and "priority" in failures
+    assert "logs-cdn-ingest.json: INVALID" in failures and "processors" in failures
+
+
+def test_the_repository_definitions_lint_clean(sre) -> None:
     run = sre("lint")
     assert run.code == 0, run.text
-    assert "schema: 66 bodies checked" in run.out
+    assert run.out.startswith("checked: field type conflicts, index pattern overlaps, ")
     assert "ok: 66 objects, no findings" in run.out
 
 
-def test_lint_says_so_when_the_schema_checker_is_absent(sre, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(schema.SHARED_ENV_VAR, raising=False)
-    run = sre("lint")  # the project copy lives in a temporary folder with no shared/ near it
-    assert run.code == 0
-    assert "schema: skipped" in run.out
+def test_lint_never_runs_code_from_a_shared_folder(tmp_path: Path) -> None:
+    # A checker planted in shared/tools of a folder above the project (a shared temporary folder,
+    # say), and named by the variables earlier releases read: none of it may run.
+    proj = tmp_path / "work" / "proj"
+    proj.mkdir(parents=True)
+    shutil.copy(ROOT / "platform.yaml", proj / "platform.yaml")
+    shutil.copytree(ROOT / "elk", proj / "elk")
+    shutil.copytree(ROOT / "dashboards", proj / "dashboards", ignore=shutil.ignore_patterns("__pycache__"))
+    sentinel = tmp_path / "planted-code-ran"
+    planted = f"open({str(sentinel)!r}, 'a').write(__file__ + '\\n')\n"
+    for folder in (tmp_path, tmp_path / "work"):
+        tools = folder / "shared" / "tools"
+        tools.mkdir(parents=True)
+        for name in ("validate_elasticsearch.py", "validate_grafana.py"):
+            (tools / name).write_text(planted)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+        "SRE_SHARED_DIR": str(tmp_path / "shared"),
+        "SRE_GRAFANA_SCHEMA_CHECKER": str(tmp_path / "shared" / "tools" / "validate_grafana.py"),
+    }
+    for group in ("elk", "dashboards"):
+        done = subprocess.run(
+            [sys.executable, "-m", "sre", group, "lint"],
+            cwd=proj,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.startswith("checked: ")
+        assert "shared" not in done.stdout + done.stderr
+    assert not sentinel.exists(), sentinel.read_text()
 
 
 def test_a_field_typed_differently_across_services_is_a_conflict(project: Path, sre) -> None:
@@ -87,16 +151,16 @@ def test_an_index_pattern_overlapping_at_the_same_priority(project: Path, sre) -
     path = project / "elk" / "elk.yaml"
     path.write_text(
         path.read_text()
-        + '  fleet_ext_api: {patterns: ["logs-ext_api-*"], priority: 200}\n'
+        + '  fleet_ext_api: {patterns: ["logs-ext_api-*"], priority: 250}\n'
         + '  otel: {patterns: ["logs-*.otel-*"], priority: 300}\n'
     )
     run = sre("lint")
     assert run.code == 1
     assert (
         "index_templates/logs-ext_api: pattern logs-ext_api-* overlaps logs-ext_api-* of template "
-        "fleet_ext_api at the same priority 200"
+        "fleet_ext_api at the same priority 250"
     ) in run.err
-    assert "overlaps logs-*.otel-* of template otel, whose priority 300 is higher than 200" in run.err
+    assert "overlaps logs-*.otel-* of template otel, whose priority 300 is higher than 250" in run.err
 
 
 @pytest.mark.parametrize(
@@ -140,9 +204,12 @@ def test_a_template_over_the_field_budget(project: Path, sre) -> None:
     path.write_text(path.read_text().replace("field_budget: 400", "field_budget: 66"))
     run = sre("lint")
     assert run.code == 1
-    assert "index_templates/logs-db_postgres: our components map 70 fields, over the budget of 66" in run.err
-    assert "index_templates/logs-kafka: our components map 68 fields" in run.err
-    assert "logs-cdn" not in run.err  # ECS and labels only: 64 fields, within budget
+    path.write_text(path.read_text().replace("field_budget: 66", "field_budget: 69"))
+    run = sre("lint")
+    assert run.code == 1
+    assert "index_templates/logs-db_postgres: our components map 74 fields, over the budget of 69" in run.err
+    assert "index_templates/logs-kafka: our components map 72 fields" in run.err
+    assert "logs-cdn" not in run.err  # ECS and labels only: 68 fields, within budget
 
 
 def test_a_pii_field_no_processor_handles(model) -> None:

@@ -12,6 +12,7 @@ def test_index_template_as_returned_equals_the_body_sent() -> None:
         "priority": 200,
         "template": {"settings": {"index": {"lifecycle": {"name": "p"}, "number_of_replicas": 1}}},
         "_meta": {"managed_by": "sre", "content_hash": "sha256:1", "source_commit": "abc"},
+        "version": 3,
     }
     returned = {
         "index_patterns": ["logs-cdn-*"],
@@ -27,6 +28,8 @@ def test_index_template_as_returned_equals_the_body_sent() -> None:
         "modified_date_millis": 1735732800000,
     }
     assert normalize("index_templates", returned) == normalize("index_templates", sent)
+    # A template's version is set by its author, not by Elasticsearch: another one is a change.
+    assert normalize("index_templates", {**returned, "version": 4}) != normalize("index_templates", sent)
     returned["priority"] = 150
     assert normalize("index_templates", returned) != normalize("index_templates", sent)
 

@@ -10,6 +10,7 @@ normalisation at work, not an echo.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -38,9 +39,13 @@ def test_first_publish_creates_everything_in_order_and_marks_rollovers(fake: Fak
     assert "marked for lazy rollover: logs-ext_api-prod, logs-ext_api-staging, logs-vault-prod" in run.out
     stored = fake.index_templates["logs-ext_api"]
     assert stored["template"]["settings"] == {
-        "index": {"final_pipeline": "logs-ext_api-ingest", "lifecycle": {"name": "platform-logs-pii"}}
+        "index": {
+            "final_pipeline": "logs-ext_api-ingest",
+            "lifecycle": {"name": "platform-logs-pii"},
+            "mode": "logsdb",
+        }
     }
-    assert fake.ilm["platform-logs-pii"]["policy"]["phases"]["delete"]["min_age"] == "30d"
+    assert fake.ilm["platform-logs-pii"]["policy"]["phases"]["delete"]["min_age"] == "29d"
     _no_key_in(run.text)
 
 
@@ -122,7 +127,7 @@ def test_an_object_sre_does_not_manage_blocks_publish_until_forced(fake: FakeClu
 
 def test_publish_refuses_definitions_that_fail_lint(fake: FakeCluster, sre, project: Path) -> None:
     (project / "elk" / "services" / "kafka.yaml").write_text(
-        "fields:\n  http.response.status_code: keyword\n"
+        "fields:\n  http.response.status_code: {type: keyword, ignore_above: 1024}\n"
     )
     run = sre("publish")
     assert run.code == 1
@@ -301,11 +306,49 @@ def test_a_rollover_failure_after_the_writes_is_reported(fake: FakeCluster, sre)
     ("args", "env", "expected"),
     [
         ((), {"ELASTICSEARCH_URL": None}, "no Elasticsearch URL: give --url or set ELASTICSEARCH_URL"),
-        (("--url", "es.test:9200"), {}, "--url: expected http(s)://host:port"),
+        (("--url", "es.test:9200"), {}, "--url: expected http(s)://host[:port][/path]; got 'es.test:9200'"),
         (("--url", "https://ops:hunter2@es.test:9200/x"), {}, None),
-        (("--api-key-file", "/nonexistent/key"), {}, "--api-key-file: /nonexistent/key: cannot read"),
+        (("--api-key-file", "/nonexistent/key"), {}, "--api-key-file: /nonexistent/key: file not found"),
+        (
+            (),
+            {"ELASTICSEARCH_URL": "http://es.test:99999"},
+            "$ELASTICSEARCH_URL: expected http(s)://host[:port][/path]; got 'http://es.test:99999': "
+            "Port out of range 0-65535",
+        ),
+        (
+            (),
+            {"ELASTICSEARCH_URL": "https://[::1"},
+            "$ELASTICSEARCH_URL: expected http(s)://host[:port][/path]; got 'https://[::1': Invalid IPv6 URL",
+        ),
+        (
+            (),
+            {"ELASTICSEARCH_URL": "https://" + "h" * 10_000},
+            "$ELASTICSEARCH_URL: the URL is longer than 2048 characters",
+        ),
+        (("--url", "https://" + "h" * 300), {}, "--url: the host name is longer than 253 characters"),
+        (("--timeout", "inf"), {}, "--timeout: expected seconds from 0.1 to 600; got inf"),
+        (("--timeout", "nan"), {}, "--timeout: expected seconds from 0.1 to 600; got nan"),
+        (("--timeout", "1e9"), {}, "--timeout: expected seconds from 0.1 to 600; got 1000000000.0"),
+        (
+            ("--api-key-file", "/dev/zero"),
+            {},
+            "--api-key-file: /dev/zero: not a regular file (a character device); expected a file",
+        ),
     ],
-    ids=["no-url", "no-scheme", "userinfo", "key-file"],
+    ids=[
+        "no-url",
+        "no-scheme",
+        "userinfo",
+        "key-file",
+        "port-99999",
+        "ipv6-unclosed",
+        "10kB-url",
+        "long-host",
+        "timeout-inf",
+        "timeout-nan",
+        "timeout-1e9",
+        "key-file-dev-zero",
+    ],
 )
 def test_bad_connection_input_is_exit_2(
     fake: FakeCluster,
@@ -318,12 +361,42 @@ def test_bad_connection_input_is_exit_2(
     for name, value in env.items():
         if value is None:
             monkeypatch.delenv(name)
+    for name, value in env.items():
+        if value is not None:
+            monkeypatch.setenv(name, value)
     run = sre("diff", *args)
     if expected is None:  # a URL with a password works, and the password never shows
         assert "hunter2" not in run.text
         return
-    assert run.code == 2
-    assert run.err.startswith(expected)
+    assert (run.code, run.err) == (2, expected + "\n")
+    assert fake.log == []
+
+
+def test_an_api_key_file_that_is_a_fifo_or_binary_is_refused_at_once(
+    fake: FakeCluster, sre, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+    run = sre("diff", "--api-key-file", str(fifo))  # before: blocked forever waiting for a writer
+    assert (run.code, run.err) == (
+        2,
+        f"--api-key-file: {fifo}: not a regular file (a FIFO); expected a file\n",
+    )
+    binary = tmp_path / "key.bin"
+    binary.write_bytes(bytes(range(256)))
+    run = sre("diff", "--api-key-file", str(binary))
+    assert (run.code, run.err) == (
+        2,
+        f"--api-key-file: {binary}: a binary file (NUL byte at offset 0), expected text\n",
+    )
+    lines = tmp_path / "key.txt"
+    lines.write_text("first-key\nsecond-key\n")
+    run = sre("diff", "--api-key-file", str(lines))
+    assert run.code == 2 and "first-key" not in run.err
+    assert (
+        run.err
+        == f"--api-key-file: {lines}: holds more than one line or control characters; expected one token\n"
+    )
     assert fake.log == []
 
 

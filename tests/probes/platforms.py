@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 PLATFORM = """\
@@ -67,6 +68,8 @@ def write_platform(folder: Path, **ports: object) -> Path:
     text = PLATFORM
     for name, value in ports.items():
         text = text.replace(f"__{name.upper()}__", str(value))
+    # Ports not given are never probed, but must still be ports for the platform file to load.
+    text = re.sub(r":__[A-Z0-9]+__", ":9", text)
     path = folder / "platform.yaml"
     path.write_text(text)
     (folder / "probes").mkdir(exist_ok=True)

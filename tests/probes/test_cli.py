@@ -89,7 +89,7 @@ def test_junit_and_prometheus_to_files(platform_file: Path, tmp_path: Path) -> N
         (["probe", "--target", "https://x", "--kind", "smtp"], "unknown check 'smtp'"),
         (["probe", "--kind", "https"], "--kind goes with --target"),
         (["probe", "--all", "--format", "xml"], "xml"),
-        (["probe", "merge", "missing.json"], "missing.json: cannot read"),
+        (["probe", "merge", "missing.json"], "missing.json: file not found"),
         (["probe", "serve", "--listen", "nowhere"], "expected HOST:PORT"),
     ],
 )

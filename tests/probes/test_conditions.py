@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from sre.probes.conditions import Condition, Observed, parse_duration
+from sre.probes.conditions import Condition, Evidence, parse_duration
 
 
-def seen(**facts: object) -> Observed:
+def seen(**facts: object) -> Evidence:
     body = facts.pop("body", None)
     headers = facts.pop("headers", {})
-    return Observed(
+    return Evidence(
         facts=facts,
         phases={"tls": 0.004},
         duration=float(facts.pop("duration", 0.120)),  # type: ignore[arg-type]
@@ -48,9 +48,17 @@ def seen(**facts: object) -> Observed:
         ("backup_age < 26h", seen(backup_age_hours=30), False),
         ('body matches "^<!doctype"', seen(body=b"<!doctype html>"), True),
         ("body !contains error", seen(body=b"all fine"), True),
+        # A JSON list holds numbers, booleans and text as JSON does: `contains` compares like `==`.
+        ("body.$.ids contains 3", seen(body={"ids": [1, 2, 3]}), True),
+        ("body.$.ids contains 3", seen(body={"ids": [1, 2, 30]}), False),
+        ("body.$.ids !contains 4", seen(body={"ids": [1, 2, 3]}), True),
+        ("body.$.ratios contains 0.5", seen(body={"ratios": [0.25, 0.5]}), True),
+        ("body.$.flags contains true", seen(body={"flags": [False, True]}), True),
+        ('body.$.names contains "b"', seen(body={"names": ["a", "b"]}), True),
+        ("body.$.names contains b", seen(body={"names": ["ab", "c"]}), False),  # an item, not a substring
     ],
 )
-def test_evaluate(text: str, observed: Observed, holds: bool) -> None:
+def test_evaluate(text: str, observed: Evidence, holds: bool) -> None:
     assert Condition.parse(text).evaluate(observed)[0] is holds
 
 

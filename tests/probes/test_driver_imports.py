@@ -33,3 +33,36 @@ def test_nats_and_redis_checks_do_not_drag_in_aiohttp_or_the_otel_sdk() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_missing_driver_names_its_package_and_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from probe_support import make_target
+
+    from sre.probes import checks
+    from sre.probes.context import RunContext
+    from sre.probes.model import Reason, Status
+    from sre.probes.runner import run_probes
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what an install without psycopg looks like
+    monkeypatch.delitem(sys.modules, "sre.probes.checks.postgres", raising=False)
+    monkeypatch.delitem(checks._loaded, "postgres", raising=False)
+    target = make_target("postgresql://127.0.0.1:1/app", "postgres")
+    [result] = asyncio.run(run_probes([target], RunContext(vantage="t"), concurrency=1, budget=5))
+    assert (result.status, result.reason) == (Status.failed, Reason.unsupported)
+    assert result.message == (
+        "check 'postgres' needs the Python package psycopg, which is not installed: "
+        "pip install 'psycopg[binary]<4,>=3.2' (a dependency of sre)"
+    )
+
+
+def test_a_driver_from_an_extra_names_the_extra() -> None:
+    from sre.probes.checks.drivers import missing_driver
+
+    missing = ModuleNotFoundError("No module named 'mlflow'", name="mlflow")
+    assert missing_driver("mlflow", missing).endswith("not installed: pip install 'sre[mlflow]'")
+    unknown = ModuleNotFoundError("No module named 'leftpad'", name="leftpad")
+    assert missing_driver("x", unknown).endswith(
+        "needs the Python package leftpad, which is not installed: pip install leftpad"
+    )

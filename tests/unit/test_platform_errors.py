@@ -218,3 +218,70 @@ def test_sandbox_environment_not_written_yet(tmp_path: Path, capsys: pytest.Capt
     err = capsys.readouterr().err.strip()
     assert err.endswith("which does not exist; `sre sandbox up` writes it")
     assert "environment 'sandbox'" in err
+
+
+def test_an_endpoint_port_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = mutate(tmp_path, "rediss://redis.fra1.prod.acme.internal:6380", "rediss://redis.fra1:99999")
+    code, err = validate(path, capsys)
+    line = line_of(path, "rediss://redis.fra1:99999")
+    assert (code, err) == (
+        2,
+        f"{path}:{line}: environments.prod.endpoints.redis.primary.url: not a usable URL "
+        "(Port out of range 0-65535); got 'rediss://redis.fra1:99999'",
+    )
+
+
+def test_a_port_error_does_not_show_the_password(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = mutate(
+        tmp_path,
+        "postgresql://pg.fra1.prod.acme.internal:5432/app?sslmode=verify-full",
+        "postgresql://app:hunter2@pg.fra1:70000/app?password=hunter2",
+    )
+    code, err = validate(path, capsys)
+    assert code == 2 and "hunter2" not in err
+    assert err.endswith("got 'postgresql://pg.fra1:70000/...'")
+
+
+def test_an_endpoint_scheme_that_does_not_fit_the_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = mutate(
+        tmp_path,
+        "postgresql://pg.ams1.prod.acme.internal:5432/app?sslmode=verify-full",
+        "https://pg.ams1.prod.acme.internal:5432/app",
+    )
+    code, err = validate(path, capsys)
+    line = line_of(path, "https://pg.ams1.prod.acme.internal:5432/app")
+    assert (code, err) == (
+        2,
+        f"{path}:{line}: environments.prod.endpoints.db_postgres.secondary: a postgres service is reached "
+        "over postgres:///postgresql://; got https://",
+    )
+
+
+def test_role_primary_on_two_tiers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = mutate(
+        tmp_path,
+        "      secondary: {role: replica, max_lag_seconds: 2}",
+        "      secondary: {role: primary}",
+    )
+    code, err = validate(path, capsys)
+    line = line_of(path, "secondary: {role: primary}")
+    assert (code, err) == (
+        2,
+        f"{path}:{line}: services.redis.tiers.secondary.role: tier 'primary' is already the primary; "
+        "a service has one primary",
+    )
+
+
+def test_role_replica_on_the_active_tier(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = "    tiers:\n      primary: {role: primary}\n      secondary: {role: replica, max_lag_seconds: 2}"
+    new = "    tiers:\n      primary: {role: replica}\n      secondary: {role: primary}"
+    path, _ = mutate(tmp_path, old, new)
+    code, err = validate(path, capsys)
+    line = line_of(path, "primary: {role: replica}")
+    assert (code, err) == (
+        2,
+        f"{path}:{line}: services.redis.tiers.primary.role: tier 'primary' serves traffic (standby: active), "
+        "so it holds the primary, not a replica",
+    )

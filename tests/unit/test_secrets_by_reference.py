@@ -44,7 +44,7 @@ def _platform(tmp_path: Path, url: str) -> Path:
     [
         (f"postgresql://app:{PASSWORD}@db.internal:5432/app", "a password in the URL"),
         (f"postgresql://db.internal:5432/app?password={PASSWORD}", "the query parameter 'password'"),
-        (f"https://api.internal/?token={PASSWORD}", "the query parameter 'token'"),
+        (f"postgresql://db.internal:5432/app?token={PASSWORD}", "the query parameter 'token'"),
     ],
 )
 def test_validate_refuses_literal_secrets_in_endpoint_urls(

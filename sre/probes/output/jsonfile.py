@@ -88,8 +88,6 @@ def parse(text: str, source: str) -> RunFile:
 
 
 def read(path: Path) -> RunFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse(text, str(path))
+    from sre.safefile import RESULTS_LIMIT, read_text
+
+    return parse(read_text(path, limit=RESULTS_LIMIT), str(path))
