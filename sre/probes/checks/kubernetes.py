@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sre.errors import one_line
 from sre.probes.checks._http_api import HttpApi, expect_status
-from sre.probes.checks._support import Secrets, fail, load_settings, one_line
+from sre.probes.checks._support import Secrets, fail, load_settings
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import KubernetesSettings
