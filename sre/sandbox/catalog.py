@@ -28,9 +28,11 @@ def launchers(profile: Profile) -> list[Launcher]:
         nats,
         otel,
         postgres,
+        probe_exporter,
         prometheus,
         redis,
         seaweedfs,
+        webhook,
         workers,
     )
 
@@ -38,7 +40,8 @@ def launchers(profile: Profile) -> list[Launcher]:
         *(postgres.LAUNCHER, redis.LAUNCHER, nats.LAUNCHER, workers.LAUNCHER),
         *(clickhouse.LAUNCHER, seaweedfs.LAUNCHER, mlflow.LAUNCHER, otel.LAUNCHER),
         *(gateway.LAUNCHER, cdn.LAUNCHER),
-        *(alertmanager.LAUNCHER, blackbox.LAUNCHER, prometheus.LAUNCHER),
+        *(webhook.LAUNCHER, alertmanager.LAUNCHER, blackbox.LAUNCHER, probe_exporter.LAUNCHER),
+        prometheus.LAUNCHER,
     ]
     # Each launcher says which profile it belongs to; the full profile runs them all.
     return [launcher for launcher in ordered if profile in ("full", launcher.profile)]
