@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sre.errors import one_line
 from sre.probes import net
 from sre.probes.checks import get_check
 from sre.probes.checks.drivers import missing_driver
@@ -157,7 +158,7 @@ def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
         target,
         Status.failed,
         reason=Reason.internal,
-        message=one_line(exc),
+        message=one_line(exc, MESSAGE_LIMIT, with_type=True),
         started_at=time.time(),
     )
 
@@ -185,13 +186,9 @@ async def attempt(target: Target, run: RunContext, limit: float) -> _Attempt:
         except ProbeError as exc:
             error = exc
         except Exception as exc:
-            error = net.classify(exc) or ProbeError(Reason.internal, one_line(exc))
+            error = net.classify(exc) or ProbeError(
+                Reason.internal, one_line(exc, MESSAGE_LIMIT, with_type=True)
+            )
     duration = time.perf_counter() - begin
     verdict = judge(target, ctx.observation, error, run, duration=duration)
     return _Attempt(ctx.observation, verdict, duration)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    message = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 3] + "..."
