@@ -217,3 +217,31 @@ def test_probe_output_is_checked_before_anything_runs(tmp_path: Path, output: st
     assert one_line(code, err) == expected
     code, _, err = sre("probe", "merge", "missing.json", "--output", output)
     assert one_line(code, err) == expected
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [
+        ("/proc/x", "--dir /proc/x: cannot use the folder: No such file or directory"),
+        ("/dev/null", "--dir /dev/null: exists and is not a folder"),
+        ("/dev/null/x", "--dir /dev/null/x: cannot use the folder: Not a directory"),
+    ],
+)
+def test_sandbox_up_in_a_folder_that_cannot_be_one_is_one_line(folder: str, expected: str) -> None:
+    code, _, err = sre("sandbox", "up", "--dir", folder, "--platform", str(ROOT / "platform.yaml"))
+    assert one_line(code, err) == expected
+
+
+def test_sandbox_up_in_a_foreign_folder_leaves_nothing_there(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    code, _, err = sre("sandbox", "up", "--dir", str(tmp_path), "--platform", str(ROOT / "platform.yaml"))
+    assert (
+        one_line(code, err) == f"--dir {tmp_path}: not empty and not a sandbox folder; choose another --dir"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]  # before: a .lock was left behind
+    for command in (["start", "redis-primary"], ["stop", "redis-primary"]):
+        code, _, err = sre(
+            "sandbox", *command, "--dir", str(tmp_path), "--platform", str(ROOT / "platform.yaml")
+        )
+        assert code == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
