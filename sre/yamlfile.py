@@ -67,8 +67,11 @@ def format_path(path: Sequence[str | int]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            # A key is input too: a 10 kB key is shown by its start only.
+            # A key is input too: shown by its start only, control characters escaped (a line
+            # separator in a key would otherwise split one problem into two lines).
             name = part if len(part) <= EXCERPT else part[:EXCERPT] + "..."
+            if not name.isprintable():
+                name = repr(name)[1:-1]
             out += f".{name}" if out else name
     return out
 
@@ -96,7 +99,9 @@ def parse_document(source: Path, text: str, *, require_mapping: bool = True) -> 
             what += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise InputError(f"{source}:{line}: YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{source}:1: YAML error: {exc}") from None
+        # A ReaderError (a control character, say) has no mark; its first line says what is wrong.
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{source}:1: YAML error: {first}") from None
     if node is None:
         raise InputError(f"{source}:1: the file is empty; expected a mapping")
     doc = Document(source=source, data=None)
