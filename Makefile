@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup setup-sandbox test lint typecheck unit integration bench demo clean dashboards
+.PHONY: setup setup-sandbox test lint typecheck unit integration fuzz bench demo clean dashboards
 
 # Servers of `sre sandbox` (Debian packages; postgresql is usually there already).
 SANDBOX_CORE_DEBS := postgresql haproxy nginx-light redis-server redis-tools nats-server
@@ -53,6 +53,10 @@ integration: setup-sandbox
 # missing fails the test that needs it instead of skipping it (tests/requirements.py).
 test: setup-sandbox lint typecheck
 	$(BIN)/pytest -q
+
+# The fuzz suite (tests/fuzz) runs briefly in every `make test`; here with 5000 examples per property.
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/fuzz
 
 # The benchmarks drive real servers (nginx, blackbox_exporter, the sandbox): same packages.
 bench: setup-sandbox

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import statistics
 import subprocess
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -38,13 +41,27 @@ def synthetic_file(seed_file: Path, services: int, dest: Path) -> Path:
     return path
 
 
-def median_run(argv: Sequence[str], runs: int, before: object = None) -> float:
-    """Median wall seconds of a command (a fresh process each time, as a user or CI runs it)."""
-    times = []
+@dataclass(frozen=True)
+class Timing:
+    wall: float  # median seconds from start to exit
+    cpu: float  # median user + system seconds of the process: less disturbed by a busy machine
+
+
+def median_run(argv: Sequence[str], runs: int, before: object = None) -> Timing:
+    """Median wall and CPU seconds of a command (a fresh process each time, as a user or CI runs it)."""
+    walls, cpus = [], []
     for _ in range(runs):
         if callable(before):
             before()
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(list(argv), check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime)
+    return Timing(statistics.median(walls), statistics.median(cpus))
+
+
+def load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sre import __version__
-from sre.cli import alerts, dashboards, elk, inventory, probe, runbook, sandbox
+from sre.cli import alerts, dashboards, elk, inventory, probe, runbook, sandbox, serve
 from sre.errors import SreError
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(probe.app, name="probe")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(runbook.app, name="runbook")
+app.command("serve")(serve.serve)
 
 
 def _print_version(value: bool) -> None:

@@ -156,7 +156,9 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from sre.probes.output import otlp
 
-        otlp.export(everything, environment=env_name)
+        # Its own short deadline, within what is left of the run's budget (but never nothing).
+        left = timeout - (time.time() - started)
+        otlp.export(everything, environment=env_name, deadline=min(otlp.DEADLINE, max(0.5, left)))
     if any(not r.passed for r in everything):
         raise typer.Exit(1)
 

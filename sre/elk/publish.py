@@ -17,6 +17,7 @@ from typing import Literal
 
 from sre.elk.build import Bundle
 from sre.elk.cluster import Cluster, ClusterError, ServerInfo
+from sre.elk.lint import overlap
 from sre.elk.meta import MANAGED_BY, Body, get_meta
 from sre.elk.names import Kind
 from sre.elk.normalize import normalize
@@ -92,8 +93,6 @@ def owner_of(kind: Kind, body: Body) -> str:
 def collisions(bundle: Bundle, live: dict[str, Body], ours: str) -> list[str]:
     """Our index templates whose patterns overlap a template of someone else's on the cluster at
     the same priority (Elasticsearch refuses ours) or a higher one (theirs would apply instead)."""
-    from sre.elk.lint import overlap
-
     found = []
     foreign = {
         name: body

@@ -89,6 +89,31 @@ class Grafana:
         if urlsplit(url).path not in ("", "/") and not url.endswith("/"):
             url += "/"
         self._api = GrafanaApi.from_url(url, credential=target.token, timeout=target.timeout)
+        self._no_redirects()
+
+    def _no_redirects(self) -> None:
+        """A redirect is never followed: a 307 would re-post the dashboard (and, to the same host,
+        the token) wherever the answer points. It is reported, with where it pointed."""
+        session = self._api.client.s
+        send = session.request
+
+        def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            kwargs["allow_redirects"] = False
+            response = send(method, url, *args, **kwargs)
+            if 300 <= response.status_code < 400:
+                try:
+                    where = without_credentials(response.headers.get("Location", "")) or "nowhere"
+                except ValueError:
+                    where = "an address that is not a URL"
+                raise GrafanaError(
+                    f"Grafana {self.target.shown}: {method.upper()} {urlsplit(url).path}: "
+                    f"answered {response.status_code} redirecting to {where}; redirects are not "
+                    "followed (give the final address as --url or GRAFANA_URL)",
+                    response.status_code,
+                )
+            return response
+
+        session.request = request
 
     def get_folder(self, uid: str) -> dict[str, Any] | None:
         return self._optional(f"GET /api/folders/{uid}", self._api.folder.get_folder, uid)

@@ -25,6 +25,11 @@ def _tiers(p: Platform) -> Iterator[Problem]:
         if tier.dc in seen:
             yield Problem(("tiers", tid, "dc"), f"dc {tier.dc!r} is already used by tier {seen[tier.dc]!r}")
         seen[tier.dc] = tid
+    if p.control_plane is not None and p.control_plane.tier not in p.tiers:
+        yield Problem(
+            ("control_plane", "tier"),
+            f"unknown tier {p.control_plane.tier!r}; expected one of {_one_of(p.tiers)}",
+        )
 
 
 def _services(p: Platform) -> Iterator[Problem]:

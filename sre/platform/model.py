@@ -233,6 +233,13 @@ class Environment(EnvironmentBody):
     file: str | None = None
 
 
+class ControlPlane(Strict):
+    """Where `sre serve`, its store and the Alertmanager feeding it run: not a tier a runbook may leave."""
+
+    tier: Id
+    description: str = ""
+
+
 class Platform(Strict):
     version: Literal[1]
     platform: PlatformMeta
@@ -244,6 +251,7 @@ class Platform(Strict):
     externals: dict[Id, External] = {}
     edges: list[Edge] = []
     environments: dict[Id, Environment]
+    control_plane: ControlPlane | None = None
 
     _source: Path = PrivateAttr(default=Path("platform.yaml"))
 

@@ -61,23 +61,27 @@ def make_plan(
             endpoint = env.endpoints.get(sid, {}).get(tid)
             upstream = _primary_endpoint(platform, env, sid) if replica else None
             for spec in defs.for_service(sid, svc.kind):
-                where = _Where(sid, spec.check, svc.zone, tid, tier.dc, endpoint.url if endpoint else "")
+                planned = _PlannedProbe(
+                    sid, spec.check, svc.zone, tid, tier.dc, endpoint.url if endpoint else ""
+                )
                 if sid in env.unavailable:
-                    plan.skipped.append(where.skip(vantage, Reason.not_in_environment, env.unavailable[sid]))
+                    plan.skipped.append(
+                        planned.skip(vantage, Reason.not_in_environment, env.unavailable[sid])
+                    )
                 elif endpoint is None:
                     why = f"no endpoint for tier {tid}"
-                    plan.skipped.append(where.skip(vantage, Reason.no_endpoint, why))
+                    plan.skipped.append(planned.skip(vantage, Reason.no_endpoint, why))
                 elif spec.check in endpoint.unavailable:
                     why = endpoint.unavailable[spec.check]
-                    plan.skipped.append(where.skip(vantage, Reason.not_in_environment, why))
+                    plan.skipped.append(planned.skip(vantage, Reason.not_in_environment, why))
                 elif (address := _endpoint(endpoint, spec)) is None:
                     why = f"the {tid} endpoint has no params.{spec.endpoint_param}"
-                    plan.skipped.append(where.skip(vantage, Reason.no_endpoint, why))
+                    plan.skipped.append(planned.skip(vantage, Reason.no_endpoint, why))
                 else:
                     side = (
                         upstream if spec.endpoint_param is None else None
                     )  # an extra check asks another address
-                    plan.targets.append(target(where, address, expect, spec, side))
+                    plan.targets.append(target(planned, address, expect, spec, side))
     return plan
 
 
@@ -92,7 +96,9 @@ def _primary_endpoint(platform: Platform, env: EnvironmentBody, sid: str) -> End
 
 
 @dataclass(frozen=True)
-class _Where:
+class _PlannedProbe:
+    """One (service, check, tier) the plan visits, with the labels its result carries and the URL."""
+
     service: str
     check: str
     zone: str
@@ -117,14 +123,18 @@ class _Where:
 
 
 def target(
-    where: _Where, endpoint: Endpoint, expect: Expectation, spec: Resolved, upstream: Endpoint | None = None
+    planned: _PlannedProbe,
+    endpoint: Endpoint,
+    expect: Expectation,
+    spec: Resolved,
+    upstream: Endpoint | None = None,
 ) -> Target:
     return Target(
-        service=where.service,
+        service=planned.service,
         check=spec.check,
-        zone=where.zone,
-        tier=where.tier,
-        dc=where.dc,
+        zone=planned.zone,
+        tier=planned.tier,
+        dc=planned.dc,
         endpoint=endpoint,
         expect=expect,
         settings=spec.settings,
@@ -151,8 +161,8 @@ def adhoc_target(address: str, spec: Resolved) -> Target:
         raise ValueError(f"{address!r}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     # The service column (and the X-SRE-Probe-Id header) name the host, never a user:password.
     host = urlsplit(url).netloc.rpartition("@")[2]
-    where = _Where(host or public_url(address), spec.check, "-", ADHOC_TIER, "-", url)
-    return target(where, endpoint, Expectation(standby="active"), spec)
+    planned = _PlannedProbe(host or public_url(address), spec.check, "-", ADHOC_TIER, "-", url)
+    return target(planned, endpoint, Expectation(standby="active"), spec)
 
 
 def _endpoint(endpoint: Endpoint, spec: Resolved) -> Endpoint | None:

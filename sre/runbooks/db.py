@@ -36,7 +36,7 @@ class Tx(Protocol):
 class Database(Protocol):
     url: str
 
-    def tx(self) -> Any: ...  # a context manager yielding a Tx
+    def tx(self, write: bool = True) -> Any: ...  # a context manager yielding a Tx
 
     def close(self) -> None: ...
 
@@ -59,6 +59,9 @@ class SqliteDatabase:
         self.path = path
         self.url = f"sqlite:///{path}"
         self._local = threading.local()
+        # One writer at a time inside the process: waiting on a lock is fair and prompt, where SQLite's
+        # busy handler sleeps in growing steps (tens of ms at the tail).
+        self._write = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -80,14 +83,24 @@ class SqliteDatabase:
         return conn
 
     @contextmanager
-    def tx(self) -> Iterator[Tx]:
+    def tx(self, write: bool = True) -> Iterator[Tx]:
         conn = self._conn()
+        if not write:
+            # A read sees one snapshot and takes no write lock (WAL readers do not block the writer).
+            with self._begin(conn, "BEGIN"):
+                yield _SqliteTx(conn)
+            return
+        with self._write, self._begin(conn, "BEGIN IMMEDIATE"):
+            yield _SqliteTx(conn)
+
+    @contextmanager
+    def _begin(self, conn: sqlite3.Connection, statement: str) -> Iterator[None]:
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(statement)
         except sqlite3.Error as exc:
             raise StoreError(f"store {self.path}: {exc}") from None
         try:
-            yield _SqliteTx(conn)
+            yield
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -140,7 +153,7 @@ class PostgresDatabase:
         return conn
 
     @contextmanager
-    def tx(self) -> Iterator[Tx]:
+    def tx(self, write: bool = True) -> Iterator[Tx]:
         import psycopg
 
         conn = self._conn()

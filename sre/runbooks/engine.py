@@ -87,6 +87,7 @@ class Engine:
         requested_by: str,
         trigger: str,
         approved_hash: str | None = None,
+        run_id: str | None = None,
     ) -> tuple[str, Plan]:
         """A queued run with a fresh plan; with `approved_hash`, the plan must still be that one."""
         plan = await self.plan(runbook, params, requested_by)
@@ -98,6 +99,7 @@ class Engine:
                 + "\n  ".join(lines or ["the plan differs"])
             )
         run_id = self.store.create_run(
+            run_id=run_id,
             runbook=runbook.name,
             target=plan.target,
             params=params,

@@ -124,9 +124,9 @@ class Store:
             raise StoreError(f"store {self.db.url}: cannot create the schema: {exc}") from None
 
     @contextmanager
-    def tx(self) -> Iterator[Tx]:
+    def tx(self, write: bool = True) -> Iterator[Tx]:
         try:
-            with self.db.tx() as tx:
+            with self.db.tx(write) as tx:
                 yield tx
         except (StoreError, LookupError, ValueError):
             raise
@@ -154,6 +154,23 @@ class Store:
             )
         return count == 1
 
+    def add_notifications(self, batch: list[tuple[str, str]], now: float | None = None) -> list[bool]:
+        """Several notifications in one transaction (one disk flush): True for each that was new."""
+        at = now or time.time()
+        with self.tx() as tx:
+            return [
+                tx.run(
+                    "INSERT INTO notifications (id, delivery, received_at, body, state)"
+                    " VALUES (?, ?, ?, ?, 'new') ON CONFLICT (delivery) DO NOTHING",
+                    new_id("n"),
+                    delivery,
+                    at,
+                    body,
+                )
+                == 1
+                for delivery, body in batch
+            ]
+
     def claim_notifications(self, owner: str, limit: int = 20) -> list[tuple[str, str]]:
         with self.tx() as tx:
             rows = tx.rows(
@@ -180,13 +197,13 @@ class Store:
             )
 
     def notification_count(self) -> int:
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             return int(tx.rows("SELECT COUNT(*) FROM notifications")[0][0])
 
     # --- episodes --------------------------------------------------------------------------------
 
     def episode(self, fingerprint: str, starts_at: str) -> dict[str, Any] | None:
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             rows = tx.rows(
                 "SELECT fingerprint, starts_at, alertname, status, labels, runbook, run_id, reason,"
                 " first_seen, updated_at FROM episodes WHERE fingerprint = ? AND starts_at = ?",
@@ -227,7 +244,7 @@ class Store:
             )
 
     def episodes(self, limit: int = 100) -> list[dict[str, Any]]:
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             rows = tx.rows(
                 "SELECT fingerprint, starts_at, alertname, status, labels, runbook, run_id, reason,"
                 " first_seen, updated_at FROM episodes ORDER BY first_seen DESC LIMIT ?",
@@ -250,7 +267,7 @@ class Store:
             )
 
     def plan(self, plan_hash: str) -> dict[str, Any] | None:
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             rows = tx.rows(
                 "SELECT hash, runbook, body, requested_by, created_at FROM plans WHERE hash = ?", plan_hash
             )
@@ -284,7 +301,7 @@ class Store:
             )
 
     def valid_approvers(self, plan_hash: str, now: float | None = None) -> list[str]:
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             rows = tx.rows(
                 "SELECT approver FROM approvals WHERE plan_hash = ? AND expires_at > ? ORDER BY approved_at",
                 plan_hash,
@@ -305,13 +322,15 @@ class Store:
         requested_by: str,
         trigger: str,
         message: str | None = None,
+        run_id: str | None = None,
     ) -> str:
-        run_id = new_id("run")
+        """A new run; with `run_id` (derived from an alert episode) a second request is a no-op."""
+        run_id = run_id or new_id("run")
         now = time.time()
         with self.tx() as tx:
             tx.run(
                 f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, 0, ?,"  # noqa: S608
-                " NULL, ?, ?)",
+                " NULL, ?, ?) ON CONFLICT (id) DO NOTHING",
                 run_id,
                 runbook,
                 target,
@@ -327,7 +346,7 @@ class Store:
         return run_id
 
     def run(self, run_id: str, *, journal: bool = True) -> Run | None:
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             rows = tx.rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", run_id)  # noqa: S608
             if not rows:
                 return None
@@ -346,7 +365,7 @@ class Store:
     def runs(self, limit: int = 50, state: str | None = None) -> list[Run]:
         where = "WHERE state = ?" if state else ""
         args: list[Any] = [state] if state else []
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             rows = tx.rows(
                 f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY created_at DESC LIMIT ?",  # noqa: S608
                 *args,
@@ -355,12 +374,12 @@ class Store:
         return [_run(r) for r in rows]
 
     def run_counts(self) -> dict[str, int]:
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             return {str(s): int(n) for s, n in tx.rows("SELECT state, COUNT(*) FROM runs GROUP BY state")}
 
     def recent_runs(self, runbook: str, target: str, since: float, exclude: str) -> int:
         """Runs of this runbook on this target since `since` that got as far as starting (the breaker)."""
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             return int(
                 tx.rows(
                     "SELECT COUNT(*) FROM runs WHERE runbook = ? AND target = ? AND created_at >= ?"
@@ -466,7 +485,7 @@ class Store:
         return ids
 
     def lock_holder(self, target: str) -> tuple[str | None, float]:
-        with self.tx() as tx:
+        with self.tx(write=False) as tx:
             rows = tx.rows("SELECT run_id, expires_at FROM locks WHERE target = ?", target)
         return (rows[0][0], float(rows[0][1])) if rows else (None, 0.0)
 

@@ -30,9 +30,11 @@ def launchers(profile: Profile) -> list[Launcher]:
         nats,
         otel,
         postgres,
+        probe_exporter,
         prometheus,
         redis,
         seaweedfs,
+        webhook,
         workers,
     )
 
@@ -41,7 +43,13 @@ def launchers(profile: Profile) -> list[Launcher]:
     if profile == "core":
         return [*core, *edge]
     stores = [clickhouse.LAUNCHER, seaweedfs.LAUNCHER, mlflow.LAUNCHER, otel.LAUNCHER]
-    monitoring = [alertmanager.LAUNCHER, blackbox.LAUNCHER, prometheus.LAUNCHER]
+    monitoring = [
+        webhook.LAUNCHER,
+        alertmanager.LAUNCHER,
+        blackbox.LAUNCHER,
+        probe_exporter.LAUNCHER,
+        prometheus.LAUNCHER,
+    ]
     return [*core, *stores, *edge, *monitoring]
 
 

@@ -44,6 +44,7 @@ class Fault:
     delay: float = 0.0
     times: int = 1
     after: int = 0  # let this many matching requests through first
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. a redirect's Location
 
 
 @dataclass
@@ -314,15 +315,19 @@ def _handler_for(grafana: FakeGrafana) -> type[BaseHTTPRequestHandler]:
             if fault is not None:
                 if fault.delay:
                     time.sleep(fault.delay)
-                self._send(fault.status, fault.body, fault.content_type)
+                self._send(fault.status, fault.body, fault.content_type, fault.headers)
                 return
             with grafana.lock:
                 status, answer = grafana.handle(self.command, path, parse_qs(parts.query), token, body)
             self._send(status, json.dumps(answer).encode(), "application/json")
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
+        def _send(
+            self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+        ) -> None:
             try:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

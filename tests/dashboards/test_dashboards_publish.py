@@ -450,3 +450,21 @@ def test_a_bad_datasource_url_is_refused_before_anything_is_read(
     )
     assert (code, out) == (2, "")
     assert err == f"--datasource-url: expected http(s)://host[:port][/path]; {expected}\n"
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/dashboards/db"), ("GET", "/api/folders/.*")])
+def test_a_redirect_to_another_host_is_not_followed(
+    project: Path, grafana_env: FakeGrafana, capsys: pytest.CaptureFixture[str], method: str, path: str
+) -> None:
+    elsewhere = FakeGrafana().start()
+    try:
+        grafana_env.fail(
+            method, path, status=307, body=b"", times=100, headers={"Location": f"{elsewhere.url}/api/x"}
+        )
+        code, _, err = run(["dashboards", "publish"], capsys)
+        assert code == 1
+        assert "answered 307 redirecting to" in err and "not followed" in err
+        assert "Traceback" not in err
+        assert elsewhere.state.requests == []  # nothing re-posted there, no token sent there
+    finally:
+        elsewhere.stop()

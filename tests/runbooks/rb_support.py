@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import subprocess
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
+from requirements import need_binary
 
 from sre.platform.loader import load_environment, load_platform
 from sre.runbooks.actions import Settings
@@ -84,7 +88,7 @@ environments:
       workers:
         primary: {url: "__K8S__", secrets: {token: {env: SRE_TEST_K8S_TOKEN}}}
       gw:
-        primary: {url: "https://127.0.0.1:1", params: {runtime_api: "__HAPROXY__"}}
+        primary: {url: "__GW__", params: {runtime_api: "__HAPROXY__"}}
 """
 
 
@@ -98,6 +102,7 @@ class World:
         text = PLATFORM.replace("__DB__", db_url).replace("__REDIS__", REDIS).replace("__NATS__", NATS)
         text = text.replace("__K8S__", endpoints.get("k8s", "http://127.0.0.1:1"))
         text = text.replace("__HAPROXY__", endpoints.get("haproxy", "unix:/nonexistent"))
+        text = text.replace("__GW__", endpoints.get("gw", "https://127.0.0.1:1"))
         self.platform_file = folder / "platform.yaml"
         self.platform_file.write_text(text)
         (folder / "runbooks").mkdir(exist_ok=True)
@@ -140,3 +145,54 @@ def events(engine: Engine, run_id: str) -> list[tuple[str, str]]:
     found = engine.store.run(run_id)
     assert found is not None
     return [(e["step"], e["event"]) for e in found.journal]
+
+
+AM_CONFIG = """\
+route:
+  receiver: sre
+  group_by: [alertname, service, tier]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 2s
+receivers:
+  - name: sre
+    webhook_configs:
+      - url: http://127.0.0.1:{port}/alerts
+        send_resolved: true
+        http_config:
+          authorization: {{type: Bearer, credentials_file: {token}}}
+"""
+
+
+def start_alertmanager(folder: Path, serve_port: int, token: Path) -> tuple[subprocess.Popen[bytes], str]:
+    binary = need_binary("prometheus-alertmanager")
+    folder.mkdir()
+    port = free_port()
+    (folder / "am.yml").write_text(AM_CONFIG.format(port=serve_port, token=token))
+    argv = [
+        binary, f"--config.file={folder / 'am.yml'}", f"--storage.path={folder}",
+        f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=(folder / "log").open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait(lambda: http_ok(f"{url}/-/ready"), 30, proc)
+    return proc, url
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait(predicate: Any, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process exited with {proc.returncode}")
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")

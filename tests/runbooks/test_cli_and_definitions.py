@@ -164,3 +164,34 @@ def test_plan_approve_run_status_through_the_cli(
         ["runbook", "run", "bump", "--param", "tier=$(reboot)", "--env", "test", *base], capsys
     )
     assert code == 2 and "parameter tier: '$(reboot)' is not a tier of the model" in err
+
+
+def test_control_plane_names_a_tier_of_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    world = World(tmp_path, str(tmp_path / "s.db"), "postgresql://127.0.0.1:1/none")
+    text = world.platform_file.read_text()
+    world.platform_file.write_text(
+        text.replace("environments:", "control_plane: {tier: witness}\nenvironments:")
+    )
+    code, _, err = sre(["inventory", "validate", str(world.platform_file)], capsys)
+    assert code == 2 and "control_plane.tier: unknown tier 'witness'" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "--token-file is required"),
+        (["--no-token", "--listen", "localhost"], "--listen: expected HOST:PORT"),
+        (["--token-file", "short"], "expected one token of 16 or more characters"),
+        (["--token-file", "missing"], "cannot read"),
+        (["--no-token", "--api-token-file", "api"], "entry 1: expected NAME: TOKEN"),
+    ],
+)
+def test_serve_refuses_bad_flags_in_one_line(
+    tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "short").write_text("abc\n")
+    (tmp_path / "api").write_text("alice: short\nbob: x\n")
+    args = [str(tmp_path / a) if a in ("short", "missing", "api") else a for a in args]
+    code, _, err = sre(["serve", "--platform", str(ROOT / "platform.yaml"), *args], capsys)
+    assert code == 2, err
+    assert message in err and "Traceback" not in err

@@ -6,6 +6,7 @@ a step applied twice shows as n = 2.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -277,3 +278,68 @@ def test_the_store_holds_plans_runs_and_journal_as_json(world: World) -> None:
     plan = engine.store.plan(record.plan_hash)
     assert plan is not None and plan["runbook"] == "two" and plan["steps"][0]["id"] == "a"
     assert engine.store.run_counts() == {"succeeded": 1}
+
+
+def test_secrets_in_endpoints_never_reach_the_journal(tmp_path: Any, store_url: str, target_db: str) -> None:
+    world = World(tmp_path, store_url, target_db, gw="http://ops:gw-secret-password@127.0.0.1:9/api")
+    world.runbook(
+        "call",
+        """\
+        version: 1
+        name: call
+        revision: 1
+        params: {tier: {type: tier}}
+        target: "{{ tier }}"
+        steps:
+          - id: call
+            action: http
+            with: {service: gw, tier: "{{ tier }}", url: /drain}
+        """,
+    )
+    engine = world.engine()
+    run_id, state = start_and_execute(engine, "call", {"tier": "primary"})
+    assert state == st.ROLLED_BACK
+    record = engine.store.run(run_id)
+    assert record is not None
+    text = json.dumps(record.as_json()) + json.dumps(engine.store.plan(record.plan_hash))
+    assert "127.0.0.1:9/api/drain" in text  # the error is there, with the URL...
+    assert "gw-secret-password" not in text  # ...but not its password
+
+
+def test_runs_and_steps_are_spans_when_an_otlp_endpoint_is_set(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from sre.runbooks import tracing
+
+    bodies: list[bytes] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            bodies.append(self.rfile.read(int(self.headers["content-length"])))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    tracing._tracer.cache_clear()
+    try:
+        runbook(world, "two", STEP.format(id="a", pnr="false"))
+        engine = world.engine()
+        run_id, state = start_and_execute(engine, "two", {"tier": "primary"})
+        assert state == st.SUCCEEDED
+        tracing.flush()
+    finally:
+        tracing._tracer.cache_clear()
+        server.shutdown()
+    data = b"".join(bodies)
+    assert b"runbook.run" in data and b"runbook.step" in data and run_id.encode() in data
+    assert b"INSERT INTO" not in data  # arguments are not span attributes

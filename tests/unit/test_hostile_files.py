@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -245,3 +246,27 @@ def test_sandbox_up_in_a_foreign_folder_leaves_nothing_there(tmp_path: Path) -> 
         )
         assert code == 2
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_a_condition_that_is_a_big_mapping_is_quoted_short(tmp_path: Path) -> None:
+    # Found by the fuzz suite: the whole value was printed.
+    shutil.copy(ROOT / "platform.yaml", tmp_path / "platform.yaml")
+    shutil.copytree(ROOT / "probes", tmp_path / "probes")
+    services = tmp_path / "probes" / "services.yaml"
+    services.write_text(
+        services.read_text().replace("['status == 200',", "[{a: " + "b" * 5000 + "},", 1)
+    )
+    code, _, err = sre("probe", "--all", "--platform", str(tmp_path / "platform.yaml"))
+    line = one_line(code, err)
+    assert "expected a condition such as `status == 200`; got {'a': 'bbbbbbbb" in line
+    assert len(line) < 250
+
+
+def test_a_key_with_a_line_separator_stays_on_one_line(tmp_path: Path) -> None:
+    # Found by the fuzz suite: a record separator (\x1e) in a key split the message in two.
+    path = tmp_path / "platform.yaml"
+    path.write_text(
+        SEED.replace("platform:\n  name: acme-platform", 'platform:\n  "a\\x1eb": 1\n  name: acme-platform')
+    )
+    line = one_line(*sre("inventory", "validate", str(path))[::2])
+    assert line.endswith("platform.a\\x1eb: unknown field")

@@ -131,8 +131,10 @@ class HttpApi:
         self._ctx.observation.body = reply.body
         self._ctx.observation.headers = {k.lower(): v for k, v in reply.headers.items()}
 
-    async def get(self, path: str, *, params: dict[str, str] | None = None) -> Reply:
-        return await self.request("GET", path, params=params)
+    async def get(
+        self, path: str, *, params: dict[str, str] | None = None, max_body: int = MAX_BODY
+    ) -> Reply:
+        return await self.request("GET", path, params=params, max_body=max_body)
 
     async def post(
         self,
@@ -152,6 +154,7 @@ class HttpApi:
         params: dict[str, str] | None = None,
         json_body: Any = None,
         data: bytes | None = None,
+        max_body: int = MAX_BODY,
     ) -> Reply:
         assert self._session is not None, "use HttpApi as an async context manager"
         what = f"{method} {path}"
@@ -166,7 +169,7 @@ class HttpApi:
                 allow_redirects=False,
             ) as resp:
                 self._record_tls(resp)
-                body = await resp.content.read(MAX_BODY)
+                body = await read_body(resp, max_body, what)
                 return Reply(method, path, resp.status, resp.headers, body)
         except ProbeError:
             raise
@@ -193,6 +196,18 @@ class HttpApi:
             ssl_object = transport.get_extra_info("ssl_object")
             if ssl_object is not None:
                 tlsinfo.record_session(self._ctx, ssl_object)
+
+
+async def read_body(resp: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
+    """The whole body, or `protocol` once it grows past `limit`: never more than that in memory."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await resp.content.read(65536):
+        size += len(chunk)
+        if size > limit:
+            raise ProbeError(Reason.protocol, f"{what}: answer over {limit} bytes, more than this API sends")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def expect_text(reply: Reply, text: str) -> None:

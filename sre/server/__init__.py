@@ -1,0 +1,1 @@
+"""`sre serve`: the Alertmanager webhook receiver and the runbook API."""
