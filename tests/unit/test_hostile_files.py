@@ -253,9 +253,7 @@ def test_a_condition_that_is_a_big_mapping_is_quoted_short(tmp_path: Path) -> No
     shutil.copy(ROOT / "platform.yaml", tmp_path / "platform.yaml")
     shutil.copytree(ROOT / "probes", tmp_path / "probes")
     services = tmp_path / "probes" / "services.yaml"
-    services.write_text(
-        services.read_text().replace("['status == 200',", "[{a: " + "b" * 5000 + "},", 1)
-    )
+    services.write_text(services.read_text().replace("['status == 200',", "[{a: " + "b" * 5000 + "},", 1))
     code, _, err = sre("probe", "--all", "--platform", str(tmp_path / "platform.yaml"))
     line = one_line(code, err)
     assert "expected a condition such as `status == 200`; got {'a': 'bbbbbbbb" in line
