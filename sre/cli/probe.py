@@ -27,6 +27,7 @@ from typer.core import TyperGroup
 
 from sre.cli.options import EnvOption, PlatformOption, checked_output, seconds
 from sre.errors import InputError
+from sre.platform import DEFAULT_ENVIRONMENT
 
 if TYPE_CHECKING:
     from typer._click.core import Context as ClickContext
@@ -87,7 +88,7 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     zone: Annotated[
         list[str] | None, typer.Option("--zone", "-z", help="Only this zone (repeatable).")
     ] = None,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
@@ -166,7 +167,7 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
 @app.command()
 def serve(
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9116",
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     vantage: VantageOption = None,
@@ -210,7 +211,7 @@ def targets(  # noqa: PLR0917  (typer maps parameters to options)
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     vantage: VantageOption = None,

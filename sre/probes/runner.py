@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sre.errors import one_line
 from sre.probes import net
 from sre.probes.checks import get_check
 from sre.probes.checks.drivers import missing_driver
@@ -75,14 +77,18 @@ async def run_probes(
 
 
 def preload(checks: set[str]) -> None:
-    """Import every check module before the clock starts.
+    """Import every check module (and let it load what it needs, `warm()`) before the clock starts.
 
-    A protocol driver's first import blocks the event loop for tens of milliseconds; done
-    inside the sweep, it would be charged to whichever probes happen to be in flight.
+    A protocol driver's first import blocks the event loop for tens of milliseconds (botocore's S3
+    models for hundreds); done inside the sweep, it would be charged to whichever probes are in flight.
     """
     for name in sorted(checks):
         with contextlib.suppress(ImportError, AttributeError, KeyError):  # reported per probe
-            get_check(name)
+            check = get_check(name)
+            warm = getattr(sys.modules.get(check.__module__), "warm", None)
+            if callable(warm):
+                with contextlib.suppress(Exception):  # a cache, not a requirement
+                    warm()
 
 
 async def probe(target: Target, run: RunContext, deadline: float) -> Result:
@@ -152,7 +158,7 @@ def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
         target,
         Status.failed,
         reason=Reason.internal,
-        message=one_line(exc),
+        message=one_line(exc, MESSAGE_LIMIT, with_type=True),
         started_at=time.time(),
     )
 
@@ -180,13 +186,9 @@ async def attempt(target: Target, run: RunContext, limit: float) -> _Attempt:
         except ProbeError as exc:
             error = exc
         except Exception as exc:
-            error = net.classify(exc) or ProbeError(Reason.internal, one_line(exc))
+            error = net.classify(exc) or ProbeError(
+                Reason.internal, one_line(exc, MESSAGE_LIMIT, with_type=True)
+            )
     duration = time.perf_counter() - begin
     verdict = judge(target, ctx.observation, error, run, duration=duration)
     return _Attempt(ctx.observation, verdict, duration)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    message = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 3] + "..."

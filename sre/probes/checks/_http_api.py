@@ -16,8 +16,9 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDictProxy
 
+from sre.errors import one_line
 from sre.probes import tlsinfo
-from sre.probes.checks._support import Secrets, fail, login, one_line, reason_for, split_url
+from sre.probes.checks._support import Secrets, fail, login, reason_for, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 
