@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,9 +31,11 @@ from sre.platform import DEFAULT_ENVIRONMENT
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from rich.progress import Progress
     from typer._click.core import Context as ClickContext
 
     from sre.probes.model import Result
+    from sre.probes.output.table import Layout
     from sre.probes.session import Session
 
 
@@ -41,7 +45,9 @@ class _DefaultRun(TyperGroup):
     default_command = "run"  # also read by the test that checks the documented examples
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+        # `sre probe --help` is the help of `run` (its options are what people look for); the other
+        # commands are listed in its epilog.
+        if not args or args[0] not in self.commands:
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -52,7 +58,7 @@ app = typer.Typer(
 )
 
 
-PIPE_WIDTH = 200
+PIPE_WIDTH = 120  # piped output (CI logs) is laid out for 120 columns, not rich's default 80
 
 
 class Format(StrEnum):
@@ -75,7 +81,9 @@ VantageOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(
+    epilog="Other commands: sre probe serve | targets | merge (each with --help).",
+)
 def run(  # noqa: PLR0917  (typer maps parameters to options)
     services: Annotated[
         list[str] | None, typer.Argument(help="Services to probe (ids from platform.yaml).")
@@ -109,6 +117,12 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
         ),
     ] = 60.0,
     vantage: VantageOption = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Table: every probe, with endpoint and reason code columns.")
+    ] = False,
+    show_skipped: Annotated[
+        bool, typer.Option("--show-skipped", help="Table: list skipped probes one per row, not folded.")
+    ] = False,
     target: Annotated[
         str | None, typer.Option("--target", help="Probe one address outside the model (with --kind).")
     ] = None,
@@ -144,8 +158,13 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
         )
 
     started = time.time()
-    everything = run_loop(_run_with_progress(session, concurrency, timeout, show=_interactive(output)))
-    text = _render(everything, fmt, session, started_at=started)
+    # The bar stays until the output is written: closing the loop and judging are not a silent pause.
+    with _progress(show=_interactive(output) and bool(session.targets)) as progress:
+        everything = run_loop(_run_with_progress(session, concurrency, timeout, progress))
+        if progress is not None:
+            progress.update(progress.task_ids[0], description="judging")
+        layout = _layout(output, wide=wide, show_skipped=show_skipped)
+        text = _render(everything, fmt, session, started_at=started, layout=layout)
     _emit(text, output, fmt)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from sre.probes.output import otlp
@@ -211,9 +230,8 @@ def targets(  # noqa: PLR0917  (typer maps parameters to options)
 
     session = Session.planned(env=env, platform_file=platform_file, probes=probes, vantage=vantage)
     assert session.platform is not None  # a planned session always has one
-    _emit(
-        sd.render(sd.groups(session.platform, session.targets, session.context.vantage)), output, Format.json
-    )
+    groups = sd.groups(session.platform, session.targets, session.context.vantage)
+    _emit(sd.render(groups), output, Format.json)
 
 
 @app.command()
@@ -249,17 +267,17 @@ def _interactive(output: Path | None) -> bool:
     return sys.stderr.isatty() and (output is not None or sys.stdout.isatty())
 
 
-async def _run_with_progress(
-    session: Session, concurrency: int, budget: float, *, show: bool
-) -> list[Result]:
-    if not show or not session.targets:
-        return await session.run(concurrency=concurrency, budget=budget)
+@contextmanager
+def _progress(*, show: bool) -> Iterator[Progress | None]:
+    """A transient bar on stderr (rich's Progress), or None when nobody watches."""
+    if not show:
+        yield None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    failed = 0
     with Progress(
-        TextColumn("probing"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[failed]} failed"),
@@ -267,18 +285,29 @@ async def _run_with_progress(
         console=Console(stderr=True),
         transient=True,
     ) as progress:
-        task = progress.add_task("probes", total=len(session.targets), failed=0)
+        progress.add_task("probing", total=None, failed=0)
+        yield progress
 
-        def advance(result: Result) -> None:
-            nonlocal failed
-            failed += 0 if result.passed else 1
-            progress.update(task, advance=1, failed=failed)
 
-        return await session.run(concurrency=concurrency, budget=budget, on_result=advance)
+async def _run_with_progress(
+    session: Session, concurrency: int, budget: float, progress: Progress | None
+) -> list[Result]:
+    if progress is None:
+        return await session.run(concurrency=concurrency, budget=budget)
+    task = progress.task_ids[0]
+    progress.update(task, total=len(session.targets))
+    failed = 0
+
+    def advance(result: Result) -> None:
+        nonlocal failed
+        failed += 0 if result.passed else 1
+        progress.update(task, advance=1, failed=failed)
+
+    return await session.run(concurrency=concurrency, budget=budget, on_result=advance)
 
 
 def _render(
-    results: list[Result], fmt: Format, session: Session, *, started_at: float
+    results: list[Result], fmt: Format, session: Session, *, started_at: float, layout: Layout | None = None
 ) -> str | RenderableType:
     from sre.probes.verdict import tier_verdicts
 
@@ -305,7 +334,14 @@ def _render(
         return prometheus.render(results)
     from sre.probes.output import table
 
-    return table.render(results, tiers, session.zones, topology)
+    return table.render(results, tiers, session.zones, topology, layout)
+
+
+def _layout(output: Path | None, *, wide: bool, show_skipped: bool) -> Layout:
+    from sre.probes.output.table import Layout
+
+    # Box drawing only on a terminal: piped or written output is plain text.
+    return Layout(wide=wide, show_skipped=show_skipped, plain=output is not None or not sys.stdout.isatty())
 
 
 def _emit(rendered: str | RenderableType, output: Path | None, fmt: Format) -> None:
