@@ -26,6 +26,7 @@ def sre(*args: str) -> int:
         ("https://" + "a" * 10_000 + ".example/", "https", "longer than 2048"),
         ("https://[::1/", "https", "unclosed ["),
         ("https://admin:pw@127.0.0.1/", "https", "credentials"),
+        ("https://admin:pw@127.0.0.1/a b", "https", "space"),
         ("127.1:80", "tcp", "dotted-quad"),
         ("https://x\x1b[2J/", "https", "character"),
     ],
