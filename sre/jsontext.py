@@ -15,9 +15,14 @@ import orjson
 _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
 
-def pretty(value: Any) -> bytes:
-    """Sorted keys, two-space indent, one trailing newline: the same value always gives the same bytes."""
-    return orjson.dumps(value, option=_PRETTY) + b"\n"
+def pretty(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """Sorted keys, two-space indent, one trailing newline: the same value always gives the same bytes.
+    Objects that know their JSON form are written as `default(obj)` returns it."""
+    return orjson.dumps(value, default=default, option=_PRETTY) + b"\n"
+
+
+def parse(data: bytes) -> Any:
+    return orjson.loads(data)
 
 
 def canonical(value: Any) -> bytes:

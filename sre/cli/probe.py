@@ -27,6 +27,7 @@ from typer.core import TyperGroup
 
 from sre.cli.options import EnvOption, PlatformOption, checked_output, seconds
 from sre.errors import InputError
+from sre.platform import DEFAULT_ENVIRONMENT
 
 if TYPE_CHECKING:
     from typer._click.core import Context as ClickContext
@@ -87,7 +88,7 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     zone: Annotated[
         list[str] | None, typer.Option("--zone", "-z", help="Only this zone (repeatable).")
     ] = None,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
@@ -156,7 +157,9 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from sre.probes.output import otlp
 
-        otlp.export(everything, environment=env_name)
+        # Its own short deadline, within what is left of the run's budget (but never nothing).
+        left = timeout - (time.time() - started)
+        otlp.export(everything, environment=env_name, deadline=min(otlp.DEADLINE, max(0.5, left)))
     if any(not r.passed for r in everything):
         raise typer.Exit(1)
 
@@ -164,7 +167,7 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
 @app.command()
 def serve(
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9116",
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     vantage: VantageOption = None,
@@ -208,7 +211,7 @@ def targets(  # noqa: PLR0917  (typer maps parameters to options)
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     vantage: VantageOption = None,

@@ -43,7 +43,7 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 
 from sre.grafana.uids import UID_PATTERN
-from sre.jsontext import plain
+from sre.jsontext import plain, pretty
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 GRID_WIDTH = 24
@@ -356,6 +356,10 @@ class Board:
         """The classic dashboard model (schemaVersion 41) as plain JSON data."""
         data: dict[str, Any] = plain(self._sdk.build(), _sdk_json)
         return data
+
+    def render(self) -> bytes:
+        """The dashboard's file: `to_json()` written as `sre.jsontext.pretty` writes it, in one pass."""
+        return pretty(self._sdk.build(), _sdk_json)
 
 
 def _sdk_json(obj: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from sre.grafana.board import Folder
 from sre.grafana.context import Context
 from sre.grafana.definitions import load_boards
 from sre.grafana.settings import load_settings
-from sre.jsontext import pretty
+from sre.jsontext import parse, pretty
 from sre.outdir import OutputFolder
 from sre.platform.model import Platform
 
@@ -26,7 +27,14 @@ class BuiltDashboard:
     folder: Folder
     service: str | None
     source: Path
-    model: dict[str, Any]
+    # The file's bytes; the model is read back from them when asked for (lint, diff, publish), so a
+    # build that only writes files never makes the dicts.
+    rendered: bytes
+
+    @cached_property
+    def model(self) -> dict[str, Any]:
+        data: dict[str, Any] = parse(self.rendered)
+        return data
 
     @property
     def path(self) -> Path:
@@ -47,7 +55,7 @@ def build(platform: Platform, directory: Path) -> list[BuiltDashboard]:
             board = defined.board
             out.append(
                 BuiltDashboard(
-                    board.uid, board.title, board.folder, board.service, defined.source, board.to_json()
+                    board.uid, board.title, board.folder, board.service, defined.source, board.render()
                 )
             )
     return sorted(out, key=lambda d: (d.folder.uid, d.uid))
@@ -67,5 +75,5 @@ def write(built: list[BuiltDashboard], out: Path) -> list[Path]:
     """Write every dashboard under `out`; remove the files an earlier build wrote and this one did not."""
     folder = OutputFolder(out, command="sre dashboards build", marker=MARKER).claim()
     for dashboard in built:
-        folder.write(dashboard.path, render(dashboard.model))
+        folder.write(dashboard.path, dashboard.rendered)
     return folder.finish()

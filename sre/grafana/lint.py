@@ -15,7 +15,7 @@ from typing import Any
 
 from sre.grafana import promql
 from sre.grafana.board import JOB_VARIABLE
-from sre.grafana.build import BuiltDashboard, write
+from sre.grafana.build import BuiltDashboard, render, write
 from sre.grafana.uids import UID_PATTERN
 from sre.platform.model import Platform
 
@@ -155,4 +155,4 @@ def _coverage(platform: Platform, built: list[BuiltDashboard]) -> Iterator[str]:
 
 def write_schema_form(built: list[BuiltDashboard], out: Path) -> list[Path]:
     """Write what Grafana's schema checker reads (the tests run it): every dashboard in `schema_form`."""
-    return write([replace(d, model=schema_form(d.model)) for d in built], out)
+    return write([replace(d, rendered=render(schema_form(d.model))) for d in built], out)

@@ -9,7 +9,13 @@ from rich.table import Table
 
 from sre.sandbox.state import SandboxState, TierRow
 
-STYLE = {"running": "green", "stopped": "yellow", "skipped": "magenta", "not_in_sandbox": "dim"}
+STYLE = {
+    "running": "green",
+    "stopped": "yellow",
+    "failed": "bold red",
+    "skipped": "magenta",
+    "not_in_sandbox": "dim",
+}
 LABEL = {"not_in_sandbox": "not in sandbox"}
 
 

@@ -241,7 +241,8 @@ class Sandbox:
             elif record is not None and row.state == "running":
                 update = {"state": "stopped", "reason": "sandbox is down"}
             rows.append(row.model_copy(update=update) if update else row)
-        return state, rows, sorted(died)
+        components = [_live_component(comp, state, died) for comp in state.components]
+        return state.model_copy(update={"components": components}), rows, sorted(died)
 
     def start_process(self, name: str, timeout: float = 60.0) -> None:
         """Start one recorded process (a cold tier, or one stopped for a drill); healthy when it listens."""
@@ -266,6 +267,24 @@ class Sandbox:
             known = ", ".join(sorted(state.processes))
             raise InputError(f"unknown sandbox process {name!r}; known: {known}")
         return record
+
+
+def _live_component(comp: ComponentRow, state: SandboxState, died: set[str]) -> ComponentRow:
+    """A component as its processes are now, not as `up` left it: stopped after `down`, failed if one died."""
+    if comp.state != "running":
+        return comp
+    if not state.complete:
+        return comp.model_copy(update={"state": "stopped", "reason": "sandbox is down"})
+    # A process stopped on purpose (`sre sandbox stop`, a cold tier) has no pid; one that died keeps it.
+    meant = [r for r in state.processes.values() if r.component == comp.name and r.pid is not None]
+    dead = [r for r in meant if not is_ours(r)]
+    if dead:
+        died.update(r.name for r in dead)
+        why = "; ".join(f"{r.name} is not running (log {r.log})" for r in dead)
+        return comp.model_copy(update={"state": "failed", "reason": why})
+    if not meant:
+        return comp.model_copy(update={"state": "stopped", "reason": "its processes are stopped"})
+    return comp
 
 
 class ComponentFailed(Exception):

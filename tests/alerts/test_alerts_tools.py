@@ -7,18 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 from alerts_support import REPO, built, copy_alerts, need
+from sre_cli import exit_code
 
 from sre.alerting.build import ALERTMANAGER, ROUTES_TEST, RULES, write
 from sre.alerting.tools import check
-from sre.cli.main import main
 
 pytestmark = pytest.mark.integration
-
-
-def _run(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    return int(done.value.code or 0)
 
 
 def test_every_generated_file_passes_promtool_and_amtool(tmp_path: Path) -> None:
@@ -33,7 +27,7 @@ def test_every_generated_file_passes_promtool_and_amtool(tmp_path: Path) -> None
 
 def test_the_cli_runs_the_same_checks(capsys: pytest.CaptureFixture[str]) -> None:
     need("promtool", "amtool")
-    assert _run(["alerts", "test", "--platform", str(REPO / "platform.yaml")]) == 0
+    assert exit_code("alerts", "test", "--platform", str(REPO / "platform.yaml")) == 0
     out = capsys.readouterr().out
     assert "ok: promtool check rules" in out and "ok: amtool check-config" in out
 
@@ -70,7 +64,7 @@ def test_a_config_amtool_rejects_fails(tmp_path: Path) -> None:
 
 
 def test_lint_passes_on_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(["alerts", "lint", "--platform", str(REPO / "platform.yaml")]) == 0
+    assert exit_code("alerts", "lint", "--platform", str(REPO / "platform.yaml")) == 0
     assert "each emitted by an exporter" in capsys.readouterr().out
 
 
@@ -78,7 +72,7 @@ def test_lint_names_a_metric_no_exporter_emits(tmp_path: Path, capsys: pytest.Ca
     platform_file = copy_alerts(tmp_path)
     panels = tmp_path / "dashboards" / "_panels.py"
     panels.write_text(panels.read_text().replace("redis_evicted_keys_total", "redis_evicted_keys_totl"))
-    assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 1
+    assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 1
     err = capsys.readouterr().err
     assert (
         "dashboard sre-service-redis" in err and "'redis_evicted_keys_totl' is emitted by no exporter" in err
@@ -91,7 +85,7 @@ def test_lint_names_a_runbook_without_its_file(tmp_path: Path, capsys: pytest.Ca
     runbooks.mkdir()
     for name in ("restart-worker", "rebuild-replica", "dr-switchover"):
         (runbooks / f"{name}.yaml").write_text("version: 1\n")
-    assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 0
+    assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 0
     err = capsys.readouterr().err
     assert err.count("note: runbook") == 1 and "'drain-tier' is named by alerts but" in err
 
@@ -102,7 +96,7 @@ def test_lint_refuses_a_runbook_the_settings_do_not_list(
     platform_file = copy_alerts(tmp_path)
     settings = tmp_path / "alerts" / "settings.yaml"
     settings.write_text(settings.read_text().replace("  drain-tier: [tier]\n", ""))
-    assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 1
+    assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 1
     err = capsys.readouterr().err
     assert "TierDegraded: runbook 'drain-tier' is not listed in alerts/settings.yaml runbooks" in err
 
@@ -113,7 +107,7 @@ def test_lint_keeps_the_probe_exporter_list_honest(
     platform_file = copy_alerts(tmp_path)
     metrics = tmp_path / "alerts" / "metrics.yaml"
     metrics.write_text(metrics.read_text().replace("    - probe_attempts\n", "    - probe_attempt_count\n"))
-    assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 1
+    assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 1
     err = capsys.readouterr().err
     assert "'probe_attempt_count' is not written by the probe exporter" in err
     assert "'probe_attempts' is written by the probe exporter but not listed" in err

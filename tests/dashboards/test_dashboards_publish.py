@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dashboards_support import run
 from fake_grafana import EDITOR_TOKEN, VIEWER_TOKEN, FakeGrafana
+from sre_cli import run
 
 from sre.grafana.client import Grafana, GrafanaError, GrafanaTarget
 

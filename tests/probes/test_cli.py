@@ -8,18 +8,9 @@ from pathlib import Path
 
 import pytest
 from probe_support import Servers
-
-from sre.cli.main import main
+from sre_cli import exit_code as sre
 
 pytestmark = pytest.mark.integration
-
-
-def sre(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def test_all_services_table_exits_1_when_a_probe_fails(

@@ -5,16 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from sre.cli.main import main
-
-
-def sre(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+from sre_cli import exit_code as sre
 
 
 @pytest.mark.parametrize(

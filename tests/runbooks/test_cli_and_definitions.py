@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from rb_support import World
+from sre_cli import run as sre
 
-from sre.cli.main import main
 from sre.errors import InputError
 from sre.platform.loader import load_platform
 from sre.runbooks.definitions import load_catalog
@@ -35,13 +35,6 @@ steps:
       apply_sql: "INSERT INTO changes VALUES ('x', 1)"
       compensate_sql: "DELETE FROM changes WHERE k = 'x'"
 """
-
-
-def sre(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
 
 
 def test_the_shipped_runbooks_load_against_the_shipped_platform() -> None:

@@ -24,8 +24,9 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
 from botocore.exceptions import ConnectionClosedError as BotoConnectionClosed
 from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]
 
+from sre.errors import one_line
 from sre.probes.checks._http_api import NOT_HTTP
-from sre.probes.checks._support import Secrets, fail, one_line
+from sre.probes.checks._support import Secrets, fail
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import S3Access
 

@@ -1,11 +1,15 @@
-"""Prometheus (Debian prometheus): scrapes the monitoring stack and probes every running HTTPS endpoint."""
+"""Prometheus (Debian prometheus): scrapes the monitoring stack, probes every running HTTPS endpoint
+through blackbox_exporter, and runs the generated loop: the probe exporter's targets from its /sd,
+the generated rules, alerts to the sandbox's Alertmanager."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sre.alerting.build import RULES, SCRAPE
 from sre.sandbox import binaries
 from sre.sandbox.context import Launcher, Run
+from sre.sandbox.launchers import alerting
 from sre.sandbox.launchers.monitoring import start_exporter
 from sre.sandbox.render import render
 
@@ -30,6 +34,13 @@ def start(run: Run) -> None:
     folder = run.folder("prometheus", mode=0o700)
     port = run.port("prometheus.http")
     conf = folder / "prometheus.yml"
+    generated = alerting.built(run)
+    jobs, rules = "", None
+    if generated is not None:
+        # The generated job, indented into the template's scrape_configs list.
+        job = (generated / SCRAPE).read_text(encoding="utf-8").split("scrape_configs:\n", 1)[1]
+        jobs = "".join(f"  {line}\n" if line else "\n" for line in job.splitlines())
+        rules = str(generated / RULES / "*.yml")
     conf.write_text(
         render(
             "prometheus.yml.j2",
@@ -37,10 +48,13 @@ def start(run: Run) -> None:
             alertmanager_port=run.port("alertmanager.http"),
             blackbox_port=run.port("blackbox.http"),
             probes=probes(run),
+            generated_jobs=jobs,
+            rule_files=rules,
         ),
         encoding="utf-8",
     )
-    args = [f"--config.file={conf}", f"--storage.tsdb.path={folder / 'data'}"]
+    # Lifecycle: `sre alerts publish --prometheus URL` reloads it after a rebuild.
+    args = [f"--config.file={conf}", f"--storage.tsdb.path={folder / 'data'}", "--web.enable-lifecycle"]
     start_exporter(run, "prometheus", "prometheus", args, "/-/ready")
 
 
@@ -50,7 +64,7 @@ LAUNCHER = Launcher(
     services=(),
     binaries=(binaries.apt("prometheus"),),
     start=start,
-    needs=("alertmanager", "blackbox"),
+    needs=("alertmanager", "blackbox", "probe-exporter"),
     profile="full",
-    stage=3,
+    stage=4,
 )

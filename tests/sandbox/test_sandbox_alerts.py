@@ -1,0 +1,336 @@
+"""The observability loop on the full sandbox: probe exporter -> Prometheus (targets from /sd, the
+generated rules) -> Alertmanager (the generated routes) -> the local webhook receiver, for real.
+
+Every probe query of every generated dashboard returns data for what the sandbox runs; alerts fire
+when a server stops, reach the webhook with the bearer token, are muted by a tier going down, and
+resolve when it comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from requirements import SETUP, missing
+from sandbox_helpers import REPO, Place, eventually, temporary_place
+
+from sre.alerting.lint import dashboard_queries
+from sre.alerting.queries import selectors
+from sre.cli.main import main
+from sre.sandbox import binaries
+from sre.sandbox.catalog import NOT_IN_SANDBOX, launchers
+from sre.sandbox.sandbox import Sandbox
+from sre.sandbox.state import TierRow
+
+pytestmark = pytest.mark.integration
+
+CONTROL_PLANE = ("prometheus", "alertmanager", "blackbox", "probe-exporter", "webhook")
+# Fire: `for` 15 s, rules every 5 s, a scrape every 5 s; Alertmanager waits 1 s. About half a minute.
+FIRE_TIMEOUT = 120.0
+
+
+class Loop:
+    def __init__(self, place: Place, sandbox: Sandbox) -> None:
+        self.place, self.sandbox = place, sandbox
+        state = sandbox.state()
+        self.urls = {c.name: c.urls for c in state.components}
+        self.rows: list[TierRow] = state.rows
+        self.prometheus = self.urls["prometheus"]["http"]
+        self.alertmanager = self.urls["alertmanager"]["http"]
+        self.webhook = self.urls["webhook"]["http"]
+        self.token = (sandbox.root / "secrets" / "webhook.password").read_text().strip()
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        url = self.prometheus + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return json.load(resp)["data"]["result"]  # type: ignore[no-any-return]
+
+    def get(self, url: str) -> Any:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return json.load(resp)
+
+    def firing(self) -> list[dict[str, str]]:
+        alerts = self.get(self.prometheus + "/api/v1/alerts")["data"]["alerts"]
+        return [a["labels"] for a in alerts if a["state"] == "firing"]
+
+    def notifications(self) -> list[dict[str, Any]]:
+        return self.get(self.webhook + "/notifications")  # type: ignore[no-any-return]
+
+    def delivered(
+        self, since: float, status: str, path: str = "/alerts", **labels: str
+    ) -> list[dict[str, Any]]:
+        """Notifications to `path` received since `since` holding an alert with these labels and status."""
+        out = []
+        for n in self.notifications():
+            if n["received_at"] < since or n["path"] != path:
+                continue
+            for a in n["alerts"]:
+                if a["status"] == status and all(a["labels"].get(k) == v for k, v in labels.items()):
+                    out.append(n)
+                    break
+        return out
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[Loop]:
+    absent = [
+        b.install
+        for launcher in launchers("full")
+        for b in launcher.binaries
+        if launcher.name != "mlflow" and binaries.find(b) is None
+    ]
+    if absent:
+        missing("full-profile servers: " + "; ".join(absent), SETUP)
+    for place in temporary_place():
+        sandbox = Sandbox(place.sandbox_dir)
+        sandbox.up(place.platform(), "full")
+        loop = Loop(place, sandbox)
+        # A few scrapes: every endpoint the exporter serves has been probed.
+        expected = len(loop.get(loop.urls["probe-exporter"]["sd"]))
+        eventually(
+            lambda lp=loop, n=expected: len(lp.query('probe_success{job="sre-probe"}')) >= n,
+            timeout=60,
+            every=1,
+        )
+        yield loop
+
+
+def test_status_lists_each_control_plane_component_with_its_url(
+    loop: Loop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "sandbox",
+                "status",
+                "--format",
+                "json",
+                "--dir",
+                str(loop.sandbox.root),
+                "--platform",
+                str(loop.place.platform_file),
+            ]
+        )
+    assert done.value.code in (0, None)
+    components = {c["name"]: c for c in json.loads(capsys.readouterr().out)["components"]}
+    for name in CONTROL_PLANE:
+        assert components[name]["state"] == "running", name
+        assert components[name]["urls"]["http"].startswith("http://127.0.0.1:"), name
+    sd = loop.get(components["probe-exporter"]["urls"]["sd"])
+    assert {g["labels"]["service"] for g in sd} >= {"ext_api", "redis", "db_postgres", "k8s_workers"}
+
+
+def test_prometheus_discovers_through_sd_and_loads_the_generated_rules(loop: Loop) -> None:
+    targets = loop.get(loop.prometheus + "/api/v1/targets")["data"]["activeTargets"]
+    probes = [t for t in targets if t["labels"]["job"] == "sre-probe"]
+    assert probes and all(t["health"] == "up" for t in probes), [t["lastError"] for t in probes]
+    for t in probes:
+        assert {"service", "zone", "tier", "dc", "kind", "check", "vantage"} <= set(t["labels"])
+    groups = loop.get(loop.prometheus + "/api/v1/rules")["data"]["groups"]
+    assert {"redis-probes", "platform-tiers", "ext_api-primary-slo"} <= {g["name"] for g in groups}
+    assert all(g["interval"] <= 5 for g in groups)
+    # The rules run every 5 s: the SLO recording rules have data after one evaluation.
+    eventually(lambda: loop.query('slo:sli_error:ratio_rate5m{service="ext_api"}'), timeout=30)
+
+
+# --- every panel has data -------------------------------------------------------------------------
+
+
+def _expand(expr: str) -> str:
+    """Grafana's macros and variables as a dashboard viewer's defaults: every value of a variable."""
+    expr = expr.replace("$__rate_interval", "1m").replace("$__interval", "15s").replace("$__range", "1h")
+    return re.sub(r"\$\{?\w+(?::\w+)?\}?", ".+", expr)
+
+
+def _probe_exception(expr: str, rows: list[TierRow]) -> str | None:
+    """Why a probe query may return nothing here: it selects only services or tiers the sandbox does
+    not run (from the sandbox's own rows); None when something it selects is probed."""
+    fixed: dict[str, set[str]] = {}
+    for s in selectors(_expand(expr)):  # a variable matches anything: it fixes nothing
+        for name, op, value in s.labels:
+            if name not in ("service", "tier", "zone"):
+                continue
+            if op == "Equal":
+                fixed[name] = {value}
+            elif op == "Re" and re.fullmatch(r"[\w|]+", value):  # a fixed list: "ext_api|cdn"
+                fixed[name] = set(value.split("|"))
+    from sre.platform.loader import load_platform
+
+    platform = load_platform(REPO / "platform.yaml")
+
+    def selected(r: TierRow, keys: tuple[str, ...] = ("service", "tier", "zone")) -> bool:
+        have = {"service": r.service, "tier": r.tier, "zone": platform.services[r.service].zone}
+        return all(have[k] in v for k, v in fixed.items() if k in keys)
+
+    if any(r.endpoint and selected(r) for r in rows):
+        return None
+    chosen = [r for r in rows if selected(r, ("service", "tier"))]
+    reasons = sorted({f"{r.service} {r.tier}: {r.state}: {r.reason}" for r in chosen}) or [
+        f"nothing the sandbox runs matches {fixed}"
+    ]
+    return "; ".join(reasons[:3])
+
+
+def test_every_probe_query_of_every_dashboard_has_data(loop: Loop) -> None:
+    platform_file = loop.place.platform_file
+    from sre.platform.loader import load_platform
+
+    queries = dashboard_queries(load_platform(platform_file), REPO / "dashboards")
+    empty, excepted, checked = [], {}, 0
+    for where, expr in queries:
+        metrics = {s.metric for s in selectors(expr)}
+        if not any(m and m.startswith("probe_") for m in metrics):
+            continue
+        why = _probe_exception(expr, loop.rows)
+        if why is not None:
+            excepted[f"{where}: {expr}"] = why
+            continue
+        checked += 1
+        if not loop.query(_expand(expr)):
+            empty.append(f"{where}: {expr}")
+    assert not empty, "probe queries with no data:\n" + "\n".join(empty)
+    assert checked > 90  # 97 when written: the probe queries of what the sandbox runs
+    # Each exception is a service or tier the sandbox itself reports as not running.
+    for query, why in excepted.items():
+        assert "not_in_sandbox" in why or "skipped" in why or "nothing the sandbox runs" in why, (query, why)
+    not_here = {r.service for r in loop.rows if r.state == "not_in_sandbox"}
+    assert set(NOT_IN_SANDBOX) <= not_here
+
+
+# Metrics of exporters the sandbox does not run yet: their panels stay empty here, each for this reason.
+# The test below fails when a query reads a metric that is neither probed nor listed, so the list
+# cannot grow silently (and an entry whose metric starts to have data must be removed).
+NO_EXPORTER_HERE = {
+    "ALERTS": "no alert fires while the sandbox is healthy (the panel shows `none`)",
+    "sre_runbook_": "no switchover drill has run in this sandbox",
+    "http_server_request_duration_seconds": "the gateways and the CDN export no OpenTelemetry HTTP metrics",
+    "node_": "no node_exporter in the sandbox",
+    "pg_": "no postgres_exporter in the sandbox",
+    "redis_": "no redis_exporter in the sandbox",
+    "jetstream_": "no prometheus-nats-exporter in the sandbox (none in Debian)",
+    "gnatsd_": "no prometheus-nats-exporter in the sandbox (none in Debian)",
+    "ClickHouse": "the sandbox's Prometheus does not scrape ClickHouse's /metrics",
+    "flask_http_": "the sandbox's Prometheus does not scrape MLflow's /metrics (when the extra is installed)",
+    "aws_s3_": "S3 request metrics come from CloudWatch, which the sandbox has not",
+    "kube_": "the sandbox has no Kubernetes API",
+    "apiserver_": "the sandbox has no Kubernetes API",
+}
+
+
+def test_other_dashboard_queries_are_empty_only_for_a_listed_reason(loop: Loop) -> None:
+    from sre.platform.loader import load_platform
+
+    platform = load_platform(loop.place.platform_file)
+    # Services with no server on any tier here (not in the sandbox, or skipped like MLflow without its
+    # optional extra): their panels are excepted, as the sandbox's own rows say.
+    running = {r.service for r in loop.rows if r.endpoint}
+    absent = set(platform.services) - running
+    assert set(NOT_IN_SANDBOX) <= absent
+    unexplained, seen = [], set()
+    for where, expr in dashboard_queries(platform, REPO / "dashboards"):
+        metrics = {s.metric or "" for s in selectors(expr)}
+        if any(m.startswith("probe_") for m in metrics):
+            continue
+        services = {v for s in selectors(expr) for n, op, v in s.labels if n == "service" and op == "Equal"}
+        if services and services <= absent:
+            continue
+        if loop.query(_expand(expr)):
+            continue
+        reasons = {p for m in metrics for p in NO_EXPORTER_HERE if m.startswith(p)}
+        seen |= reasons
+        if not reasons:
+            unexplained.append(f"{where}: {expr}")
+    assert not unexplained, "queries with no data and no listed reason:\n" + "\n".join(unexplained)
+    stale = set(NO_EXPORTER_HERE) - seen - ({"flask_http_"} if "mlflow" in absent else set())
+    assert not stale, f"listed but not needed any more: {stale}"
+
+
+# --- alerts fire and resolve ----------------------------------------------------------------------
+
+
+def _wait(what: Callable[[], Any], timeout: float = FIRE_TIMEOUT) -> Any:
+    return eventually(what, timeout=timeout, every=0.5)
+
+
+def test_a_stopped_replica_fires_reaches_the_webhook_and_resolves(loop: Loop) -> None:
+    started = time.time()
+    loop.sandbox.stop_process("redis-secondary")
+    try:
+        hit = _wait(lambda: loop.delivered(started, "firing", alertname="ReplicaNotReady", service="redis"))
+        fired_after = hit[0]["received_at"] - started
+        print(f"\ntime to fire: ReplicaNotReady delivered {fired_after:.1f} s after the replica stopped")
+        assert hit[0]["path"] == "/alerts" and hit[0]["authorized"] is True
+        firing = loop.firing()
+        names = {(a["alertname"], a["service"], a["tier"]) for a in firing}
+        assert ("ReplicaNotReady", "redis", "secondary") in names
+        assert ("ProbeFailed", "redis", "secondary") in names
+        # People are told too: the page to the team and the zone, the probe's ticket to the team.
+        for path, name in (
+            ("/notify/platform-page", "ReplicaNotReady"),
+            ("/notify/zone-internal-page", "ReplicaNotReady"),
+            ("/notify/platform-ticket", "ProbeFailed"),
+        ):
+            _wait(lambda p=path, a=name: loop.delivered(started, "firing", p, alertname=a, service="redis"))
+        (labels,) = [a["labels"] for a in hit[0]["alerts"] if a["labels"]["alertname"] == "ReplicaNotReady"]
+        assert labels["runbook"] == "rebuild-replica" and labels["severity"] == "page"
+        assert {"zone", "dc", "team"} <= set(labels)
+    finally:
+        loop.sandbox.start_process("redis-secondary")
+    restarted = time.time()
+    resolved = _wait(
+        lambda: loop.delivered(restarted, "resolved", alertname="ReplicaNotReady", service="redis")
+    )
+    assert resolved[0]["authorized"] is True
+    print(f"resolved notification {resolved[0]['received_at'] - restarted:.1f} s after the replica started")
+    # No notification ever carried the token itself.
+    assert loop.token not in json.dumps(loop.notifications())
+
+
+# Every process of the secondary tier: its replicas, its worker (behind the gateway's secondary
+# frontends) and nginx (both CDN tiers: the primary CDN goes down with it).
+SECONDARY = ("worker-secondary", "postgres-secondary", "redis-secondary", "nginx")
+
+
+def test_a_tier_down_fires_once_mutes_its_services_and_resolves(loop: Loop) -> None:
+    started = time.time()
+    for name in SECONDARY:
+        loop.sandbox.stop_process(name)
+    try:
+        hit = _wait(
+            lambda: loop.delivered(started, "firing", alertname="DatacenterTierDown", tier="secondary")
+        )
+        print(
+            f"\ntime to fire: DatacenterTierDown delivered {hit[0]['received_at'] - started:.1f} s after the stop"
+        )
+        assert hit[0]["path"] == "/alerts" and hit[0]["authorized"] is True
+
+        def muted() -> list[dict[str, Any]] | None:
+            alerts = loop.get(loop.alertmanager + "/api/v2/alerts")
+            down = [a for a in alerts if a["labels"]["alertname"] == "DatacenterTierDown"]
+            others = [a for a in alerts if a["labels"].get("tier") == "secondary" and a not in down]
+            names = {a["labels"]["alertname"] for a in others}
+            if not names >= {"ProbeFailed", "ReplicaNotReady"}:
+                return None  # not every alert of the tier has fired yet
+            if any(a["status"]["state"] != "suppressed" for a in others):
+                return None
+            return down + others
+
+        alerts = _wait(muted)
+        down = [a for a in alerts if a["labels"]["alertname"] == "DatacenterTierDown"]
+        assert len(down) == 1 and down[0]["status"]["state"] == "active"
+        fingerprint = down[0]["fingerprint"]
+        for a in alerts[1:]:
+            assert a["status"]["inhibitedBy"] == [fingerprint], a["labels"]
+        assert {a["labels"]["alertname"] for a in alerts[1:]} >= {"ProbeFailed", "ReplicaNotReady"}
+    finally:
+        for name in reversed(SECONDARY):
+            loop.sandbox.start_process(name)
+    restarted = time.time()
+    resolved = _wait(lambda: loop.delivered(restarted, "resolved", alertname="DatacenterTierDown"))
+    print(f"resolved notification {resolved[0]['received_at'] - restarted:.1f} s after the tier started")
