@@ -18,6 +18,8 @@ import os
 import re
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -42,7 +44,9 @@ class _DefaultRun(TyperGroup):
     default_command = "run"  # also read by the test that checks the documented examples
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+        # `sre probe --help` is the help of `run` (its options are what people look for); the other
+        # commands are listed in its epilog.
+        if not args or args[0] not in self.commands:
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -53,7 +57,7 @@ app = typer.Typer(
 )
 
 
-PIPE_WIDTH = 200
+PIPE_WIDTH = 120  # piped output (CI logs) is laid out for 120 columns, not rich's default 80
 
 
 class Format(StrEnum):
@@ -76,7 +80,9 @@ VantageOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(
+    epilog="Other commands: sre probe serve | targets | merge (each with --help).",
+)
 def run(  # noqa: PLR0917  (typer maps parameters to options)
     services: Annotated[
         list[str] | None, typer.Argument(help="Services to probe (ids from platform.yaml).")
@@ -110,6 +116,12 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
         ),
     ] = 60.0,
     vantage: VantageOption = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Table: every probe, with endpoint and reason code columns.")
+    ] = False,
+    show_skipped: Annotated[
+        bool, typer.Option("--show-skipped", help="Table: list skipped probes one per row, not folded.")
+    ] = False,
     target: Annotated[
         str | None, typer.Option("--target", help="Probe one address outside the model (with --kind).")
     ] = None,
@@ -150,9 +162,22 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
         env_name = env
 
     started = time.time()
-    results = run_loop(_run_with_progress(targets, run_ctx, concurrency, timeout, show=_interactive(output)))
-    everything = _ordered([*results, *skipped], platform)
-    text = _render(everything, fmt, platform, vantage=run_ctx.vantage, env=env_name, started_at=started)
+    # The bar stays until the output is written: closing the loop and judging are not a silent pause.
+    with _progress(show=_interactive(output) and bool(targets)) as progress:
+        results = run_loop(_run_with_progress(targets, run_ctx, concurrency, timeout, progress))
+        if progress is not None:
+            progress.update(progress.task_ids[0], description="judging")
+        everything = _ordered([*results, *skipped], platform)
+        layout = _layout(output, wide=wide, show_skipped=show_skipped)
+        text = _render(
+            everything,
+            fmt,
+            platform,
+            vantage=run_ctx.vantage,
+            env=env_name,
+            started_at=started,
+            layout=layout,
+        )
     _emit(text, output, fmt)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from sre.probes.output import otlp
@@ -337,19 +362,17 @@ def _interactive(output: Path | None) -> bool:
     return sys.stderr.isatty() and (output is not None or sys.stdout.isatty())
 
 
-async def _run_with_progress(
-    targets: list[Any], run_ctx: Any, concurrency: int, budget: float, *, show: bool
-) -> list[Result]:
-    from sre.probes.runner import run_probes
-
-    if not show or not targets:
-        return await run_probes(targets, run_ctx, concurrency=concurrency, budget=budget)
+@contextmanager
+def _progress(*, show: bool) -> Iterator[Any]:
+    """A transient bar on stderr (rich's Progress), or None when nobody watches."""
+    if not show:
+        yield None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    failed = 0
     with Progress(
-        TextColumn("probing"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[failed]} failed"),
@@ -357,14 +380,27 @@ async def _run_with_progress(
         console=Console(stderr=True),
         transient=True,
     ) as progress:
-        task = progress.add_task("probes", total=len(targets), failed=0)
+        progress.add_task("probing", total=None, failed=0)
+        yield progress
 
-        def advance(result: Result) -> None:
-            nonlocal failed
-            failed += 0 if result.passed else 1
-            progress.update(task, advance=1, failed=failed)
 
-        return await run_probes(targets, run_ctx, concurrency=concurrency, budget=budget, on_result=advance)
+async def _run_with_progress(
+    targets: list[Any], run_ctx: Any, concurrency: int, budget: float, progress: Any
+) -> list[Result]:
+    from sre.probes.runner import run_probes
+
+    if progress is None:
+        return await run_probes(targets, run_ctx, concurrency=concurrency, budget=budget)
+    task = progress.task_ids[0]
+    progress.update(task, total=len(targets))
+    failed = 0
+
+    def advance(result: Result) -> None:
+        nonlocal failed
+        failed += 0 if result.passed else 1
+        progress.update(task, advance=1, failed=failed)
+
+    return await run_probes(targets, run_ctx, concurrency=concurrency, budget=budget, on_result=advance)
 
 
 def _ordered(results: list[Result], platform: Platform | None) -> list[Result]:
@@ -385,6 +421,7 @@ def _render(
     vantage: str,
     env: str,
     started_at: float,
+    layout: Any = None,
 ) -> Any:
     from sre.probes.verdict import Topology, tier_verdicts
 
@@ -409,7 +446,14 @@ def _render(
     from sre.probes.output import table
 
     zones = list(platform.zones) if platform else []
-    return table.render(results, tiers, zones, topology)
+    return table.render(results, tiers, zones, topology, layout)
+
+
+def _layout(output: Path | None, *, wide: bool, show_skipped: bool) -> Any:
+    from sre.probes.output.table import Layout
+
+    # Box drawing only on a terminal: piped or written output is plain text.
+    return Layout(wide=wide, show_skipped=show_skipped, plain=output is not None or not sys.stdout.isatty())
 
 
 def _emit(rendered: Any, output: Path | None, fmt: Format) -> None:

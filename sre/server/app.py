@@ -222,9 +222,10 @@ class Receiver:
                 results = await run_in_threadpool(
                     self.engine.store.add_notifications, [(k, b) for k, b, _ in batch]
                 )
-            except StoreError as exc:
+            except Exception as exc:  # whatever it was, the store did not take them: 503, and go on
+                log.error("cannot store %d notification(s): %s", len(batch), exc)
                 for _, _, done in batch:
-                    done.set_exception(exc)
+                    done.set_exception(exc if isinstance(exc, StoreError) else StoreError(str(exc)))
                 continue
             for (_, _, done), new in zip(batch, results, strict=True):
                 done.set_result(new)
