@@ -165,16 +165,27 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
 
 
 @app.command()
-def serve(
+def serve(  # noqa: PLR0917  (typer maps parameters to options)
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9116",
     env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     vantage: VantageOption = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config.file",
+            "--config-file",
+            help="blackbox_exporter's module file (blackbox.yml); its modules are served beside probes/.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/,
-    and /sd: the environment's endpoints for Prometheus' http_sd_configs."""
+    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/
+    and blackbox's (its standard ones such as http_2xx, or those of --config.file), and /sd: the
+    environment's endpoints for Prometheus' http_sd_configs."""
     from sre.probes import sd
+    from sre.probes.blackbox.config import load_modules, standard_modules
+    from sre.probes.blackbox.modules import serve_modules
     from sre.probes.exporter import Exporter
     from sre.probes.exporter import serve as serve_exporter
     from sre.probes.loop import run as run_loop
@@ -185,12 +196,16 @@ def serve(
     platform, targets, _, run_ctx = _planned(
         [], tiers=[], zones=[], env=env, platform_file=platform_file, probes=probes, vantage=vantage
     )
-    exporter = Exporter(_definitions(platform, probes), run_ctx)
+    modules = standard_modules()
+    if config_file is not None:
+        modules.update(load_modules(config_file))
+    served = serve_modules(modules, run_ctx, config_file)
+    exporter = Exporter(_definitions(platform, probes), run_ctx, blackbox=served)
     exporter.add_targets(targets)
     exporter.discovery = sd.Discovery(sd.groups(platform, targets, run_ctx.vantage))
 
     def ready() -> None:
-        modules = ", ".join(exporter.defs.modules)
+        modules = ", ".join(exporter.modules)
         typer.echo(f"sre probe exporter on http://{listen}/ (modules: {modules})", err=True)
 
     try:
