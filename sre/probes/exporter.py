@@ -31,12 +31,13 @@ from sre.probes.definitions import Definitions
 from sre.probes.model import Target
 from sre.probes.output import prometheus
 from sre.probes.plan import adhoc_target
-from sre.probes.sd import Discovery
+from sre.probes.sd import Discovery, groups
+from sre.probes.session import Session
+from sre.probes.targets import AllowPattern, ParsedTarget, TargetError, parse_target
+from sre.scrub import patterns
 
 if TYPE_CHECKING:
     from sre.probes.blackbox.modules import Served
-from sre.probes.targets import AllowPattern, ParsedTarget, TargetError, parse_target
-from sre.scrub import patterns
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 TIMEOUT_OFFSET = 0.5  # finish before Prometheus gives up, as blackbox_exporter does
@@ -62,6 +63,7 @@ class Exporter:
     discovery: Discovery | None = None  # GET /sd: the model's endpoints for Prometheus
     # blackbox_exporter's modules (its standard ones, or --config.file's) beside the kinds of probes/.
     blackbox: dict[str, Served] | None = None
+    _meta: bool = False
 
     def __post_init__(self) -> None:
         # Labels come from fixed sets only (modules served, four outcomes): junk requests add no series.
@@ -73,7 +75,13 @@ class Exporter:
         )
         self.allow = [AllowPattern.parse(p) for p in self.defs.exporter.allow]
         if self.blackbox is not None:
+            self.meta_series()
+
+    def meta_series(self) -> None:
+        """blackbox_exporter's own series, once blackbox modules are served."""
+        if not self._meta:
             _meta_series(self.registry)
+            self._meta = True
 
     @property
     def modules(self) -> list[str]:
@@ -102,6 +110,15 @@ class Exporter:
             return str(exc)
         assert not isinstance(parsed, str)
         return self.allowed(parsed, url)
+
+    @classmethod
+    def for_session(cls, session: Session) -> Exporter:
+        """An exporter for the session's modules that knows its targets (and, with a platform, serves /sd)."""
+        exporter = cls(session.definitions, session.context)
+        exporter.add_targets(session.targets)
+        if session.platform is not None:
+            exporter.discovery = Discovery(groups(session.platform, session.targets, session.context.vantage))
+        return exporter
 
     def add_targets(self, targets: list[Target]) -> None:
         for t in targets:

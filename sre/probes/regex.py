@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import re2
-
 MAX_MEM = 8 << 20  # bytes RE2 may use for one compiled pattern
 
 
 def compile_regex(pattern: str) -> Any:
     """A compiled RE2 pattern; ValueError naming what RE2 refused."""
+    import re2  # only where a definition has a pattern: the library and its abseil cost a few MiB
+
     options = re2.Options()
     options.log_errors = False  # RE2 would print each refusal on stderr
     options.max_mem = MAX_MEM

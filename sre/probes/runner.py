@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,14 +77,18 @@ async def run_probes(
 
 
 def preload(checks: set[str]) -> None:
-    """Import every check module before the clock starts.
+    """Import every check module (and let it load what it needs, `warm()`) before the clock starts.
 
-    A protocol driver's first import blocks the event loop for tens of milliseconds; done
-    inside the sweep, it would be charged to whichever probes happen to be in flight.
+    A protocol driver's first import blocks the event loop for tens of milliseconds (botocore's S3
+    models for hundreds); done inside the sweep, it would be charged to whichever probes are in flight.
     """
     for name in sorted(checks):
         with contextlib.suppress(ImportError, AttributeError, KeyError):  # reported per probe
-            get_check(name)
+            check = get_check(name)
+            warm = getattr(sys.modules.get(check.__module__), "warm", None)
+            if callable(warm):
+                with contextlib.suppress(Exception):  # a cache, not a requirement
+                    warm()
 
 
 async def probe(target: Target, run: RunContext, deadline: float) -> Result:

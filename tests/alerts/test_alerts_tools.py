@@ -70,13 +70,33 @@ def test_lint_passes_on_the_repository(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_lint_names_a_metric_no_exporter_emits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     platform_file = copy_alerts(tmp_path)
-    panels = tmp_path / "dashboards" / "_panels.py"
-    panels.write_text(panels.read_text().replace("redis_evicted_keys_total", "redis_evicted_keys_totl"))
+    # A definition an SRE adds, with a typo in a metric name.
+    (tmp_path / "dashboards" / "evictions.py").write_text(TYPO_BOARD)
     assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 1
     err = capsys.readouterr().err
     assert (
-        "dashboard sre-service-redis" in err and "'redis_evicted_keys_totl' is emitted by no exporter" in err
+        "dashboard sre-platform-evictions" in err
+        and "'redis_evicted_keys_totl' is emitted by no exporter" in err
     )
+
+
+TYPO_BOARD = """
+from sre.grafana import Context, q, rate, selector
+
+
+def dashboards(ctx: Context):
+    board = ctx.board(
+        ctx.uid("platform", "evictions"), "Evictions", folder=ctx.platform_folder,
+        description="Keys Redis evicted", tags=["platform"],
+    )
+    board.row("Redis")
+    board.graph(
+        "Evicted keys",
+        q(f"sum({rate(selector('redis_evicted_keys_totl', {'service': 'redis'}))})", "evicted/s"),
+        unit="short", description="Keys evicted per second.", width=24,
+    )
+    yield board
+"""
 
 
 def test_lint_names_a_runbook_without_its_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,8 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,7 @@ from hostile_servers import (
     trickle_head,
     trickling_kubernetes,
 )
-from probe_servers import LoopThread, server_context
+from probe_servers import LoopThread, closed_port, server_context
 from probe_support import Servers
 from requirements import need, need_binary
 
@@ -228,3 +230,43 @@ def test_names_that_never_resolve_do_not_hold_the_process(
     result = json.loads(done.stdout)["results"][0]
     assert result["reason"] in ("timeout", "dns"), result
     assert wall < hostile.baseline + TIMEOUT + 1, f"{wall:.1f} s; {done.stderr[-500:]}"
+
+
+def test_the_exporter_refuses_a_header_flood_in_bounded_memory(platform_file: Path, hostile: Hostile) -> None:
+    """`sre probe serve` keeps running for many scrapes: one hostile target must not grow it by a GB."""
+    port = closed_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sre",
+            "probe",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--env",
+            "test",
+            "--platform",
+            str(platform_file),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/probe?target=http://127.0.0.1:{hostile.flood}/&module=https"
+        body = ""
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    body = resp.read().decode()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        assert "probe_success 0" in body, body[-500:]
+        assert 'probe_failure_reason{reason="protocol"} 1' in body
+        status = Path(f"/proc/{proc.pid}/status").read_text(encoding="utf-8")
+        peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+        assert peak / 1024 < RSS_LIMIT_MIB, f"exporter peak RSS {peak / 1024:.0f} MiB"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
