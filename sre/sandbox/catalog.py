@@ -25,6 +25,7 @@ def launchers(profile: Profile) -> list[Launcher]:
         blackbox,
         cdn,
         clickhouse,
+        exporters,
         gateway,
         mlflow,
         nats,
@@ -47,6 +48,7 @@ def launchers(profile: Profile) -> list[Launcher]:
         webhook.LAUNCHER,
         alertmanager.LAUNCHER,
         blackbox.LAUNCHER,
+        exporters.LAUNCHER,
         probe_exporter.LAUNCHER,
         prometheus.LAUNCHER,
     ]
