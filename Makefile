@@ -43,6 +43,7 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy sre
+	$(BIN)/mypy dashboards  # definitions are type-checked against the engine they call
 
 unit: setup
 	$(BIN)/pytest -q -m "not integration"

@@ -73,7 +73,9 @@ def main() -> None:
                 f"ratio {took.wall / bare.wall:.2f}x wall, {took.cpu / bare.cpu:.2f}x cpu"
             )
         _, n, took, bare = rows[-1]
+        # Wall time is the goal; on a machine shared by other work, CPU time says what it would be.
         verdict = "met" if took.wall <= GOAL_SECONDS else "NOT met"
+        verdict += ", on CPU time " + ("met" if took.cpu <= GOAL_SECONDS else "NOT met")
         print(
             f"goal: {services} services in at most {GOAL_SECONDS:g} s: {verdict} ({took.wall:.2f} s wall, "
             f"{took.cpu:.2f} s cpu; {took.wall / n * 1000:.2f} ms per dashboard, bare SDK "

@@ -85,7 +85,9 @@ def main() -> None:
         (_, n0, _, b0, _, l0), (_, n1, o1, b1, _, l1) = rows
         scale = f"services x{n1 / n0:.1f}, build x{b1.wall / b0.wall:.1f}, lint x{l1 / l0:.1f}"
         print(f"ratio synthetic/seed: {scale}")
+        # Wall time is the goal; on a machine shared by other work, CPU time says what it would be.
         verdict = "met" if b1.wall <= GOAL_SECONDS else "NOT met"
+        verdict += ", on CPU time " + ("met" if b1.cpu <= GOAL_SECONDS else "NOT met")
         print(
             f"goal: {services} services in at most {GOAL_SECONDS:g} s: {verdict} ({b1.wall:.2f} s wall, "
             f"{b1.cpu:.2f} s cpu, {o1} objects)"

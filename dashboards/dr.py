@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sre.grafana import JOB, Board, Context, now, q, selector
-
-from ._panels import BACKUP_AGE, REPLICATION_LAG, bound
+from sre.grafana.panels.common import BACKUP_AGE, REPLICATION_LAG, bound
 
 RTO = "sre_runbook_rto_seconds"
 RPO = "sre_runbook_rpo_seconds"

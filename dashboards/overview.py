@@ -7,8 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from sre.grafana import JOB, Board, Context, PanelLink, now, q, selector
-
-from ._panels import UP, UP_COLD
+from sre.grafana.panels.common import UP, UP_COLD, failures_by_reason
 
 # Burn rates of the multi-window alerts: 14.4 pages (2 % of a 30-day budget in 1 h), 6 pages slower.
 BURN_STEPS = [(None, "green"), (6, "orange"), (14.4, "red")]
@@ -47,14 +46,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
             )
 
     board.row("Probe failures")
-    board.graph(
-        "Failing probes by reason",
-        q(f"count by (reason) ({selector('probe_failure_reason', chosen)} == 1)", "{{reason}}"),
-        unit="short",
-        description="Failing probes of every service by the reason the probe gave (probe_failure_reason).",
-        stacked=True,
-        width=24,
-    )
+    failures_by_reason(board, chosen, width=24)
 
     # Services that share an SLO target share a panel, so the thresholds are exact for each of them.
     targets: dict[tuple[float, int], list[str]] = defaultdict(list)

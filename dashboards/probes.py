@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sre.grafana import JOB, Board, Context, now, q, selector
-
-DAY = 86400
+from sre.grafana.panels.common import (
+    AVAILABILITY_STEPS,
+    CERT_EXPIRY_STEPS,
+    failures_by_reason,
+    probe_duration,
+)
 
 
 def dashboards(ctx: Context) -> Iterator[Board]:
@@ -33,7 +37,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         ),
         unit="percentunit",
         description="Share of successful probes over the time range, per vantage point.",
-        thresholds=[(None, "red"), (0.99, "yellow"), (0.999, "green")],
+        thresholds=AVAILABILITY_STEPS,
         decimals=2,
         width=8,
         height=8,
@@ -45,14 +49,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         description="Probes failing now, per service and tier.",
         width=8,
     )
-    board.graph(
-        "Failures by reason",
-        q(f"count by (reason) ({selector('probe_failure_reason', chosen)} == 1)", "{{reason}}"),
-        unit="short",
-        description="Failing probes by the reason the probe gave (probe_failure_reason).",
-        stacked=True,
-        width=8,
-    )
+    failures_by_reason(board, chosen, width=8)
 
     board.row("Latency")
     board.graph(
@@ -63,13 +60,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         stacked=True,
         width=12,
     )
-    board.graph(
-        "Probe duration by vantage",
-        q(f"max by (vantage) ({selector('probe_duration_seconds', chosen)})", "{{vantage}}"),
-        unit="s",
-        description="The slowest probe from each vantage point.",
-        width=12,
-    )
+    probe_duration(board, chosen, width=12)
 
     board.row("TLS")
     board.stat(
@@ -89,7 +80,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         ),
         unit="s",
         description="The eight certificates that expire soonest; orange under 30 days, red under 14.",
-        thresholds=[(None, "red"), (14 * DAY, "orange"), (30 * DAY, "green")],
+        thresholds=CERT_EXPIRY_STEPS,
         width=16,
         height=8,
     )
@@ -101,7 +92,7 @@ def dashboards(ctx: Context) -> Iterator[Board]:
         ),
         unit="s",
         description="Time left until each service's earliest certificate expires.",
-        thresholds=[(None, "red"), (14 * DAY, "orange"), (30 * DAY, "green")],
+        thresholds=CERT_EXPIRY_STEPS,
         width=24,
     )
     yield board

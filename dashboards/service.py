@@ -10,18 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sre.grafana import JOB, Board, Context, now, q, selector
-
-from ._panels import (
-    AVAILABILITY_STEPS,
-    BACKUP_AGE,
-    KIND_PANELS,
-    ON_HOSTS,
-    RED_PANELS,
-    REPLICATION_LAG,
-    bound,
-    probe_panels,
-    use_panels,
-)
+from sre.grafana.panels.common import AVAILABILITY_STEPS, BACKUP_AGE, REPLICATION_LAG, bound, probe_panels
+from sre.grafana.panels.kinds import KIND_PANELS, ON_HOSTS
+from sre.grafana.panels.red import RED_PANELS
+from sre.grafana.panels.use import use_panels
 
 
 def dashboards(ctx: Context) -> Iterator[Board]:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from sre.errors import InputError
+from sre.strict import Strict as _Strict
 from sre.yamlfile import read_document, validate
 
 DEFAULT_DIR = "alerts"
@@ -37,8 +38,8 @@ def size_bytes(size: str) -> int:
     return int(number.group()) * _SIZES[size[number.end() :]]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class Strict(_Strict):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class Scrape(Strict):

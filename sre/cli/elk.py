@@ -5,9 +5,13 @@ Only typer and the standard library at import time; the engine and the client lo
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -152,47 +156,75 @@ def lint(platform_file: PlatformOption = None, defs: DefsOption = None) -> None:
     typer.echo(f"ok: {len(ws.bundle)} objects, no findings")
 
 
+@dataclass(frozen=True)
+class Against:
+    """What diff and publish share: the bodies built from the platform, and the cluster they go to."""
+
+    url: str | None
+    api_key_file: Path | None
+    ca_file: Path | None
+    timeout: float
+    platform_file: Path | None
+    defs: Path | None
+
+    def workspace(self) -> Workspace:
+        return _workspace(self.platform_file, self.defs)
+
+    def plan(self, ws: Workspace, *, force: bool) -> tuple[Cluster, Plan]:
+        return _plan(ws, _cluster(self.url, self.api_key_file, self.ca_file, self.timeout), force=force)
+
+
+def _against_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`command(against, ...own options)` as a typer command taking the options of `Against` after its own."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    shared = [
+        inspect.Parameter("url", keyword, annotation=UrlOption, default=None),
+        inspect.Parameter("api_key_file", keyword, annotation=ApiKeyFileOption, default=None),
+        inspect.Parameter("ca_file", keyword, annotation=CaFileOption, default=None),
+        inspect.Parameter("timeout", keyword, annotation=TimeoutOption, default=30.0),
+        inspect.Parameter("platform_file", keyword, annotation=PlatformOption, default=None),
+        inspect.Parameter("defs", keyword, annotation=DefsOption, default=None),
+    ]
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "against"]
+
+    @functools.wraps(command)
+    def wrapper(**options: Any) -> None:
+        against = Against(**{p.name: options.pop(p.name) for p in shared})
+        command(against, **options)
+
+    wrapper.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
+    return wrapper
+
+
 @app.command()
-def diff(
-    *,
-    url: UrlOption = None,
-    api_key_file: ApiKeyFileOption = None,
-    ca_file: CaFileOption = None,
-    timeout: TimeoutOption = 30.0,
-    platform_file: PlatformOption = None,
-    defs: DefsOption = None,
-) -> None:
+@_against_options
+def diff(against: Against) -> None:
     """Compare the built bodies with the cluster's; show what publish would create, update or refuse."""
     from sre.elk.report import render_plan
 
-    ws = _workspace(platform_file, defs)
-    _, p = _plan(ws, _cluster(url, api_key_file, ca_file, timeout), force=False)
+    _, p = against.plan(against.workspace(), force=False)
     typer.echo("\n".join(render_plan(p, show_diff=True)))
     if p.collisions:
         raise typer.Exit(1)
 
 
 @app.command()
+@_against_options
 def publish(
+    against: Against,
     *,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Compare and report; write nothing.")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite objects of the same name that sre does not manage.")
     ] = False,
-    url: UrlOption = None,
-    api_key_file: ApiKeyFileOption = None,
-    ca_file: CaFileOption = None,
-    timeout: TimeoutOption = 30.0,
-    platform_file: PlatformOption = None,
-    defs: DefsOption = None,
 ) -> None:
     """Write what changed (ILM, pipelines, component then index templates), then mark lazy rollovers."""
     from sre.elk.publish import Result, apply
     from sre.elk.report import render_result
 
-    ws = _workspace(platform_file, defs)
+    ws = against.workspace()
     _require_clean(ws)
-    cluster, p = _plan(ws, _cluster(url, api_key_file, ca_file, timeout), force=force)
+    cluster, p = against.plan(ws, force=force)
     result = Result(plan=p) if dry_run else apply(cluster, p, ws.bundle)
     typer.echo("\n".join(render_result(result, dry_run=dry_run)))
     if p.blocked:

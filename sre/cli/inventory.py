@@ -16,6 +16,7 @@ from sre.cli.options import (
     open_environment,
     open_platform,
 )
+from sre.platform import DEFAULT_ENVIRONMENT
 
 if TYPE_CHECKING:
     from sre.platform.model import EnvironmentBody
@@ -81,7 +82,7 @@ def _no_literal_secrets(source: Path, env_name: str, env: EnvironmentBody) -> No
 def show(
     fmt: Annotated[TableOrJson, typer.Option("--format", "-f", help="Output format.")] = TableOrJson.table,
     platform_file: PlatformOption = None,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
 ) -> None:
     """List every service by zone, with its role and endpoint in each DC tier."""
     platform, environment = open_environment(platform_file, env)
@@ -94,9 +95,11 @@ def show(
         return
     from rich.console import Console
 
-    from sre.platform.render import inventory_table
+    from sre.platform.render import WIDE_ENOUGH, inventory_blocks, inventory_table
 
-    Console().print(inventory_table(platform, environment, env))
+    console = Console()
+    draw = inventory_table if console.width >= WIDE_ENOUGH else inventory_blocks
+    console.print(draw(platform, environment, env, plain=not console.is_terminal))
 
 
 @app.command()

@@ -20,6 +20,7 @@ import typer
 
 from sre.cli.options import EnvOption, PlatformOption, TableOrJson, command_group
 from sre.errors import InputError
+from sre.platform import DEFAULT_ENVIRONMENT
 
 if TYPE_CHECKING:
     from sre.runbooks.engine import Engine
@@ -82,7 +83,9 @@ def open_engine(
     catalog = load_catalog(runbooks_dir(platform.source, runbooks), platform)
     environment = load_environment(platform, env) if env else None
     store = Store(open_database(store_url, default_store(platform.source)))
-    settings = Settings(env=env or "prod", alertmanager_url=alertmanager_url, notify_url=notify_url)
+    settings = Settings(
+        env=env or DEFAULT_ENVIRONMENT, alertmanager_url=alertmanager_url, notify_url=notify_url
+    )
     return Engine(store=store, catalog=catalog, platform=platform, environment=environment, settings=settings)
 
 
@@ -170,7 +173,7 @@ def _print_plan(plan: Plan, fmt: TableOrJson) -> None:
 def plan(  # noqa: PLR0917  (typer maps parameters to options)
     name: str,
     param: ParamOption = None,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     runbooks: RunbooksOption = None,
     store: StoreOption = None,
@@ -195,7 +198,7 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     approve: Annotated[
         str | None, typer.Option("--approve", help="The approved plan hash this run must match.")
     ] = None,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     runbooks: RunbooksOption = None,
     store: StoreOption = None,
@@ -302,7 +305,7 @@ def status(  # noqa: PLR0917  (typer maps parameters to options)
 @app.command()
 def resume(  # noqa: PLR0917  (typer maps parameters to options)
     run_id: str,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     runbooks: RunbooksOption = None,
     store: StoreOption = None,
@@ -329,7 +332,7 @@ def resume(  # noqa: PLR0917  (typer maps parameters to options)
 @app.command()
 def abort(  # noqa: PLR0917  (typer maps parameters to options)
     run_id: str,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     runbooks: RunbooksOption = None,
     store: StoreOption = None,

@@ -16,6 +16,7 @@ import typer
 from sre.cli.options import EnvOption, PlatformOption
 from sre.cli.runbook import AlertmanagerOption, NotifyOption, RunbooksOption, StoreOption, open_engine
 from sre.errors import InputError
+from sre.platform import DEFAULT_ENVIRONMENT
 
 if TYPE_CHECKING:
     from sre.platform.model import Platform
@@ -72,7 +73,7 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
     no_token: Annotated[
         bool, typer.Option("--no-token", help="Accept notifications without a token (loopback tests only).")
     ] = False,
-    env: EnvOption = "prod",
+    env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     runbooks: RunbooksOption = None,
     alertmanager_url: AlertmanagerOption = None,

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from sre.errors import InputError
 from sre.platform.model import Id, Platform
+from sre.strict import Strict
 from sre.yamlfile import Document, Problem, read_document, validate
 
 # ECS field names in dotted form (`user.email`, `@timestamp`).
@@ -62,10 +63,6 @@ Action = Literal["remove", "mask", "hash"]
 
 # The fields every pipeline stamps; they are mapped with the ECS fields.
 STAMPED_FIELDS = ("labels.service", "labels.zone", "labels.tier", "labels.dc")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _type_shorthand(value: Any) -> Any:

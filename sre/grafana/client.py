@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sre.errors import InputError, SreError
+from sre.errors import InputError, SreError, flat, one_line
 from sre.scrub import header_safe
 from sre.urls import check_http_url, without_credentials
 
 URL_ENV = "GRAFANA_URL"
 # Names of environment variables, not secrets.
-TOKEN_ENV = "GRAFANA_TOKEN"  # noqa: S105
 TOKEN_FILE_ENV = "GRAFANA_TOKEN_FILE"  # noqa: S105
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 600.0
@@ -185,16 +184,16 @@ class Grafana:
                 f"{where}: {_client_error(exc.status_code, exc.response)}", exc.status_code
             ) from None
         except GrafanaException as exc:
-            raise GrafanaError(f"{where}: request failed: {_one_line(str(exc))}") from None
+            raise GrafanaError(f"{where}: request failed: {one_line(exc, 200)}") from None
         except niquests.exceptions.JSONDecodeError:
             # A 2xx answer whose body is not JSON (a proxy's error page, say).
             raise GrafanaError(f"{where}: the answer is not JSON (is this Grafana?)") from None
         except niquests.exceptions.Timeout:
             raise GrafanaError(f"{where}: no answer within {self.target.timeout:g} s") from None
         except niquests.exceptions.ConnectionError as exc:
-            raise GrafanaError(f"{where}: cannot connect: {_one_line(str(exc))}") from None
+            raise GrafanaError(f"{where}: cannot connect: {one_line(exc, 200)}") from None
         except niquests.exceptions.RequestException as exc:
-            raise GrafanaError(f"{where}: request failed: {_one_line(str(exc))}") from None
+            raise GrafanaError(f"{where}: request failed: {one_line(exc, 200)}") from None
         except ValueError:
             raise GrafanaError(f"{where}: the answer is not JSON (is this Grafana?)") from None
 
@@ -225,11 +224,6 @@ def _client_error(status: int, response: Any) -> str:
 
 def _message(response: Any) -> str:
     if isinstance(response, dict) and "message" in response:
-        return _one_line(str(response["message"]))
-    text = _one_line(str(response or "")) or "(empty body)"
+        return flat(str(response["message"]), 200)
+    text = flat(str(response or ""), 200) or "(empty body)"
     return text if isinstance(response, dict) else f"not JSON: {text}"
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

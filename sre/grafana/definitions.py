@@ -1,7 +1,7 @@
 """Find and run the dashboard definitions: every `dashboards/*.py` with a `dashboards(ctx)` function.
 
 The folder is imported as a package of its own, so definitions can share helpers
-through relative imports (`from ._panels import ...`); files starting with `_` are helpers.
+through relative imports (`from ._helpers import ...`); files starting with `_` are helpers.
 Any mistake in a definition comes back as one line naming the file (and line), never a traceback.
 """
 

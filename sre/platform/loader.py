@@ -12,7 +12,6 @@ from sre.yamlfile import read_document, validate
 
 DEFAULT_FILE = Path("platform.yaml")
 PLATFORM_ENV_VAR = "SRE_PLATFORM"
-DEFAULT_ENVIRONMENT = "prod"
 
 
 def resolve_platform_path(option: Path | None) -> Path:

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -21,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from sre.strict import Strict
 from sre.urls import shown_url
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
@@ -77,10 +77,6 @@ Standby = Literal["active", "hot", "cold"]
 
 EVERY_SERVICE = "*"
 MAX_URL_LENGTH = 2048
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PlatformMeta(Strict):

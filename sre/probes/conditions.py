@@ -18,6 +18,8 @@ from typing import Any, Literal
 import jmespath
 from jmespath.exceptions import JMESPathError
 
+from sre.probes.regex import compile_regex
+
 SubjectType = Literal["number", "duration", "text", "any"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -116,7 +118,7 @@ class Condition:
     values: tuple[Operand, ...]  # several for `any(a, b)`
     key: str | None = None
     _path: Any = None  # compiled JMESPath for body.$.EXPR
-    _regex: re.Pattern[str] | None = None
+    _regex: Any = None  # RE2
 
     def __str__(self) -> str:
         return self.text
@@ -134,8 +136,8 @@ class Condition:
         regex = None
         if op == "matches":
             try:
-                regex = re.compile(values[0].raw)
-            except re.error as exc:
+                regex = compile_regex(values[0].raw)  # RE2: linear time, whatever the body
+            except ValueError as exc:
                 raise ValueError(f"condition {text!r}: bad regular expression: {exc}") from None
         if len(values) > 1 and op not in ("==", "!="):
             raise ValueError(f"condition {text!r}: any(...) only goes with == or !=")

@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -34,6 +33,8 @@ from sre.platform.model import Id, Platform, SecretSource
 from sre.probes.checks import REGISTRY
 from sre.probes.conditions import Condition, parse_duration
 from sre.probes.settings import SETTINGS
+from sre.safefile import short_repr
+from sre.strict import Strict as _Strict
 from sre.yamlfile import Document, PathKey, Problem, pydantic_problems, read_document, validate
 
 DEFAULT_TIMEOUT = 10.0
@@ -49,7 +50,7 @@ def _condition(value: Any) -> Condition:
     if isinstance(value, Condition):
         return value
     if not isinstance(value, str):
-        raise ValueError(f"expected a condition such as `status == 200`; got {value!r}")
+        raise ValueError(f"expected a condition such as `status == 200`; got {short_repr(value)}")
     return Condition.parse(value)
 
 
@@ -57,8 +58,8 @@ Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
 ConditionItem = Annotated[Condition, PlainValidator(_condition)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+class Strict(_Strict):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
 
 class ProbeSpec(Strict):

@@ -30,7 +30,8 @@ from sre.probes.definitions import Definitions
 from sre.probes.model import Target
 from sre.probes.output import prometheus
 from sre.probes.plan import adhoc_target
-from sre.probes.sd import Discovery
+from sre.probes.sd import Discovery, groups
+from sre.probes.session import Session
 from sre.probes.targets import AllowPattern, TargetError, parse_target
 from sre.scrub import patterns
 
@@ -66,6 +67,15 @@ class Exporter:
             registry=self.registry,
         )
         self.allow = [AllowPattern.parse(p) for p in self.defs.exporter.allow]
+
+    @classmethod
+    def for_session(cls, session: Session) -> Exporter:
+        """An exporter for the session's modules that knows its targets (and, with a platform, serves /sd)."""
+        exporter = cls(session.definitions, session.context)
+        exporter.add_targets(session.targets)
+        if session.platform is not None:
+            exporter.discovery = Discovery(groups(session.platform, session.targets, session.context.vantage))
+        return exporter
 
     def add_targets(self, targets: list[Target]) -> None:
         for t in targets:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from sre.platform.model import Endpoint, Role, SecretSource, Standby
 from sre.urls import public_url as public_url  # noqa: PLC0414 - re-exported: the old home of it
@@ -152,14 +152,37 @@ class Result:
         return self.status is not Status.failed
 
 
+class Location(TypedDict):
+    """What a probe checks and where: the labels a plan entry, its target and its result share."""
+
+    service: str
+    check: str
+    zone: str
+    tier: str
+    dc: str
+
+
+class Located(Protocol):
+    @property
+    def service(self) -> str: ...
+    @property
+    def check(self) -> str: ...
+    @property
+    def zone(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def dc(self) -> str: ...
+
+
+def location(of: Located) -> Location:
+    return Location(service=of.service, check=of.check, zone=of.zone, tier=of.tier, dc=of.dc)
+
+
 def result_for(target: Target, vantage: str, status: Status, **rest: Any) -> Result:
     """A result labelled with what was probed and from where; `rest` are the verdict and observations."""
     return Result(
-        service=target.service,
-        check=target.check,
-        zone=target.zone,
-        tier=target.tier,
-        dc=target.dc,
+        **location(target),
         endpoint=public_url(target.endpoint.url),
         vantage=vantage,
         status=status,

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sre.errors import InputError
 from sre.platform.model import Endpoint, EnvironmentBody, Platform
 from sre.probes.definitions import Definitions, Resolved
-from sre.probes.model import Expectation, Reason, Result, Status, Target
+from sre.probes.model import Expectation, Reason, Result, Status, Target, location
 from sre.urls import public_url
 
 ADHOC_TIER = "target"  # the tier column of probes outside the model
@@ -108,11 +108,7 @@ class _PlannedProbe:
 
     def skip(self, vantage: str, reason: Reason, message: str) -> Result:
         return Result(
-            service=self.service,
-            check=self.check,
-            zone=self.zone,
-            tier=self.tier,
-            dc=self.dc,
+            **location(self),
             endpoint=public_url(self.url) if self.url else "",
             vantage=vantage,
             status=Status.skipped,
@@ -130,11 +126,7 @@ def target(
     upstream: Endpoint | None = None,
 ) -> Target:
     return Target(
-        service=planned.service,
-        check=spec.check,
-        zone=planned.zone,
-        tier=planned.tier,
-        dc=planned.dc,
+        **location(planned),  # planned.check is spec.check
         endpoint=endpoint,
         expect=expect,
         settings=spec.settings,

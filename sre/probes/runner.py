@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
-import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from sre.errors import one_line
 from sre.probes import net
 from sre.probes.checks import get_check
 from sre.probes.checks.drivers import missing_driver
 from sre.probes.context import ProbeContext, RunContext
 from sre.probes.judge import Verdict, judge
 from sre.probes.model import Observation, ProbeError, Reason, Result, Status, Target, result_for
+from sre.probes.threads import daemon_executor
 
 OnResult = Callable[[Result], None]
 MESSAGE_LIMIT = 300
@@ -47,7 +48,8 @@ async def run_probes(
     """Probe every target; results come back in the order of `targets`."""
     preload({t.check for t in targets})
     loop = asyncio.get_running_loop()
-    _wide_executor(loop, concurrency)
+    # Name lookups: a thread per probe in flight, twice, for lookups timed-out probes left behind.
+    daemon_executor(loop, max(16, min(2 * concurrency, 256)))
     deadline = loop.time() + budget
     results: list[Result | None] = [None] * len(targets)
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -74,29 +76,19 @@ async def run_probes(
     return [r for r in results if r is not None]
 
 
-_EXECUTORS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ThreadPoolExecutor] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _wide_executor(loop: asyncio.AbstractEventLoop, concurrency: int) -> None:
-    """Name lookups and blocking drivers run in the default executor; asyncio's few threads
-    (CPU count + 4) would queue lookups behind slow probes, which then spend their budget waiting.
-    One per loop, so a long-running exporter does not make a pool per request."""
-    if loop not in _EXECUTORS:
-        _EXECUTORS[loop] = ThreadPoolExecutor(max_workers=max(8, min(concurrency, 64)))
-        loop.set_default_executor(_EXECUTORS[loop])
-
-
 def preload(checks: set[str]) -> None:
-    """Import every check module before the clock starts.
+    """Import every check module (and let it load what it needs, `warm()`) before the clock starts.
 
-    A protocol driver's first import blocks the event loop for tens of milliseconds; done
-    inside the sweep, it would be charged to whichever probes happen to be in flight.
+    A protocol driver's first import blocks the event loop for tens of milliseconds (botocore's S3
+    models for hundreds); done inside the sweep, it would be charged to whichever probes are in flight.
     """
     for name in sorted(checks):
         with contextlib.suppress(ImportError, AttributeError, KeyError):  # reported per probe
-            get_check(name)
+            check = get_check(name)
+            warm = getattr(sys.modules.get(check.__module__), "warm", None)
+            if callable(warm):
+                with contextlib.suppress(Exception):  # a cache, not a requirement
+                    warm()
 
 
 async def probe(target: Target, run: RunContext, deadline: float) -> Result:
@@ -166,7 +158,7 @@ def crashed(target: Target, run: RunContext, exc: Exception) -> Result:
         target,
         Status.failed,
         reason=Reason.internal,
-        message=one_line(exc),
+        message=one_line(exc, MESSAGE_LIMIT, with_type=True),
         started_at=time.time(),
     )
 
@@ -194,13 +186,9 @@ async def attempt(target: Target, run: RunContext, limit: float) -> _Attempt:
         except ProbeError as exc:
             error = exc
         except Exception as exc:
-            error = net.classify(exc) or ProbeError(Reason.internal, one_line(exc))
+            error = net.classify(exc) or ProbeError(
+                Reason.internal, one_line(exc, MESSAGE_LIMIT, with_type=True)
+            )
     duration = time.perf_counter() - begin
     verdict = judge(target, ctx.observation, error, run, duration=duration)
     return _Attempt(ctx.observation, verdict, duration)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    message = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 3] + "..."

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sre.probes.regex import compile_regex
+
 _STATUS = re.compile(r"^([1-5])xx$")
 
 
@@ -74,10 +76,7 @@ class TcpSettings(Settings):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression: {exc}") from None
+            compile_regex(value)  # the check runs it with RE2: refused patterns are a load error
         return value
 
 

@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from sre.errors import InputError
 from sre.platform.model import Id, Platform
 from sre.probes.conditions import parse_duration
 from sre.runbooks.actions import REGISTRY
 from sre.runbooks.templating import TemplateError, check_template
+from sre.strict import Strict
 from sre.yamlfile import Document, PathKey, Problem, pydantic_problems, read_document, validate
 
 DEFAULT_DIR = "runbooks"
@@ -47,10 +48,6 @@ def _duration(value: Any) -> Any:
 
 
 Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Param(Strict):

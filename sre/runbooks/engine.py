@@ -119,7 +119,11 @@ class Engine:
 
     async def execute(self, run: Run) -> str:
         """Run (or resume) a claimed run to its end, or to where it waits; the state it is left in."""
-        runbook = self.catalog.get(run.runbook)
+        runbook = self.catalog.runbooks.get(run.runbook)
+        if runbook is None:
+            return self._refuse(
+                run, st.REFUSED, f"runbook {run.runbook} is no longer defined in {self.catalog.folder}"
+            )
         fence = self.store.acquire_lock(run.target, run.id, self.owner, self.lease)
         if fence is None:
             holder, _ = self.store.lock_holder(run.target)
@@ -230,7 +234,12 @@ class Engine:
         self, run: Run, fence: int, step: Step, ctx: Context, journal: list[dict[str, Any]]
     ) -> tuple[bool, str]:
         action = REGISTRY[step.action]
-        args = step_args(step, run.params, run.id)
+        try:
+            args = step_args(step, run.params, run.id)
+        except ValueError as exc:
+            message = f"arguments: {' '.join(str(exc).split())[:300]}"
+            self._event(run, fence, step.id, "failed", attempt=1, error=message, permanent=True)
+            return False, message
         ctx.facts = _first_facts(journal, step.id)
         message = ""
         with span(

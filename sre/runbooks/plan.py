@@ -106,6 +106,8 @@ async def make_plan(runbook: Runbook, params: dict[str, Any], ctx: Context) -> P
             sp.done, sp.facts = found.done, found.facts
         except ActionFailed as exc:
             sp.error = ctx.scrub(str(exc))
+        except ValueError as exc:  # arguments that, rendered, are not what the action takes
+            sp.error = ctx.scrub(f"arguments: {' '.join(str(exc).split())[:300]}")
         except TimeoutError:
             sp.error = f"check did not answer within {step.timeout:g} s"
         plan.steps.append(sp)

@@ -15,8 +15,6 @@ NOT_IN_SANDBOX: dict[str, str] = {
     "delta_lake": "a table format on object storage, not a server; the sandbox keeps no Delta table",
 }
 
-PROFILES: tuple[Profile, ...] = ("core", "full")
-
 
 def launchers(profile: Profile) -> list[Launcher]:
     """The components of a profile, in start order (a component starts after those it needs)."""
@@ -39,20 +37,21 @@ def launchers(profile: Profile) -> list[Launcher]:
         workers,
     )
 
-    core = [postgres.LAUNCHER, redis.LAUNCHER, nats.LAUNCHER, workers.LAUNCHER]
-    edge = [gateway.LAUNCHER, cdn.LAUNCHER]
-    if profile == "core":
-        return [*core, *edge]
-    stores = [clickhouse.LAUNCHER, seaweedfs.LAUNCHER, mlflow.LAUNCHER, otel.LAUNCHER]
-    monitoring = [
-        webhook.LAUNCHER,
-        alertmanager.LAUNCHER,
-        blackbox.LAUNCHER,
-        exporters.LAUNCHER,
-        probe_exporter.LAUNCHER,
+    ordered = [
+        *(postgres.LAUNCHER, redis.LAUNCHER, nats.LAUNCHER, workers.LAUNCHER),
+        *(clickhouse.LAUNCHER, seaweedfs.LAUNCHER, mlflow.LAUNCHER, otel.LAUNCHER),
+        *(gateway.LAUNCHER, cdn.LAUNCHER),
+        *(
+            webhook.LAUNCHER,
+            alertmanager.LAUNCHER,
+            blackbox.LAUNCHER,
+            exporters.LAUNCHER,
+            probe_exporter.LAUNCHER,
+        ),
         prometheus.LAUNCHER,
     ]
-    return [*core, *stores, *edge, *monitoring]
+    # Each launcher says which profile it belongs to; the full profile runs them all.
+    return [launcher for launcher in ordered if profile in ("full", launcher.profile)]
 
 
 def all_launchers() -> list[Launcher]:

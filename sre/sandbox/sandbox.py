@@ -28,7 +28,7 @@ from sre.errors import InputError, SreError
 from sre.platform.model import Platform
 from sre.sandbox import binaries, catalog, health
 from sre.sandbox.context import Launcher, Profile, Run
-from sre.sandbox.environment import environment_path, remove_environment, write_environment
+from sre.sandbox.environment import environment_path, remove_environment, write_environment, written_by
 from sre.sandbox.ports import PortAllocator
 from sre.sandbox.state import ComponentRow, SandboxState, StateFile, TierRow
 from sre.sandbox.supervisor import StartFailed, Supervisor, is_ours
@@ -82,13 +82,26 @@ class Sandbox:
     # --- locking and the directory ----------------------------------------------------------
     @contextmanager
     def locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as fh:
+        # Checked before the lock file is made: a folder that is not ours gets nothing written in it.
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError(f"--dir {self.root}: exists and is not a folder")
+        if self.root.is_dir() and not self._is_ours() and any(self.root.iterdir()):
+            raise InputError(f"--dir {self.root}: not empty and not a sandbox folder; choose another --dir")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fh = (self.root / ".lock").open("a")
+        except OSError as exc:
+            raise InputError(f"--dir {self.root}: cannot use the folder: {exc.strerror or exc}") from None
+        with fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise SreError(f"{self.root}: another `sre sandbox` command is working on it") from None
             yield
+
+    def _is_ours(self) -> bool:
+        # A folder of an older release has a state file but no marker.
+        return (self.root / MARKER).exists() or self.state_file.path.exists()
 
     def _claim(self) -> None:
         """Refuse a non-empty folder that is no sandbox: a fresh `up` wipes its data."""
@@ -101,6 +114,21 @@ class Sandbox:
         self.root.chmod(0o755)
         if os.geteuid() == 0:
             _check_traversable(self.root)
+
+    def _check_environment_owner(self, env_file: Path) -> None:
+        """One environment file per platform: refuse to take it from another sandbox that is up."""
+        other = written_by(env_file)
+        if other is None or other == self.root:
+            return
+        try:
+            theirs = StateFile(other / "state.json").load()
+        except SreError:
+            return  # a broken sandbox folder runs nothing we could take the file from
+        if theirs.complete and any(is_ours(r) for r in theirs.processes.values()):
+            raise SreError(
+                f"{env_file}: the environment `sandbox` belongs to the sandbox running in {other}; "
+                f"`sre sandbox down --dir {other}` first, or use that --dir"
+            )
 
     def _wipe(self) -> None:
         for path in self.root.iterdir():
@@ -146,6 +174,7 @@ class Sandbox:
         began = time.monotonic()
         self._claim()
         env_file = environment_path(platform)
+        self._check_environment_owner(env_file)
         found, skipped = plan(chosen)
         if strict and skipped:
             raise SreError("\n".join(f"{name}: {why} (--strict)" for name, why in skipped.items()))
@@ -241,7 +270,8 @@ class Sandbox:
             elif record is not None and row.state == "running":
                 update = {"state": "stopped", "reason": "sandbox is down"}
             rows.append(row.model_copy(update=update) if update else row)
-        return state, rows, sorted(died)
+        components = [_live_component(comp, state, died) for comp in state.components]
+        return state.model_copy(update={"components": components}), rows, sorted(died)
 
     def start_process(self, name: str, timeout: float = 60.0) -> None:
         """Start one recorded process (a cold tier, or one stopped for a drill); healthy when it listens."""
@@ -266,6 +296,24 @@ class Sandbox:
             known = ", ".join(sorted(state.processes))
             raise InputError(f"unknown sandbox process {name!r}; known: {known}")
         return record
+
+
+def _live_component(comp: ComponentRow, state: SandboxState, died: set[str]) -> ComponentRow:
+    """A component as its processes are now, not as `up` left it: stopped after `down`, failed if one died."""
+    if comp.state != "running":
+        return comp
+    if not state.complete:
+        return comp.model_copy(update={"state": "stopped", "reason": "sandbox is down"})
+    # A process stopped on purpose (`sre sandbox stop`, a cold tier) has no pid; one that died keeps it.
+    meant = [r for r in state.processes.values() if r.component == comp.name and r.pid is not None]
+    dead = [r for r in meant if not is_ours(r)]
+    if dead:
+        died.update(r.name for r in dead)
+        why = "; ".join(f"{r.name} is not running (log {r.log})" for r in dead)
+        return comp.model_copy(update={"state": "failed", "reason": why})
+    if not meant:
+        return comp.model_copy(update={"state": "stopped", "reason": "its processes are stopped"})
+    return comp
 
 
 class ComponentFailed(Exception):

@@ -60,7 +60,8 @@ class ComponentRow(Loose):
 
     name: str
     title: str
-    state: Literal["running", "skipped", "failed"]
+    # Recorded at `up` as running, skipped or failed; `status` shows it as it is now (stopped, failed).
+    state: Literal["running", "stopped", "skipped", "failed"]
     reason: str = ""
     urls: dict[str, str] = {}  # for components that are no platform service (Prometheus, ...)
 
@@ -89,10 +90,20 @@ class StateFile:
         except FileProblem as exc:
             raise InputError(f"{exc}: unreadable sandbox state; {advice}") from None
         try:
-            return SandboxState.model_validate(json.loads(text))
+            raw = json.loads(text)
+            version = raw.get("version") if isinstance(raw, dict) else None
+            state = SandboxState.model_validate(raw) if version == STATE_VERSION else None
         except (ValueError, ValidationError) as exc:
             first = str(exc).splitlines()[0][:120]
             raise InputError(f"{self.path}: unreadable sandbox state ({first}); {advice}") from None
+        if state is None:
+            # Another layout may name processes this one cannot read: never mistake it for "no sandbox".
+            raise InputError(
+                f"{self.path}: sandbox state version {version!r}, but this sre reads version "
+                f"{STATE_VERSION}; stop its servers with the sre that started them, or by hand, "
+                "and remove the file"
+            )
+        return state
 
     def save(self, state: SandboxState) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -131,13 +131,17 @@ class Inbox:
             self._reject(alert, f"rule {rule.name}: {exc}", "bad_label", out)
             return
         run_id = episode_run_id(alert)
-        await self.engine.request(
-            runbook,
-            params,
-            requested_by=f"alertmanager:{message.receiver}"[:200],
-            trigger=f"episode {fp} {starts}",
-            run_id=run_id,
-        )
+        try:
+            await self.engine.request(
+                runbook,
+                params,
+                requested_by=f"alertmanager:{message.receiver}"[:200],
+                trigger=f"episode {fp} {starts}",
+                run_id=run_id,
+            )
+        except (InputError, ValueError) as exc:
+            self._reject(alert, f"rule {rule.name}: cannot plan {runbook.name}: {exc}", "plan_failed", out)
+            return
         store.update_episode(fp, starts, runbook=runbook.name, run_id=run_id)
         out.started.append(run_id)
         self.count("runs", runbook.name)

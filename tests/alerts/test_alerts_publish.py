@@ -9,17 +9,11 @@ from pathlib import Path
 
 import pytest
 from alerts_support import REPO, alertmanager, built, need, prometheus
+from sre_cli import exit_code
 
 from sre.alerting.build import ALERTMANAGER, RULES
-from sre.cli.main import main
 
 pytestmark = pytest.mark.integration
-
-
-def _run(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    return int(done.value.code or 0)
 
 
 def _get(url: str) -> dict[str, object]:
@@ -53,8 +47,8 @@ def test_publish_writes_reloads_and_then_does_nothing(
     with prometheus(tmp_path, str(rules_dir / RULES / "*.yml")) as prom, alertmanager(tmp_path, config) as am:
         assert _rule_count(prom.url) == 0
         assert (
-            _run(
-                [
+            exit_code(
+                *[
                     "alerts",
                     "diff",
                     "--rules-dir",
@@ -67,7 +61,7 @@ def test_publish_writes_reloads_and_then_does_nothing(
             == 3
         )
         capsys.readouterr()
-        assert _run([*args, "--prometheus", prom.url, "--alertmanager", am.url]) == 0
+        assert exit_code(*args, "--prometheus", prom.url, "--alertmanager", am.url) == 0
         out = capsys.readouterr().out
         assert "update alertmanager/alertmanager.yml" in out and "reloaded: prometheus, alertmanager" in out
         expected = sum(
@@ -82,13 +76,13 @@ def test_publish_writes_reloads_and_then_does_nothing(
 
         before = _reloads(prom.url)
         mtimes = {p: p.stat().st_mtime_ns for p in rules_dir.rglob("*.yml")}
-        assert _run([*args, "--prometheus", prom.url, "--alertmanager", am.url]) == 0
+        assert exit_code(*args, "--prometheus", prom.url, "--alertmanager", am.url) == 0
         assert "unchanged: nothing written, nothing reloaded" in capsys.readouterr().out
         assert _reloads(prom.url) == before
         assert {p: p.stat().st_mtime_ns for p in rules_dir.rglob("*.yml")} == mtimes
         assert (
-            _run(
-                [
+            exit_code(
+                *[
                     "alerts",
                     "diff",
                     "--rules-dir",
@@ -112,8 +106,8 @@ def test_a_rejected_reload_names_the_files_and_puts_them_back(
     broken = rules_dir / RULES / "hand-made.yml"
     with prometheus(tmp_path, str(rules_dir / RULES / "*.yml")) as prom:
         broken.write_text("groups: [{name: x, rules: [{alert: X, expr: 'sum(rate(x[5m]) by ('}]}]\n")
-        code = _run(
-            [
+        code = exit_code(
+            *[
                 "alerts",
                 "publish",
                 "--rules-dir",

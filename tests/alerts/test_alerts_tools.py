@@ -7,23 +7,17 @@ from pathlib import Path
 import pytest
 import yaml
 from alerts_support import REPO, built, copy_alerts, need
+from sre_cli import exit_code
 
 from sre.alerting.build import ALERTMANAGER, ROUTES_TEST, RULES, write
 from sre.alerting.tools import check
-from sre.cli.main import main
 
 pytestmark = pytest.mark.integration
 
 
-def _run(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as done:
-        main(args)
-    return int(done.value.code or 0)
-
-
 def test_every_generated_file_passes_promtool_and_amtool(capsys: pytest.CaptureFixture[str]) -> None:
     need("promtool", "amtool")
-    assert _run(["alerts", "test", "--platform", str(REPO / "platform.yaml")]) == 0
+    assert exit_code("alerts", "test", "--platform", str(REPO / "platform.yaml")) == 0
     out = capsys.readouterr().out
     tests = sum(1 for p in built() if p.parts[:2] == ("prometheus", "tests"))
     assert out.count("ok: promtool test rules prometheus/tests/") == tests
@@ -63,19 +57,39 @@ def test_a_config_amtool_rejects_fails(tmp_path: Path) -> None:
 
 
 def test_lint_passes_on_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(["alerts", "lint", "--platform", str(REPO / "platform.yaml")]) == 0
+    assert exit_code("alerts", "lint", "--platform", str(REPO / "platform.yaml")) == 0
     assert "each emitted by an exporter" in capsys.readouterr().out
 
 
 def test_lint_names_a_metric_no_exporter_emits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     platform_file = copy_alerts(tmp_path)
-    panels = tmp_path / "dashboards" / "_panels.py"
-    panels.write_text(panels.read_text().replace("redis_evicted_keys_total", "redis_evicted_keys_totl"))
-    assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 1
+    # A definition an SRE adds, with a typo in a metric name.
+    (tmp_path / "dashboards" / "evictions.py").write_text(TYPO_BOARD)
+    assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 1
     err = capsys.readouterr().err
     assert (
-        "dashboard sre-service-redis" in err and "'redis_evicted_keys_totl' is emitted by no exporter" in err
+        "dashboard sre-platform-evictions" in err
+        and "'redis_evicted_keys_totl' is emitted by no exporter" in err
     )
+
+
+TYPO_BOARD = """
+from sre.grafana import Context, q, rate, selector
+
+
+def dashboards(ctx: Context):
+    board = ctx.board(
+        ctx.uid("platform", "evictions"), "Evictions", folder=ctx.platform_folder,
+        description="Keys Redis evicted", tags=["platform"],
+    )
+    board.row("Redis")
+    board.graph(
+        "Evicted keys",
+        q(f"sum({rate(selector('redis_evicted_keys_totl', {'service': 'redis'}))})", "evicted/s"),
+        unit="short", description="Keys evicted per second.", width=24,
+    )
+    yield board
+"""
 
 
 def test_lint_names_a_runbook_without_its_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -84,7 +98,7 @@ def test_lint_names_a_runbook_without_its_file(tmp_path: Path, capsys: pytest.Ca
     runbooks.mkdir()
     for name in ("restart-worker", "rebuild-replica", "dr-switchover"):
         (runbooks / f"{name}.yaml").write_text("version: 1\n")
-    assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 0
+    assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 0
     err = capsys.readouterr().err
     assert err.count("note: runbook") == 1 and "'drain-tier' is named by alerts but" in err
 
@@ -95,7 +109,7 @@ def test_lint_refuses_a_runbook_the_settings_do_not_list(
     platform_file = copy_alerts(tmp_path)
     settings = tmp_path / "alerts" / "settings.yaml"
     settings.write_text(settings.read_text().replace("  drain-tier: [tier]\n", ""))
-    assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 1
+    assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 1
     err = capsys.readouterr().err
     assert "TierDegraded: runbook 'drain-tier' is not listed in alerts/settings.yaml runbooks" in err
 
@@ -106,7 +120,7 @@ def test_lint_keeps_the_probe_exporter_list_honest(
     platform_file = copy_alerts(tmp_path)
     metrics = tmp_path / "alerts" / "metrics.yaml"
     metrics.write_text(metrics.read_text().replace("    - probe_attempts\n", "    - probe_attempt_count\n"))
-    assert _run(["alerts", "lint", "--platform", str(platform_file)]) == 1
+    assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 1
     err = capsys.readouterr().err
     assert "'probe_attempt_count' is not written by the probe exporter" in err
     assert "'probe_attempts' is written by the probe exporter but not listed" in err

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dashboards_support import ROOT, run
+from dashboards_support import ROOT
 from requirements import need_shared
+from sre_cli import run
 
 from sre.grafana.build import build
 from sre.grafana.lint import SCHEMA_BASE_STEP, panels, schema_form, write_schema_form

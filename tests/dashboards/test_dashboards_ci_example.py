@@ -7,7 +7,8 @@ import shlex
 
 import pytest
 import yaml
-from dashboards_support import ROOT, run
+from dashboards_support import ROOT
+from sre_cli import run
 
 CI_FILE = ROOT / "deploy" / "gitlab-ci" / "dashboards.gitlab-ci.yml"
 

@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-from dashboards_support import ROOT, run
+from dashboards_support import ROOT
+from sre_cli import run
 
 from sre.grafana.board import GENERATED_NOTE
 from sre.grafana.build import build

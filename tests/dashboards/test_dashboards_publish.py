@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dashboards_support import run
 from fake_grafana import EDITOR_TOKEN, VIEWER_TOKEN, FakeGrafana
+from sre_cli import run
 
 from sre.grafana.client import Grafana, GrafanaError, GrafanaTarget
 
@@ -433,6 +433,23 @@ def test_a_url_that_is_not_grafanas_api_gives_404(
         )
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://prometheus:99999", "got 'http://prometheus:99999': Port out of range 0-65535"),
+        ("prometheus:9090", "got 'prometheus:9090'"),
+    ],
+)
+def test_a_bad_datasource_url_is_refused_before_anything_is_read(
+    project: Path, capsys: pytest.CaptureFixture[str], given: str, expected: str
+) -> None:
+    code, out, err = run(
+        ["dashboards", "publish", "--datasource-url", given, "--url", "http://127.0.0.1:1"], capsys
+    )
+    assert (code, out) == (2, "")
+    assert err == f"--datasource-url: expected http(s)://host[:port][/path]; {expected}\n"
 
 
 @pytest.mark.parametrize(("method", "path"), [("POST", "/api/dashboards/db"), ("GET", "/api/folders/.*")])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dashboards_support import ROOT, run
+from dashboards_support import ROOT
+from sre_cli import run
 
 from sre.grafana import promql
 from sre.grafana.board import Board, DefinitionError, Folder, Query

@@ -5,16 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from sre.cli.main import main
-
-
-def sre(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+from sre_cli import exit_code as sre
 
 
 @pytest.mark.parametrize(
@@ -26,6 +17,7 @@ def sre(*args: str) -> int:
         ("https://" + "a" * 10_000 + ".example/", "https", "longer than 2048"),
         ("https://[::1/", "https", "unclosed ["),
         ("https://admin:pw@127.0.0.1/", "https", "credentials"),
+        ("https://admin:pw@127.0.0.1/a b", "https", "space"),
         ("127.1:80", "tcp", "dotted-quad"),
         ("https://x\x1b[2J/", "https", "character"),
     ],

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
+from sre_cli import exit_code as sre
 
-from sre.cli.main import main
 from sre.probes.merge import merge
 from sre.probes.model import Reason, Result, Status
 from sre.probes.output import jsonfile, junit, prometheus, table
@@ -99,14 +99,6 @@ def test_json_has_no_nan_and_reads_back() -> None:
     doc = json.loads(text, parse_constant=refuse)
     assert doc["results"][0]["facts"]["lag_seconds"] is None
     assert jsonfile.parse(text, "x").results[0].message.startswith("condition failed")
-
-
-def sre(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.mark.parametrize("vantage", ["zone\na", "zone\r\nX-Evil: 1", "a\x1b[2J", "a/b", "", "x" * 100])

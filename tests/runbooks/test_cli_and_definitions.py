@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from rb_support import World
+from sre_cli import run as sre
 
-from sre.cli.main import main
 from sre.errors import InputError
 from sre.platform.loader import load_platform
 from sre.runbooks.definitions import load_catalog
@@ -35,13 +35,6 @@ steps:
       apply_sql: "INSERT INTO changes VALUES ('x', 1)"
       compensate_sql: "DELETE FROM changes WHERE k = 'x'"
 """
-
-
-def sre(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
 
 
 def test_the_shipped_runbooks_load_against_the_shipped_platform() -> None:
@@ -195,3 +188,35 @@ def test_serve_refuses_bad_flags_in_one_line(
     code, _, err = sre(["serve", "--platform", str(ROOT / "platform.yaml"), *args], capsys)
     assert code == 2, err
     assert message in err and "Traceback" not in err
+
+
+def test_a_run_waiting_for_approval_is_resumed_or_aborted_through_the_cli(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.runbook("bump", BUMP)
+    base = ["--platform", str(world.platform_file), "--store", world.store_url]
+    monkeypatch.setenv("SRE_USER", "alice")
+    run = ["runbook", "run", "bump", "--param", "tier=primary", "--env", "test", *base]
+    code, out, _ = sre(run, capsys)
+    assert code == 1 and ": waiting_approval" in out
+    run_id = out.split()[1]
+    plan_hash = out.split("sre runbook approve ")[1].split(",")[0]
+    monkeypatch.setenv("SRE_USER", "bob")
+    code, out, _ = sre(["runbook", "approve", plan_hash, *base], capsys)
+    assert code == 0 and f"run {run_id} queued again" in out
+    code, out, _ = sre(["runbook", "resume", run_id, "--env", "test", *base], capsys)
+    assert code == 0 and ": succeeded" in out, out
+    assert world.sql("SELECT count(*) FROM changes") == [(1,)]
+    code, _, err = sre(["runbook", "resume", run_id, "--env", "test", *base], capsys)
+    assert code == 2 and "nothing to resume" in err
+
+    world.sql("DELETE FROM changes")
+    monkeypatch.setenv("SRE_USER", "alice")
+    code, out, _ = sre([*run[:4], "tier=secondary", *run[5:]], capsys)  # another plan: not approved
+    assert code == 1 and ": waiting_approval" in out
+    second = out.split()[1]
+    code, out, _ = sre(["runbook", "abort", second, "--env", "test", *base], capsys)
+    assert code == 0 and "aborted" in out
+    code, out, _ = sre(["runbook", "status", *base], capsys)
+    assert f"{second}  bump" in out and "aborted" in out
+    assert world.sql("SELECT count(*) FROM changes") == [(0,)]

@@ -227,7 +227,7 @@ def test_a_missing_label_is_a_recorded_rejection(client: TestClient) -> None:
         (json.dumps(notification({**alert(), "labels": {"a": 1}})).encode(), 400, "alerts.0.labels.a"),
         (json.dumps(notification({**alert(), "fingerprint": "../../x"})).encode(), 400, "fingerprint"),
         (b"[" * 100_000 + b"]" * 100_000, 400, ""),
-        (b"{" + b" " * (2 << 20) + b"}", 413, "larger than"),
+        (b"{" + b" " * (10 << 20) + b"}", 413, "larger than"),
     ],
 )
 def test_malformed_bodies_are_4xx_with_the_reason_and_store_nothing(

@@ -7,18 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sre_cli import run
 
 from sre import __version__
-from sre.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sre_cli import run
 
-from sre.cli.main import main
 from sre.errors import InputError
 from sre.grafana.client import resolve_target
 from sre.probes.context import ProbeContext, RunContext
@@ -17,16 +17,6 @@ from sre.probes.plan import adhoc_target
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "hunter2-literal"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _platform(tmp_path: Path, url: str) -> Path:

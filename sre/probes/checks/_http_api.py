@@ -16,8 +16,9 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDictProxy
 
+from sre.errors import one_line
 from sre.probes import tlsinfo
-from sre.probes.checks._support import Secrets, fail, login, one_line, reason_for, split_url
+from sre.probes.checks._support import Secrets, fail, login, reason_for, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 
@@ -131,8 +132,10 @@ class HttpApi:
         self._ctx.observation.body = reply.body
         self._ctx.observation.headers = {k.lower(): v for k, v in reply.headers.items()}
 
-    async def get(self, path: str, *, params: dict[str, str] | None = None) -> Reply:
-        return await self.request("GET", path, params=params)
+    async def get(
+        self, path: str, *, params: dict[str, str] | None = None, max_body: int = MAX_BODY
+    ) -> Reply:
+        return await self.request("GET", path, params=params, max_body=max_body)
 
     async def post(
         self,
@@ -152,6 +155,7 @@ class HttpApi:
         params: dict[str, str] | None = None,
         json_body: Any = None,
         data: bytes | None = None,
+        max_body: int = MAX_BODY,
     ) -> Reply:
         assert self._session is not None, "use HttpApi as an async context manager"
         what = f"{method} {path}"
@@ -166,7 +170,7 @@ class HttpApi:
                 allow_redirects=False,
             ) as resp:
                 self._record_tls(resp)
-                body = await resp.content.read(MAX_BODY)
+                body = await read_body(resp, max_body, what)
                 return Reply(method, path, resp.status, resp.headers, body)
         except ProbeError:
             raise
@@ -193,6 +197,18 @@ class HttpApi:
             ssl_object = transport.get_extra_info("ssl_object")
             if ssl_object is not None:
                 tlsinfo.record_session(self._ctx, ssl_object)
+
+
+async def read_body(resp: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
+    """The whole body, or `protocol` once it grows past `limit`: never more than that in memory."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await resp.content.read(65536):
+        size += len(chunk)
+        if size > limit:
+            raise ProbeError(Reason.protocol, f"{what}: answer over {limit} bytes, more than this API sends")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def expect_text(reply: Reply, text: str) -> None:

@@ -24,10 +24,31 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
 from botocore.exceptions import ConnectionClosedError as BotoConnectionClosed
 from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]
 
+from sre.errors import one_line
 from sre.probes.checks._http_api import NOT_HTTP
-from sre.probes.checks._support import Secrets, fail, one_line
+from sre.probes.checks._support import Secrets, fail
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import S3Access
+
+_SESSION: list[Any] = []
+
+
+def session() -> Any:
+    """One botocore session per process: each new one loads S3's service model again (a few hundred
+    milliseconds of JSON parsing, on the event loop)."""
+    if not _SESSION:
+        _SESSION.append(get_session())
+    return _SESSION[0]
+
+
+def warm() -> None:
+    """Load S3's models before the run's clock starts (the runner calls it), not inside a probe."""
+    loader = session().get_component("data_loader")
+    for service_file in ("service-2", "endpoint-rule-set-1"):
+        loader.load_service_model("s3", service_file)
+    loader.load_data("endpoints")
+    loader.load_data("partitions")
+
 
 AUTH_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
 MISSING_CODES = {"NoSuchBucket"}
@@ -54,7 +75,7 @@ def s3_client(
     else:
         config = config.merge(AioConfig(signature_version=UNSIGNED))
     region = opts.region or target.endpoint.params.get("region") or "us-east-1"
-    client: AbstractAsyncContextManager[Any] = get_session().create_client(
+    client: AbstractAsyncContextManager[Any] = session().create_client(
         "s3",
         endpoint_url=endpoint_url,
         region_name=region,

@@ -17,6 +17,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from sre.errors import one_line
 from sre.probes import net, tlsinfo
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason
@@ -108,10 +109,6 @@ def reason_from_text(text: str) -> Reason | None:
         if pattern.search(text):
             return reason
     return None
-
-
-def one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def fail(exc: BaseException, what: str, secrets: Secrets | None = None) -> NoReturn:

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sre.probes.checks._s3 import S3_ERRORS, s3_client, s3_fail
-from sre.probes.checks._support import Secrets, load_settings, one_line, split_url
+from sre.errors import one_line
+from sre.probes.checks._s3 import S3_ERRORS, s3_client, s3_fail, warm  # noqa: F401 - the runner calls warm()
+from sre.probes.checks._support import Secrets, load_settings, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import DeltaLakeSettings

@@ -26,6 +26,9 @@ async def check_grpc(target: Target, ctx: ProbeContext) -> None:
     options: list[tuple[str, str | int]] = [
         ("grpc.enable_retries", 0),
         ("grpc.primary_user_agent", ctx.run.user_agent),
+        # Subchannels of a channel's own, so closing it stops them: from the shared pool, a subchannel
+        # kept reconnecting (with backoff, for 15 s) after its probe had returned.
+        ("grpc.use_local_subchannel_pool", 1),
     ]
     if use_tls:
         ca_file = target.endpoint.ca_file
@@ -35,18 +38,23 @@ async def check_grpc(target: Target, ctx: ProbeContext) -> None:
         channel = grpc.aio.secure_channel(str(where), grpc.ssl_channel_credentials(roots), options=options)
     else:
         channel = grpc.aio.insecure_channel(str(where), options=options)
+    stub = health_pb2_grpc.HealthStub(channel)
+    failure: ProbeError | None = None
     try:
-        stub = health_pb2_grpc.HealthStub(channel)
         with ctx.phase("rpc"):
-            try:
-                reply = await stub.Check(
-                    health_pb2.HealthCheckRequest(service=settings.service),
-                    metadata=(("x-sre-probe-id", ctx.probe_id),),
-                )
-            except grpc.aio.AioRpcError as exc:
-                raise _rpc_error(exc, str(where)) from None
+            reply = await stub.Check(
+                health_pb2.HealthCheckRequest(service=settings.service),
+                metadata=(("x-sre-probe-id", ctx.probe_id),),
+            )
+    except grpc.aio.AioRpcError as exc:
+        failure = _rpc_error(exc, str(where))
     finally:
         await channel.close()
+        # A closed channel that is still referenced (by the traceback of whatever this raises, kept in
+        # the result) goes on reconnecting for its backoff, 15 s after the probe: drop every reference.
+        del stub, channel
+    if failure is not None:
+        raise failure
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     ctx.fact("grpc_status", status)
     if reply.status != health_pb2.HealthCheckResponse.SERVING:

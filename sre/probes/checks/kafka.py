@@ -19,7 +19,8 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from sre.probes.checks._support import Secrets, load_settings, one_line, reach, split_url
+from sre.errors import one_line
+from sre.probes.checks._support import Secrets, load_settings, reach, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import KafkaSettings

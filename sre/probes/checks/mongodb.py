@@ -21,15 +21,8 @@ from urllib.parse import parse_qs
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError, ServerSelectionTimeoutError
 
-from sre.probes.checks._support import (
-    Secrets,
-    load_settings,
-    login,
-    one_line,
-    reach,
-    reason_from_text,
-    split_url,
-)
+from sre.errors import one_line
+from sre.probes.checks._support import Secrets, load_settings, login, reach, reason_from_text, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import MongoSettings

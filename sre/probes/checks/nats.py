@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sre.errors import one_line
 from sre.probes.checks._imports import without
-from sre.probes.checks._support import Secrets, fail, load_settings, login, one_line, split_url
+from sre.probes.checks._support import Secrets, fail, load_settings, login, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import NatsSettings

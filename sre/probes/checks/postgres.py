@@ -40,14 +40,9 @@ from typing import Any
 
 import psycopg
 
+from sre.errors import one_line
 from sre.probes import tlsinfo
-from sre.probes.checks._support import (
-    Secrets,
-    load_settings,
-    one_line,
-    reason_from_text,
-    split_url,
-)
+from sre.probes.checks._support import Secrets, load_settings, reason_from_text, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import PostgresSettings

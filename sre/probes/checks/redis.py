@@ -30,7 +30,8 @@ with without("opentelemetry.sdk.metrics"):
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-from sre.probes.checks._support import Secrets, fail, load_settings, login, one_line, split_url
+from sre.errors import one_line
+from sre.probes.checks._support import Secrets, fail, load_settings, login, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import RedisSettings

@@ -13,7 +13,7 @@ import secrets as random
 import uuid
 from typing import Any
 
-from sre.probes.checks._s3 import S3_ERRORS, s3_client, s3_fail
+from sre.probes.checks._s3 import S3_ERRORS, s3_client, s3_fail, warm  # noqa: F401 - the runner calls warm()
 from sre.probes.checks._support import Secrets, load_settings, split_url
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target

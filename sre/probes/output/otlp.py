@@ -3,6 +3,12 @@
 Used only when OTEL_EXPORTER_OTLP_ENDPOINT is set; the SDK reads the rest of
 its settings from the standard OTEL_* variables (OTEL_EXPORTER_OTLP_PROTOCOL:
 http/protobuf by default, or grpc). The SDK is imported here, never at start-up.
+
+A collector that accepts and never answers must not hold the run: the export
+has its own short deadline (DEADLINE seconds, or less when the caller says so)
+for each request and for the whole flush, runs on a daemon thread that is
+abandoned when the deadline passes, and the SDK's exit hooks are off (they
+would flush again, for 30 s, when the process exits).
 """
 
 from __future__ import annotations
@@ -10,15 +16,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from typing import Any
 
 from sre import __version__
 from sre.probes.model import Result, Status
 
 SCALAR = (str, int, float, bool)
+DEADLINE = 2.0  # seconds for the whole export: the collector is a courtesy, the probe results are the job
 
 
-def _exporters() -> tuple[Any, Any]:
+def _exporters(timeout: float) -> tuple[Any, Any]:
     if os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf") == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -29,7 +37,7 @@ def _exporters() -> tuple[Any, Any]:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[assignment]
             OTLPSpanExporter,
         )
-    return OTLPSpanExporter(), OTLPMetricExporter()
+    return OTLPSpanExporter(timeout=timeout), OTLPMetricExporter(timeout=timeout)
 
 
 def _watch(exporter: Any, failures: list[str]) -> Any:
@@ -66,8 +74,22 @@ def attributes(r: Result) -> dict[str, Any]:
     return out
 
 
-def export(results: list[Result], *, environment: str) -> bool:
-    """Send spans and metrics; False (and one line on stderr) when the collector did not take them."""
+def export(results: list[Result], *, environment: str, deadline: float = DEADLINE) -> bool:
+    """Send spans and metrics; False (and one line on stderr) when the collector did not take them in time."""
+    outcome: list[bool] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(_send(results, environment, deadline)), name="otlp-export", daemon=True
+    )
+    worker.start()
+    worker.join(deadline + 0.25)
+    sent = bool(outcome and outcome[0])
+    if not sent:
+        where = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        sys.stderr.write(f"OTLP: the collector at {where} did not take the results within {deadline:.2g} s\n")
+    return sent
+
+
+def _send(results: list[Result], environment: str, deadline: float) -> bool:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
     from opentelemetry.sdk.resources import Resource
@@ -79,13 +101,16 @@ def export(results: list[Result], *, environment: str) -> bool:
         {"service.name": "sre-probe", "service.version": __version__, "deployment.environment": environment}
     )
     failures: list[str] = []
-    span_exporter, metric_exporter = (_watch(e, failures) for e in _exporters())
-    # The SDK logs every retry on stderr; the CLI says it once, below.
+    # Half the deadline each: spans, then metrics.
+    span_exporter, metric_exporter = (_watch(e, failures) for e in _exporters(deadline / 2))
+    # The SDK logs every retry on stderr; the CLI says it once.
     logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)
-    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
-    reader = PeriodicExportingMetricReader(metric_exporter, export_interval_millis=3_600_000)
-    meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+    reader = PeriodicExportingMetricReader(
+        metric_exporter, export_interval_millis=3_600_000, export_timeout_millis=deadline * 500
+    )
+    meter_provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
     tracer = tracer_provider.get_tracer("sre.probes", __version__)
     meter = meter_provider.get_meter("sre.probes", __version__)
     success = meter.create_gauge("probe_success", description="Whether the probe succeeded (1) or not (0)")
@@ -105,11 +130,8 @@ def export(results: list[Result], *, environment: str) -> bool:
         labels.pop("sre.probe.attempts", None)
         success.set(1 if r.status in (Status.ok, Status.degraded) else 0, labels)
         duration.set(r.duration_seconds, labels)
-    flushed = tracer_provider.force_flush(10_000) and meter_provider.force_flush(10_000)
+    half = int(deadline * 500)
+    flushed = tracer_provider.force_flush(half) and meter_provider.force_flush(half)
     tracer_provider.shutdown()
     meter_provider.shutdown()
-    sent = flushed and not failures
-    if not sent:
-        where = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        sys.stderr.write(f"OTLP: the collector at {where} did not take the results\n")
-    return bool(sent)
+    return bool(flushed and not failures)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict
 
 from sre.errors import SreError
+from sre.platform import DEFAULT_ENVIRONMENT
 
 if TYPE_CHECKING:
     from sre.platform.model import Endpoint, EnvironmentBody, Platform
@@ -43,7 +44,7 @@ class Check:
 class Settings:
     """Where the engine's own peers are: from `sre runbook`/`sre serve` flags, not from runbooks."""
 
-    env: str = "prod"
+    env: str = DEFAULT_ENVIRONMENT
     probes_dir: Path | None = None
     alertmanager_url: str | None = None
     notify_url: str | None = None
@@ -134,7 +135,3 @@ class Action:
     async def finish(self, args: Any, ctx: Context) -> None:
         """At the end of the run, whatever its outcome (a silence is expired here)."""
         return None
-
-
-def one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:500] or type(exc).__name__

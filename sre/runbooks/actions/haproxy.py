@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from sre.runbooks.actions.base import Action, ActionFailed, Args, Check, Context, one_line
+from sre.errors import one_line
+from sre.runbooks.actions.base import Action, ActionFailed, Args, Check, Context
 
 TOKEN = r"^[A-Za-z0-9_.:/#-]{1,200}$"  # noqa: S105 - a pattern, not a password
 # srv_admin_state bits (HAProxy's SRV_ADMF_*): forced maintenance and forced drain.

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import Field
 
-from sre.runbooks.actions.base import Action, ActionFailed, Args, Check, Context, one_line
+from sre.errors import one_line
+from sre.runbooks.actions.base import Action, ActionFailed, Args, Check, Context
 
 NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"  # a DNS-1123 name: no path or query tricks
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"

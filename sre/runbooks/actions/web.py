@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
-from sre.runbooks.actions.base import Action, ActionFailed, Args, Check, Context, one_line
+from sre.errors import one_line
+from sre.runbooks.actions.base import Action, ActionFailed, Args, Check, Context
 
 CLIENT_ERROR = range(400, 500)
 

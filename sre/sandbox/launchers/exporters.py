@@ -135,6 +135,8 @@ def start(run: Run) -> None:
     )
     urls["node-exporter"] = run.url("http", node_port)
     # Every server here shares this host: node_exporter is scraped once per service and tier it stands for.
+    from sre.grafana.panels.kinds import ON_HOSTS  # the kinds whose dashboards show their hosts
+
     hosts = sorted(
         {
             (r.service, r.tier)
