@@ -177,15 +177,26 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
 
 
 @app.command()
-def serve(
+def serve(  # noqa: PLR0917  (typer maps parameters to options)
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9116",
     env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     vantage: VantageOption = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config.file",
+            "--config-file",
+            help="blackbox_exporter's module file (blackbox.yml); its modules are served beside probes/.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/,
-    and /sd: the environment's endpoints for Prometheus' http_sd_configs."""
+    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/
+    and blackbox's (its standard ones such as http_2xx, or those of --config.file), and /sd: the
+    environment's endpoints for Prometheus' http_sd_configs."""
+    from sre.probes.blackbox.config import load_modules, standard_modules
+    from sre.probes.blackbox.modules import serve_modules
     from sre.probes.exporter import Exporter
     from sre.probes.exporter import serve as serve_exporter
     from sre.probes.loop import run as run_loop
@@ -194,12 +205,17 @@ def serve(
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise InputError(f"--listen: expected HOST:PORT, such as 127.0.0.1:9116; got {listen!r}")
+    modules = standard_modules()
+    if config_file is not None:
+        modules.update(load_modules(config_file))
     session = Session.planned(env=env, platform_file=platform_file, probes=probes, vantage=vantage)
     exporter = Exporter.for_session(session)
+    exporter.blackbox = serve_modules(modules, session.context, config_file)
+    exporter.meta_series()
 
     def ready() -> None:
-        modules = ", ".join(exporter.defs.modules)
-        typer.echo(f"sre probe exporter on http://{listen}/ (modules: {modules})", err=True)
+        names = ", ".join(exporter.modules)
+        typer.echo(f"sre probe exporter on http://{listen}/ (modules: {names})", err=True)
 
     try:
         run_loop(serve_exporter(exporter, host.strip("[]"), int(port_text), ready))

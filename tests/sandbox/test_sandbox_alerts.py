@@ -24,7 +24,7 @@ from sre.alerting.lint import dashboard_queries
 from sre.alerting.queries import selectors
 from sre.cli.main import main
 from sre.sandbox import binaries
-from sre.sandbox.catalog import NOT_IN_SANDBOX, launchers
+from sre.sandbox.catalog import launchers, not_in_sandbox
 from sre.sandbox.sandbox import Sandbox
 from sre.sandbox.state import TierRow
 
@@ -222,7 +222,7 @@ def test_every_probe_query_of_every_dashboard_has_data(loop: Loop) -> None:
     for query, why in excepted.items():
         assert "not_in_sandbox" in why or "skipped" in why or "nothing the sandbox runs" in why, (query, why)
     not_here = {r.service for r in loop.rows if r.state == "not_in_sandbox"}
-    assert set(NOT_IN_SANDBOX) <= not_here
+    assert set(not_in_sandbox(load_platform(loop.place.platform_file))) <= not_here
 
 
 # Metrics of exporters the sandbox does not run yet: their panels stay empty here, each for this reason.
@@ -250,7 +250,7 @@ def test_other_dashboard_queries_are_empty_only_for_a_listed_reason(loop: Loop) 
     # optional extra): their panels are excepted, as the sandbox's own rows say.
     running = {r.service for r in loop.rows if r.endpoint}
     absent = set(platform.services) - running
-    assert set(NOT_IN_SANDBOX) <= absent
+    assert set(not_in_sandbox(platform)) <= absent
     unexplained, seen = [], set()
     for where, expr in dashboard_queries(platform, REPO / "dashboards"):
         metrics = {s.metric or "" for s in selectors(expr)}

@@ -66,7 +66,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name="prometheus",
     title="Prometheus (Debian prometheus)",
-    services=(),
+    kinds=(),
     binaries=(binaries.apt("prometheus"),),
     start=start,
     needs=("alertmanager", "blackbox", "probe-exporter"),
