@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sre.sandbox import binaries, health
 from sre.sandbox.context import Launcher, Run, write_private
-from sre.sandbox.launchers import postgres, redis
+from sre.sandbox.launchers import postgres
 from sre.sandbox.supervisor import ProcessSpec
 
 NAME = "exporters"
@@ -51,8 +52,14 @@ def _write(run: Run, job: str, groups: list[Group]) -> None:
     path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
 
 
-def _running(run: Run, service: str) -> list[str]:
-    return [r.tier for r in run.rows if r.service == service and r.state == "running"]
+def _running(run: Run, kind: str) -> list[tuple[str, str, int]]:
+    """(service, tier, port) of every running server of this kind, from the endpoints recorded."""
+    services = run.platform.services
+    return [
+        (r.service, r.tier, urlsplit(r.endpoint).port or 0)
+        for r in run.rows
+        if r.state == "running" and r.endpoint and r.service in services and services[r.service].kind == kind
+    ]
 
 
 # Debian's postgres_exporter (0.11) has no replication-lag collector; the newer ones name it so.
@@ -75,7 +82,7 @@ def start(run: Run) -> None:
     queries.write_text(PG_QUERIES, encoding="utf-8")
     urls: dict[str, str] = {}
     pg_groups = []
-    for tier in _running(run, postgres.SERVICE):
+    for service, tier, server_port in _running(run, "postgres"):
         port = run.port(f"postgres_exporter.{tier}")
         name = f"postgres-exporter-{tier}"
         run.supervisor.start(
@@ -88,7 +95,7 @@ def start(run: Run) -> None:
                     f"--extend.query-path={queries}",
                 ],
                 env={
-                    "DATA_SOURCE_URI": f"127.0.0.1:{run.port(f'postgres.{tier}')}/postgres?sslmode=disable",
+                    "DATA_SOURCE_URI": f"127.0.0.1:{server_port}/postgres?sslmode=disable",
                     "DATA_SOURCE_USER": postgres.ADMIN,
                     "DATA_SOURCE_PASS_FILE": str(run.secret("postgres-admin")),
                 },
@@ -96,12 +103,12 @@ def start(run: Run) -> None:
                 ports={"http": port},
             )
         )
-        pg_groups.append(Group(port, postgres.SERVICE, tier))
+        pg_groups.append(Group(port, service, tier))
         urls[name] = run.url("http", port)
     redis_groups = []
-    for tier in _running(run, redis.SERVICE):
+    for service, tier, server_port in _running(run, "redis"):
         port = run.port(f"redis_exporter.{tier}")
-        address = f"redis://127.0.0.1:{run.port(f'redis.{tier}')}"
+        address = f"redis://127.0.0.1:{server_port}"
         # redis_exporter's password file maps each address to its password (JSON).
         passwords = write_private(
             folder / f"redis-{tier}.json", json.dumps({address: run.read_secret("redis")})
@@ -121,7 +128,7 @@ def start(run: Run) -> None:
                 ports={"http": port},
             )
         )
-        redis_groups.append(Group(port, redis.SERVICE, tier))
+        redis_groups.append(Group(port, service, tier))
         urls[name] = run.url("http", port)
     node_port = run.port("node_exporter.http")
     run.supervisor.start(
@@ -155,7 +162,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name=NAME,
     title="postgres_exporter, redis_exporter, node_exporter (Debian prometheus-*-exporter)",
-    services=(),
+    kinds=(),
     binaries=(
         binaries.apt("prometheus-postgres-exporter"),
         binaries.apt("prometheus-redis-exporter"),
