@@ -96,7 +96,8 @@ def main() -> None:
                             sys.exit(f"{side}: {bad} answers were not 200")
                         cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / max(done, 1)
                         runs[side].append((rate, cpu_ms))
-                        print(f"  round {i + 1} {side:8} {rate:7.0f} probes/s  {cpu_ms:.2f} ms CPU/probe", flush=True)
+                        shown = f"{rate:7.0f} probes/s  {cpu_ms:.2f} ms CPU/probe"
+                        print(f"  round {i + 1} {side:8} {shown}", flush=True)
                 for url, _ in sides.values():
                     check_one(url)
                 rss = {side: peak_rss_mib(pid) for side, (_, pid) in sides.items()}
@@ -109,8 +110,14 @@ def main() -> None:
         f"wrk -c{args.concurrency} -d{args.seconds}s against /probe (TLS 1.3, new connection each), "
         f"median of {args.rounds} alternated rounds; the machine is shared, so the numbers are noisy"
     )
-    print(f"  sre probe serve --config.file    {rate['sre']:7.0f} probes/s  {cpu['sre']:5.2f} ms CPU/probe  peak RSS {rss['sre']:6.1f} MiB")
-    print(f"  blackbox_exporter 0.23 (Debian)  {rate['blackbox']:7.0f} probes/s  {cpu['blackbox']:5.2f} ms CPU/probe  peak RSS {rss['blackbox']:6.1f} MiB")  # noqa: E501
+    for side, name in (
+        ("sre", "sre probe serve --config.file"),
+        ("blackbox", "blackbox_exporter 0.23 (Debian)"),
+    ):
+        print(
+            f"  {name:32} {rate[side]:7.0f} probes/s  {cpu[side]:5.2f} ms CPU/probe"
+            f"  peak RSS {rss[side]:6.1f} MiB"
+        )
     ratio, rss_ratio = rate["sre"] / rate["blackbox"], rss["sre"] / rss["blackbox"]
     print(
         f"  ratio sre/blackbox: {ratio:.2f}x probes/s (goal >= {RATE_GOAL}x: {'met' if ratio >= RATE_GOAL else 'NOT met'}), "  # noqa: E501
