@@ -36,6 +36,12 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
+def short_repr(value: object, limit: int = EXCERPT) -> str:
+    """repr() of any input value, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def size_text(limit: int) -> str:
     if limit % MIB == 0:
         return f"{limit // MIB} MiB"

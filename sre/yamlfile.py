@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sre.errors import InputError
-from sre.safefile import EXCERPT, YAML_LIMIT, excerpt, read_text
+from sre.safefile import EXCERPT, YAML_LIMIT, excerpt, read_text, short_repr
 
 PathKey = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -26,6 +26,7 @@ MAX_PROBLEMS = 20
 # reached again through an alias counts, so the walk, the model and its JSON all stay small.
 MAX_ALIASED_VALUES = 100_000
 MAX_DEPTH = 64
+MAX_MESSAGE = 300
 # libyaml composes ten times faster and keeps the same marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -54,11 +55,20 @@ class Document:
         return 1
 
     def fail(self, problems: Iterable[Problem]) -> InputError:
-        rows = sorted({(p.line or self.line(p.path), format_path(p.path), p.message) for p in problems})
+        rows = sorted(
+            {(p.line or self.line(p.path), format_path(p.path), _one_line(p.message)) for p in problems}
+        )
         text = [f"{self.source}:{line}: {where + ': ' if where else ''}{msg}" for line, where, msg in rows]
         if len(text) > MAX_PROBLEMS:
             text = [*text[:MAX_PROBLEMS], f"{self.source}: ... and {len(text) - MAX_PROBLEMS} more"]
         return InputError("\n".join(text))
+
+
+def _one_line(message: str) -> str:
+    """A problem as one short line, whatever input a validator quoted in it (the last safeguard)."""
+    if not message.isprintable():
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -67,8 +77,11 @@ def format_path(path: Sequence[str | int]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            # A key is input too: a 10 kB key is shown by its start only.
+            # A key is input too: shown by its start only, control characters escaped (a line
+            # separator in a key would otherwise split one problem into two lines).
             name = part if len(part) <= EXCERPT else part[:EXCERPT] + "..."
+            if not name.isprintable():
+                name = repr(name)[1:-1]
             out += f".{name}" if out else name
     return out
 
@@ -96,7 +109,9 @@ def parse_document(source: Path, text: str, *, require_mapping: bool = True) -> 
             what += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise InputError(f"{source}:{line}: YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{source}:1: YAML error: {exc}") from None
+        # A ReaderError (a control character, say) has no mark; its first line says what is wrong.
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{source}:1: YAML error: {first}") from None
     if node is None:
         raise InputError(f"{source}:1: the file is empty; expected a mapping")
     doc = Document(source=source, data=None)
@@ -192,8 +207,7 @@ def pydantic_problems(exc: ValidationError, prefix: PathKey = ()) -> list[Proble
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= EXCERPT else text[: EXCERPT - 3] + "..."
+    return short_repr(value)
 
 
 _TYPE_NAMES = {

@@ -188,6 +188,10 @@ def publish(
     from sre.gitinfo import current_commit
     from sre.grafana.publish import apply, ensure_datasource, plan
 
+    if datasource_url:
+        from sre.urls import check_http_url
+
+        check_http_url(datasource_url, what="--datasource-url")
     platform, built = _build(platform_file, dashboards)
     grafana = _connect(url, token_file, token_env, timeout)
     if datasource_url:

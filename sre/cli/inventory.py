@@ -95,9 +95,11 @@ def show(
         return
     from rich.console import Console
 
-    from sre.platform.render import inventory_table
+    from sre.platform.render import WIDE_ENOUGH, inventory_blocks, inventory_table
 
-    Console().print(inventory_table(platform, environment, env))
+    console = Console()
+    draw = inventory_table if console.width >= WIDE_ENOUGH else inventory_blocks
+    console.print(draw(platform, environment, env, plain=not console.is_terminal))
 
 
 @app.command()

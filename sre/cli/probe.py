@@ -15,12 +15,12 @@ imported here; the engine loads when a command runs.
 from __future__ import annotations
 
 import os
-import re
-import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -30,10 +30,13 @@ from sre.errors import InputError
 from sre.platform import DEFAULT_ENVIRONMENT
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.progress import Progress
     from typer._click.core import Context as ClickContext
 
-    from sre.platform.model import Platform
     from sre.probes.model import Result
+    from sre.probes.output.table import Layout
+    from sre.probes.session import Session
 
 
 class _DefaultRun(TyperGroup):
@@ -42,7 +45,9 @@ class _DefaultRun(TyperGroup):
     default_command = "run"  # also read by the test that checks the documented examples
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+        # `sre probe --help` is the help of `run` (its options are what people look for); the other
+        # commands are listed in its epilog.
+        if not args or args[0] not in self.commands:
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -53,7 +58,7 @@ app = typer.Typer(
 )
 
 
-PIPE_WIDTH = 200
+PIPE_WIDTH = 120  # piped output (CI logs) is laid out for 120 columns, not rich's default 80
 
 
 class Format(StrEnum):
@@ -76,7 +81,9 @@ VantageOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(
+    epilog="Other commands: sre probe serve | targets | merge (each with --help).",
+)
 def run(  # noqa: PLR0917  (typer maps parameters to options)
     services: Annotated[
         list[str] | None, typer.Argument(help="Services to probe (ids from platform.yaml).")
@@ -110,6 +117,12 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
         ),
     ] = 60.0,
     vantage: VantageOption = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Table: every probe, with endpoint and reason code columns.")
+    ] = False,
+    show_skipped: Annotated[
+        bool, typer.Option("--show-skipped", help="Table: list skipped probes one per row, not folded.")
+    ] = False,
     target: Annotated[
         str | None, typer.Option("--target", help="Probe one address outside the model (with --kind).")
     ] = None,
@@ -125,6 +138,7 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     import time
 
     from sre.probes.loop import run as run_loop
+    from sre.probes.session import Selection, Session
 
     names = services or []
     if target is None and kind is not None:
@@ -132,66 +146,76 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     if target is not None:
         if names or all_services or tier or zone:
             raise InputError("--target probes one address; give no SERVICE, --all, --tier or --zone with it")
-        platform, targets, skipped, run_ctx, env_name = _adhoc(target, kind, platform_file, probes, vantage)
+        session = Session.adhoc(target, kind, platform_file=platform_file, probes=probes, vantage=vantage)
     else:
         if not names and not all_services:
             raise InputError("name the services to probe, or give --all (or --target URL --kind KIND)")
         if names and all_services:
             raise InputError("give either SERVICE names or --all, not both")
-        platform, targets, skipped, run_ctx = _planned(
-            names,
-            tiers=tier or [],
-            zones=zone or [],
-            env=env,
-            platform_file=platform_file,
-            probes=probes,
-            vantage=vantage,
+        selection = Selection(services=names, tiers=tier or [], zones=zone or [])
+        session = Session.planned(
+            selection, env=env, platform_file=platform_file, probes=probes, vantage=vantage
         )
-        env_name = env
 
     started = time.time()
-    results = run_loop(_run_with_progress(targets, run_ctx, concurrency, timeout, show=_interactive(output)))
-    everything = _ordered([*results, *skipped], platform)
-    text = _render(everything, fmt, platform, vantage=run_ctx.vantage, env=env_name, started_at=started)
+    # The bar stays until the output is written: closing the loop and judging are not a silent pause.
+    with _progress(show=_interactive(output) and bool(session.targets)) as progress:
+        everything = run_loop(_run_with_progress(session, concurrency, timeout, progress))
+        if progress is not None:
+            progress.update(progress.task_ids[0], description="judging")
+        layout = _layout(output, wide=wide, show_skipped=show_skipped)
+        text = _render(everything, fmt, session, started_at=started, layout=layout)
     _emit(text, output, fmt)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from sre.probes.output import otlp
 
         # Its own short deadline, within what is left of the run's budget (but never nothing).
         left = timeout - (time.time() - started)
-        otlp.export(everything, environment=env_name, deadline=min(otlp.DEADLINE, max(0.5, left)))
+        otlp.export(everything, environment=session.environment, deadline=min(otlp.DEADLINE, max(0.5, left)))
     if any(not r.passed for r in everything):
         raise typer.Exit(1)
 
 
 @app.command()
-def serve(
+def serve(  # noqa: PLR0917  (typer maps parameters to options)
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9116",
     env: EnvOption = DEFAULT_ENVIRONMENT,
     platform_file: PlatformOption = None,
     probes: ProbesOption = None,
     vantage: VantageOption = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config.file",
+            "--config-file",
+            help="blackbox_exporter's module file (blackbox.yml); its modules are served beside probes/.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/,
-    and /sd: the environment's endpoints for Prometheus' http_sd_configs."""
-    from sre.probes import sd
+    """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/
+    and blackbox's (its standard ones such as http_2xx, or those of --config.file), and /sd: the
+    environment's endpoints for Prometheus' http_sd_configs."""
+    from sre.probes.blackbox.config import load_modules, standard_modules
+    from sre.probes.blackbox.modules import serve_modules
     from sre.probes.exporter import Exporter
     from sre.probes.exporter import serve as serve_exporter
     from sre.probes.loop import run as run_loop
+    from sre.probes.session import Session
 
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise InputError(f"--listen: expected HOST:PORT, such as 127.0.0.1:9116; got {listen!r}")
-    platform, targets, _, run_ctx = _planned(
-        [], tiers=[], zones=[], env=env, platform_file=platform_file, probes=probes, vantage=vantage
-    )
-    exporter = Exporter(_definitions(platform, probes), run_ctx)
-    exporter.add_targets(targets)
-    exporter.discovery = sd.Discovery(sd.groups(platform, targets, run_ctx.vantage))
+    modules = standard_modules()
+    if config_file is not None:
+        modules.update(load_modules(config_file))
+    session = Session.planned(env=env, platform_file=platform_file, probes=probes, vantage=vantage)
+    exporter = Exporter.for_session(session)
+    exporter.blackbox = serve_modules(modules, session.context, config_file)
+    exporter.meta_series()
 
     def ready() -> None:
-        modules = ", ".join(exporter.defs.modules)
-        typer.echo(f"sre probe exporter on http://{listen}/ (modules: {modules})", err=True)
+        names = ", ".join(exporter.modules)
+        typer.echo(f"sre probe exporter on http://{listen}/ (modules: {names})", err=True)
 
     try:
         run_loop(serve_exporter(exporter, host.strip("[]"), int(port_text), ready))
@@ -218,11 +242,12 @@ def targets(  # noqa: PLR0917  (typer maps parameters to options)
 ) -> None:
     """The environment's endpoints as Prometheus targets: what `sre probe serve` answers on /sd."""
     from sre.probes import sd
+    from sre.probes.session import Session
 
-    platform, found, _, run_ctx = _planned(
-        [], tiers=[], zones=[], env=env, platform_file=platform_file, probes=probes, vantage=vantage
-    )
-    _emit(sd.render(sd.groups(platform, found, run_ctx.vantage)), output, Format.json)
+    session = Session.planned(env=env, platform_file=platform_file, probes=probes, vantage=vantage)
+    assert session.platform is not None  # a planned session always has one
+    groups = sd.groups(session.platform, session.targets, session.context.vantage)
+    _emit(sd.render(groups), output, Format.json)
 
 
 @app.command()
@@ -253,103 +278,22 @@ def merge(
         raise typer.Exit(1)
 
 
-VANTAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,62}")
-
-
-def _vantage(option: str | None) -> str:
-    """The vantage labels every result and goes into the X-SRE-Probe-Id header: a plain name only."""
-    for source, value in (("--vantage", option), ("SRE_VANTAGE", os.environ.get("SRE_VANTAGE"))):
-        if value:
-            if not VANTAGE.fullmatch(value):
-                expected = "a name of letters, digits and . _ : - (at most 63)"
-                raise InputError(f"{source}: expected {expected}; got {value[:40]!r}")
-            return value
-    host = socket.gethostname()
-    return host if VANTAGE.fullmatch(host) else re.sub(r"[^A-Za-z0-9._:-]", "-", host)[:63] or "local"
-
-
-def _definitions(platform: Platform, probes: Path | None) -> Any:
-    from sre.probes.definitions import definitions_dir, load_definitions
-
-    return load_definitions(definitions_dir(platform.source, probes), platform)
-
-
-def _planned(
-    names: list[str],
-    *,
-    tiers: list[str],
-    zones: list[str],
-    env: str,
-    platform_file: Path | None,
-    probes: Path | None,
-    vantage: str | None,
-) -> tuple[Platform, list[Any], list[Result], Any]:
-    from sre.cli.options import open_environment
-    from sre.probes.context import RunContext
-    from sre.probes.plan import make_plan
-
-    platform, environment = open_environment(platform_file, env)
-    defs = _definitions(platform, probes)
-    run_ctx = RunContext(
-        vantage=_vantage(vantage),
-        tls_min_version=platform.policies.tls.min_version,
-        cert_warn_seconds=defs.policy.cert_warn,
-    )
-    plan = make_plan(
-        platform, environment, defs, vantage=run_ctx.vantage, services=names, tiers=tiers, zones=zones
-    )
-    return platform, plan.targets, plan.skipped, run_ctx
-
-
-def _adhoc(
-    url: str, kind: str | None, platform_file: Path | None, probes: Path | None, vantage: str | None
-) -> tuple[Platform | None, list[Any], list[Result], Any, str]:
-    from sre.platform.loader import load_platform, resolve_platform_path
-    from sre.probes.checks import REGISTRY
-    from sre.probes.context import RunContext
-    from sre.probes.definitions import DEFAULT_DIR, Definitions, load_definitions
-    from sre.probes.plan import adhoc_target
-    from sre.probes.targets import parse_target
-
-    if kind is None:
-        raise InputError("--target needs --kind (one of: " + ", ".join(sorted(REGISTRY)) + ")")
-    if kind not in REGISTRY:
-        raise InputError(f"--kind: unknown check {kind!r}; expected one of {', '.join(sorted(REGISTRY))}")
-    path = resolve_platform_path(platform_file)
-    platform = load_platform(path) if path.exists() else None
-    folder = probes if probes is not None else path.parent / DEFAULT_DIR
-    defs = load_definitions(folder, platform) if folder.is_dir() else Definitions()
-    try:
-        parsed = parse_target(url, kind, remote=False)
-        target = adhoc_target(parsed if isinstance(parsed, str) else parsed.url, defs.for_kind(kind))
-    except ValueError as exc:
-        raise InputError(f"--target: {exc}") from None
-    run_ctx = RunContext(
-        vantage=_vantage(vantage),
-        tls_min_version=platform.policies.tls.min_version if platform else "1.3",
-        cert_warn_seconds=defs.policy.cert_warn,
-    )
-    return platform, [target], [], run_ctx, ""
-
-
 def _interactive(output: Path | None) -> bool:
     """A progress display only on a terminal, and never mixed into piped output."""
     return sys.stderr.isatty() and (output is not None or sys.stdout.isatty())
 
 
-async def _run_with_progress(
-    targets: list[Any], run_ctx: Any, concurrency: int, budget: float, *, show: bool
-) -> list[Result]:
-    from sre.probes.runner import run_probes
-
-    if not show or not targets:
-        return await run_probes(targets, run_ctx, concurrency=concurrency, budget=budget)
+@contextmanager
+def _progress(*, show: bool) -> Iterator[Progress | None]:
+    """A transient bar on stderr (rich's Progress), or None when nobody watches."""
+    if not show:
+        yield None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    failed = 0
     with Progress(
-        TextColumn("probing"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[failed]} failed"),
@@ -357,46 +301,44 @@ async def _run_with_progress(
         console=Console(stderr=True),
         transient=True,
     ) as progress:
-        task = progress.add_task("probes", total=len(targets), failed=0)
-
-        def advance(result: Result) -> None:
-            nonlocal failed
-            failed += 0 if result.passed else 1
-            progress.update(task, advance=1, failed=failed)
-
-        return await run_probes(targets, run_ctx, concurrency=concurrency, budget=budget, on_result=advance)
+        progress.add_task("probing", total=None, failed=0)
+        yield progress
 
 
-def _ordered(results: list[Result], platform: Platform | None) -> list[Result]:
-    if platform is None:
-        return results
-    tiers = {t: i for i, t in enumerate(platform.tiers)}
-    services = {s: i for i, s in enumerate(platform.services)}
-    return sorted(
-        results, key=lambda r: (tiers.get(r.tier, len(tiers)), services.get(r.service, len(services)))
-    )
+async def _run_with_progress(
+    session: Session, concurrency: int, budget: float, progress: Progress | None
+) -> list[Result]:
+    if progress is None:
+        return await session.run(concurrency=concurrency, budget=budget)
+    task = progress.task_ids[0]
+    progress.update(task, total=len(session.targets))
+    failed = 0
+
+    def advance(result: Result) -> None:
+        nonlocal failed
+        failed += 0 if result.passed else 1
+        progress.update(task, advance=1, failed=failed)
+
+    return await session.run(concurrency=concurrency, budget=budget, on_result=advance)
 
 
 def _render(
-    results: list[Result],
-    fmt: Format,
-    platform: Platform | None,
-    *,
-    vantage: str,
-    env: str,
-    started_at: float,
-) -> Any:
-    from sre.probes.verdict import Topology, tier_verdicts
+    results: list[Result], fmt: Format, session: Session, *, started_at: float, layout: Layout | None = None
+) -> str | RenderableType:
+    from sre.probes.verdict import tier_verdicts
 
-    tiers = list(platform.tiers) if platform else []
-    tiers += [t for t in dict.fromkeys(r.tier for r in results) if t not in tiers]
-    topology = Topology.of(platform) if platform else None
+    tiers = session.tiers(results)
+    topology = session.topology
     if fmt is Format.json:
         from sre.probes.output import jsonfile
 
         verdicts = [v.as_dict() for v in tier_verdicts(results, tiers, topology)]
         return jsonfile.render(
-            results, vantage=vantage, environment=env, started_at=started_at, tiers=verdicts
+            results,
+            vantage=session.context.vantage,
+            environment=session.environment,
+            started_at=started_at,
+            tiers=verdicts,
         )
     if fmt is Format.junit:
         from sre.probes.output import junit
@@ -408,11 +350,17 @@ def _render(
         return prometheus.render(results)
     from sre.probes.output import table
 
-    zones = list(platform.zones) if platform else []
-    return table.render(results, tiers, zones, topology)
+    return table.render(results, tiers, session.zones, topology, layout)
 
 
-def _emit(rendered: Any, output: Path | None, fmt: Format) -> None:
+def _layout(output: Path | None, *, wide: bool, show_skipped: bool) -> Layout:
+    from sre.probes.output.table import Layout
+
+    # Box drawing only on a terminal: piped or written output is plain text.
+    return Layout(wide=wide, show_skipped=show_skipped, plain=output is not None or not sys.stdout.isatty())
+
+
+def _emit(rendered: str | RenderableType, output: Path | None, fmt: Format) -> None:
     if isinstance(rendered, str):
         if output is None:
             sys.stdout.write(rendered)

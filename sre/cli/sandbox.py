@@ -124,7 +124,9 @@ def status(
 
         console = Console()
         up_or_down = "up" if state.complete else "down"
-        console.print(report.tier_table(f"sandbox {up_or_down}: {sandbox.root} ({state.profile})", rows))
+        title = f"sandbox {up_or_down}: {sandbox.root} ({state.profile})"
+        narrow = console.width < report.WIDE_ENOUGH
+        console.print(report.tier_blocks(title, rows) if narrow else report.tier_table(title, rows))
         console.print(report.component_table(state, processes))
     if died:
         typer.echo(f"not running: {', '.join(died)}", err=True)

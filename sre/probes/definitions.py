@@ -33,6 +33,7 @@ from sre.platform.model import Id, Platform, SecretSource
 from sre.probes.checks import REGISTRY
 from sre.probes.conditions import Condition, parse_duration
 from sre.probes.settings import SETTINGS
+from sre.safefile import short_repr
 from sre.strict import Strict as _Strict
 from sre.yamlfile import Document, PathKey, Problem, pydantic_problems, read_document, validate
 
@@ -49,7 +50,7 @@ def _condition(value: Any) -> Condition:
     if isinstance(value, Condition):
         return value
     if not isinstance(value, str):
-        raise ValueError(f"expected a condition such as `status == 200`; got {value!r}")
+        raise ValueError(f"expected a condition such as `status == 200`; got {short_repr(value)}")
     return Condition.parse(value)
 
 

@@ -19,10 +19,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
 
 from sre.probes import runner
 from sre.probes.context import RunContext
@@ -30,9 +31,13 @@ from sre.probes.definitions import Definitions
 from sre.probes.model import Target
 from sre.probes.output import prometheus
 from sre.probes.plan import adhoc_target
-from sre.probes.sd import Discovery
-from sre.probes.targets import AllowPattern, TargetError, parse_target
+from sre.probes.sd import Discovery, groups
+from sre.probes.session import Session
+from sre.probes.targets import AllowPattern, ParsedTarget, TargetError, parse_target
 from sre.scrub import patterns
+
+if TYPE_CHECKING:
+    from sre.probes.blackbox.modules import Served
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 TIMEOUT_OFFSET = 0.5  # finish before Prometheus gives up, as blackbox_exporter does
@@ -56,6 +61,9 @@ class Exporter:
     known: dict[tuple[str, str], Target] = field(default_factory=dict)  # (module, target) -> model target
     registry: CollectorRegistry = field(default_factory=lambda: REGISTRY)
     discovery: Discovery | None = None  # GET /sd: the model's endpoints for Prometheus
+    # blackbox_exporter's modules (its standard ones, or --config.file's) beside the kinds of probes/.
+    blackbox: dict[str, Served] | None = None
+    _meta: bool = False
 
     def __post_init__(self) -> None:
         # Labels come from fixed sets only (modules served, four outcomes): junk requests add no series.
@@ -66,6 +74,51 @@ class Exporter:
             registry=self.registry,
         )
         self.allow = [AllowPattern.parse(p) for p in self.defs.exporter.allow]
+        if self.blackbox is not None:
+            self.meta_series()
+
+    def meta_series(self) -> None:
+        """blackbox_exporter's own series, once blackbox modules are served."""
+        if not self._meta:
+            _meta_series(self.registry)
+            self._meta = True
+
+    @property
+    def modules(self) -> list[str]:
+        """blackbox modules first: a module of --config.file named like a kind of probes/ wins."""
+        blackbox = self.blackbox or {}
+        return [*blackbox, *(m for m in self.defs.modules if m not in blackbox)]
+
+    def _model_names(self) -> set[str]:
+        return {name for _, name in self.known}
+
+    def allowed(self, parsed: ParsedTarget, text: str) -> str | None:
+        """Why a blackbox module may not probe this target (None: it may)."""
+        names = self._model_names()
+        if text in names or parsed.authority in names or parsed.url in names:
+            return None
+        if any(pattern.matches(parsed) for pattern in self.allow):
+            return None
+        return (
+            f"target {parsed.url!r} is neither an endpoint of the environment nor allowed by exporter.allow"
+        )
+
+    def _redirect_allowed(self, url: str) -> str | None:
+        try:
+            parsed = parse_target(url, "http", remote=True)
+        except TargetError as exc:
+            return str(exc)
+        assert not isinstance(parsed, str)
+        return self.allowed(parsed, url)
+
+    @classmethod
+    def for_session(cls, session: Session) -> Exporter:
+        """An exporter for the session's modules that knows its targets (and, with a platform, serves /sd)."""
+        exporter = cls(session.definitions, session.context)
+        exporter.add_targets(session.targets)
+        if session.platform is not None:
+            exporter.discovery = Discovery(groups(session.platform, session.targets, session.context.vantage))
+        return exporter
 
     def add_targets(self, targets: list[Target]) -> None:
         for t in targets:
@@ -75,7 +128,7 @@ class Exporter:
     def resolve(self, module: str, target: str) -> Target | Refusal:
         """The Target to probe, or why the request is refused."""
         if module not in self.defs.modules:
-            served = ", ".join(self.defs.modules) or "none"
+            served = ", ".join(self.modules) or "none"
             return Refusal(400, f"unknown module {module[:64]!r}; this exporter serves: {served}")
         found = self.known.get((module, target))
         if found is not None:
@@ -96,6 +149,8 @@ class Exporter:
     async def handle_probe(self, request: web.Request) -> web.Response:
         target = request.query.get("target", "")
         module = request.query.get("module", "")
+        if self.blackbox is not None and module in self.blackbox:
+            return await self.handle_blackbox(request, self.blackbox, target, module)
         label = module if module in self.defs.modules else UNKNOWN
         if not target or not module:
             self.requests.labels(label, "bad_request").inc()
@@ -114,11 +169,48 @@ class Exporter:
             headers={"Content-Type": TEXT},
         )
 
+    async def handle_blackbox(
+        self, request: web.Request, served: dict[str, Served], target: str, module: str
+    ) -> web.Response:
+        from sre.probes.blackbox import render
+
+        found = served.get(module)
+        label = module if found is not None else UNKNOWN
+        if not target or not module:
+            self.requests.labels(label, "bad_request").inc()
+            return web.Response(status=400, text="give both target and module parameters\n")
+        if found is None:
+            self.requests.labels(label, "refused").inc()
+            names = ", ".join(served)
+            return web.Response(
+                status=400, text=f"unknown module {module[:64]!r}; this exporter serves: {names}\n"
+            )
+        try:
+            parsed, probe_target = found.target(target, self._redirect_allowed)
+        except TargetError as exc:
+            self.requests.labels(label, "refused").inc()
+            return web.Response(status=400, text=f"target: {exc}\n")
+        refused = self.allowed(parsed, target)
+        if refused is not None:
+            self.requests.labels(label, "refused").inc()
+            return web.Response(status=403, text=refused + "\n")
+        model = self._model_names()
+        run = found.model if target in model or parsed.authority in model else found.adhoc
+        budget = max(_scrape_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER)) - TIMEOUT_OFFSET, 0.1)
+        timeout = min(found.module.timeout, budget) if found.module.timeout > 0 else budget
+        deadline = asyncio.get_running_loop().time() + timeout
+        result = await runner.probe(probe_target, run, deadline)
+        self.requests.labels(module, "success" if result.passed else "failure").inc()
+        text = render.render(found.module.prober, result, timeout)
+        if request.query.get("debug", "").lower() == "true":
+            text = render.debug(found.module, result, text, run.scrubber.text)
+        return web.Response(body=text.encode(), content_type=None, headers={"Content-Type": TEXT})
+
     async def handle_metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(self.registry), headers={"Content-Type": TEXT})
 
     async def handle_index(self, request: web.Request) -> web.Response:
-        modules = ", ".join(self.defs.modules)
+        modules = ", ".join(self.modules)
         return web.Response(
             text=f"sre probe exporter\nmodules: {modules}\n/probe?target=...&module=...\n/metrics\n"
         )
@@ -198,6 +290,29 @@ def _describe(record: logging.LogRecord) -> str:
 def _stderr(text: str) -> None:
     sys.stderr.write(text)
     sys.stderr.flush()
+
+
+def _meta_series(registry: CollectorRegistry) -> None:
+    """blackbox_exporter's own series, so its meta-alerts (config reload failed, exporter down) have data."""
+    from sre import __version__
+
+    build = Gauge(
+        "blackbox_exporter_build_info",
+        "A metric with a constant '1' value labeled by version, revision, branch, and goversion",
+        ["version", "revision", "branch", "goversion"],
+        registry=registry,
+    )
+    build.labels(__version__, "sre", "sre", f"python{sys.version_info.major}.{sys.version_info.minor}").set(1)
+    Gauge(
+        "blackbox_exporter_config_last_reload_successful",
+        "Blackbox exporter config loaded successfully.",
+        registry=registry,
+    ).set(1)
+    Gauge(
+        "blackbox_exporter_config_last_reload_success_timestamp_seconds",
+        "Timestamp of the last successful configuration reload.",
+        registry=registry,
+    ).set(time.time())
 
 
 def _names(target: str) -> list[str]:

@@ -220,6 +220,14 @@ def _port(text: str | None, scheme: str, kind: str) -> int:
 
 
 def _short(text: str, size: int = 60) -> str:
+    """The text for a message: cut short, and without what may be a user:password@."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    authority, slash, tail = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+        text = f"{scheme}{sep}{authority}{slash}{tail}"
     return repr(text if len(text) <= size else text[:size] + "...")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import hashlib
 import ssl
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,9 @@ def record_session(ctx: ProbeContext, ssl_object: ssl.SSLObject | ssl.SSLSocket)
         ctx.fact("tls_cipher", cipher[0])
     # A verified peer's certificate is already decoded by the ssl module (cheap); an
     # unverified one is only available as DER, which `cryptography` reads.
+    leaf = ssl_object.getpeercert(binary_form=True)
+    if leaf:
+        ctx.fact("cert_sha256", hashlib.sha256(leaf).hexdigest())  # blackbox's chain fingerprint label
     decoded = ssl_object.getpeercert()
     if decoded:
         record_decoded(ctx, decoded)

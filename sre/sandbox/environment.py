@@ -72,12 +72,20 @@ def write_environment(
     os.replace(tmp, path)
 
 
-def remove_environment(path: Path, root: Path) -> None:
-    """Remove the file only if this sandbox wrote it (another sandbox folder may have rewritten it)."""
+def written_by(path: Path) -> Path | None:
+    """The sandbox folder that wrote the environment file, from its first line; None if none did."""
     try:
         with path.open(encoding="utf-8") as fh:
-            first = fh.readline()
-    except OSError:
-        return
-    if first == _header(root):
+            first = fh.readline(4096)
+    except (OSError, UnicodeDecodeError):
+        return None
+    head, _, tail = first.partition(" for the sandbox in ")
+    if head != "# Written by `sre sandbox up`" or "; rewritten by up" not in tail:
+        return None
+    return Path(tail.rpartition("; rewritten by up")[0])
+
+
+def remove_environment(path: Path, root: Path) -> None:
+    """Remove the file only if this sandbox wrote it (another sandbox folder may have rewritten it)."""
+    if written_by(path) == root:
         path.unlink(missing_ok=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from sre.sandbox.state import SandboxState, TierRow
 
@@ -77,6 +79,33 @@ def tier_table(title: str, rows: list[TierRow]) -> Table:
         )
         previous = row.service
     return table
+
+
+WIDE_ENOUGH = 120  # columns below which status is one block per service
+
+
+def tier_blocks(title: str, rows: list[TierRow]) -> Group:
+    """For a narrow terminal: a line per service (or per tier of it), endpoints whole, then why."""
+    lines = [Text(title, style="bold")]
+    collapsed = collapse(rows)
+    width = max((len(r.tier) for r in collapsed), default=0)
+    previous = None
+    for row in collapsed:
+        state = LABEL.get(row.state, row.state)
+        detail = " ".join(bit for bit in (row.endpoint or "", row.reason) if bit)
+        if row.tier == "all":
+            lines.append(
+                Text.assemble((row.service, "bold"), "  ", (state, STYLE.get(row.state, "")), f"  {detail}")
+            )
+            previous = None
+            continue
+        if row.service != previous:
+            lines.append(Text(row.service, style="bold"))
+        previous = row.service
+        lines.append(
+            Text.assemble(f"  {row.tier:<{width}}  ", (state, STYLE.get(row.state, "")), f"  {detail}")
+        )
+    return Group(*lines)
 
 
 def component_table(state: SandboxState, processes: dict[str, bool]) -> Table:

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from sre.errors import InputError
-from sre.runbooks.db import StoreError
+from sre.runbooks.db import SqliteDatabase, StoreError
 from sre.runbooks.engine import Engine
 from sre.server.inbox import Inbox
 from sre.server.webhook import BadNotification, delivery_key, parse
@@ -36,6 +36,7 @@ log = logging.getLogger("sre.serve")
 MAX_BODY = 1 << 20  # 1 MiB: Alertmanager's max_alerts keeps real groups far below it
 POLL = 0.5
 MAX_BATCH = 256
+PG_WRITERS = 4
 
 
 @dataclass
@@ -137,7 +138,7 @@ class Receiver:
         # Set from the server's loop, waited on by the background thread's loop.
         self.wake = threading.Event()
         self.pending: asyncio.Queue[tuple[str, str, asyncio.Future[bool]]] = asyncio.Queue()
-        self.writer: asyncio.Task[None] | None = None
+        self.writers: list[asyncio.Task[None]] = []
         self.thread: threading.Thread | None = None
         self.background: asyncio.AbstractEventLoop | None = None
         self.halt: asyncio.Event | None = None
@@ -177,17 +178,19 @@ class Receiver:
 
     async def start(self) -> None:
         await run_in_threadpool(self.engine.store.release_stale_notifications)
-        self.writer = asyncio.create_task(self._writer_loop())
+        # SQLite has one writer at a time anyway; PostgreSQL commits several batches at once.
+        count = 1 if isinstance(self.engine.store.db, SqliteDatabase) else PG_WRITERS
+        self.writers = [asyncio.create_task(self._writer_loop()) for _ in range(count)]
         # The inbox and the runs work in a thread of their own, on a loop of their own: their store
         # writes and checks never hold up an acknowledgement.
         self.thread = threading.Thread(target=self._background_thread, name="sre-serve-work", daemon=True)
         self.thread.start()
 
     async def stop(self) -> None:
-        if self.writer is not None:
-            self.writer.cancel()
+        for writer in self.writers:
+            writer.cancel()
             with contextlib.suppress(BaseException):
-                await self.writer
+                await writer
         if self.background is not None and self.halt is not None:
             self.background.call_soon_threadsafe(self.halt.set)
         if self.thread is not None:

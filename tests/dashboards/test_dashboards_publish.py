@@ -435,6 +435,23 @@ def test_a_url_that_is_not_grafanas_api_gives_404(
         server.stop()
 
 
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://prometheus:99999", "got 'http://prometheus:99999': Port out of range 0-65535"),
+        ("prometheus:9090", "got 'prometheus:9090'"),
+    ],
+)
+def test_a_bad_datasource_url_is_refused_before_anything_is_read(
+    project: Path, capsys: pytest.CaptureFixture[str], given: str, expected: str
+) -> None:
+    code, out, err = run(
+        ["dashboards", "publish", "--datasource-url", given, "--url", "http://127.0.0.1:1"], capsys
+    )
+    assert (code, out) == (2, "")
+    assert err == f"--datasource-url: expected http(s)://host[:port][/path]; {expected}\n"
+
+
 @pytest.mark.parametrize(("method", "path"), [("POST", "/api/dashboards/db"), ("GET", "/api/folders/.*")])
 def test_a_redirect_to_another_host_is_not_followed(
     project: Path, grafana_env: FakeGrafana, capsys: pytest.CaptureFixture[str], method: str, path: str

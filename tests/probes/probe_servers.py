@@ -122,7 +122,7 @@ class LoopThread:
 
 
 async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """A small HTTP/1.1 server: /healthz (JSON ok), / (the SPA), /status/NNN, anything else 404."""
+    """A small HTTP/1.1 server: /healthz (JSON ok), / (the SPA), /status/NNN, /redirect[/N], else 404."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -148,6 +148,13 @@ async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
             writer.write(b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n")
         else:
             writer.write(b"".join(parts))
+        await writer.drain()
+        writer.close()
+        return
+    elif path.startswith("/redirect"):  # /redirect/N: N redirects, then /healthz
+        left = int(path.rsplit("/", 1)[1]) if path.count("/") == 2 else 1
+        location = f"/redirect/{left - 1}" if left > 1 else "/healthz"
+        writer.write(f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode())
         await writer.drain()
         writer.close()
         return

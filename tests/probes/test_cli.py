@@ -19,9 +19,11 @@ def test_all_services_table_exits_1_when_a_probe_fails(
     code = sre("probe", "--all", "--env", "test", "--platform", str(platform_file), "--vantage", "zone-a")
     out = capsys.readouterr().out
     assert code == 1  # the secondary web speaks TLS 1.2 only
-    assert "secondary (ams1): " in out and "tls_version_below_policy" in out
-    assert "tertiary (dub1): " in out
-    assert "not_in_environment" in out
+    assert "secondary (ams1) " in out and "root cause: web (tls version below policy)" in out
+    assert "tertiary (dub1) " in out
+    assert "not in this environment" in out and "not_in_environment" not in out  # said once, in words
+    assert not set(out) & set("─━│┃┏┓└┘╭╮"), "piped output draws no boxes"
+    assert out.rstrip().splitlines()[-1].startswith("exit 1: a probe failed")
 
 
 def test_only_healthy_probes_exit_0(platform_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,14 +48,14 @@ def test_only_healthy_probes_exit_0(platform_file: Path, capsys: pytest.CaptureF
     assert code == (1 if statuses[("k8s", "kubernetes")][0] == "failed" else 0)
     code = sre("probe", "web", "--tier", "primary", "--env", "test", "--platform", str(platform_file))
     assert code == 0
-    assert "primary (fra1): healthy" in capsys.readouterr().out
+    assert "primary (fra1) ✓ healthy" in capsys.readouterr().out
 
 
 def test_cold_tier_down_is_expected(platform_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = sre("probe", "web", "--tier", "tertiary", "--env", "test", "--platform", str(platform_file))
     out = capsys.readouterr().out
     assert code == 0
-    assert "expected_down" in out and "down: cold standby" in out
+    assert "down, as a cold standby may be: web" in out and "down: cold standby" in out
 
 
 def test_junit_and_prometheus_to_files(platform_file: Path, tmp_path: Path) -> None:

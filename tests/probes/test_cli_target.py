@@ -17,6 +17,7 @@ from sre_cli import exit_code as sre
         ("https://" + "a" * 10_000 + ".example/", "https", "longer than 2048"),
         ("https://[::1/", "https", "unclosed ["),
         ("https://admin:pw@127.0.0.1/", "https", "credentials"),
+        ("https://admin:pw@127.0.0.1/a b", "https", "space"),
         ("127.1:80", "tcp", "dotted-quad"),
         ("https://x\x1b[2J/", "https", "character"),
     ],

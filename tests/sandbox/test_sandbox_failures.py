@@ -6,6 +6,7 @@ Real processes (Redis, NATS), but only the few each case needs, so the module st
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from sandbox_helpers import Place
@@ -135,3 +136,24 @@ def test_a_folder_that_is_no_sandbox_is_refused(place: Place) -> None:
     with pytest.raises(SreError, match="not empty and not a sandbox folder"):
         Sandbox(place.sandbox_dir).up(place.platform(), launchers=[redis.LAUNCHER])
     assert (place.sandbox_dir / "precious.txt").read_text() == "keep me"
+
+
+def test_two_sandbox_folders_do_not_share_one_environment_file(place: Place) -> None:
+    first, second = Sandbox(place.sandbox_dir), Sandbox(place.folder / "sb2")
+    try:
+        up = first.up(place.platform(), launchers=[redis.LAUNCHER])
+        env_file = up.state.environment_file
+        assert env_file is not None
+        written = Path(env_file).read_text(encoding="utf-8")
+        with pytest.raises(SreError) as refused:
+            second.up(place.platform(), launchers=[redis.LAUNCHER])
+        assert str(refused.value) == (
+            f"{env_file}: the environment `sandbox` belongs to the sandbox running in {first.root}; "
+            f"`sre sandbox down --dir {first.root}` first, or use that --dir"
+        )
+        assert Path(env_file).read_text(encoding="utf-8") == written  # still the first sandbox's endpoints
+        assert not second.state().processes  # nothing of the second was started
+        first.down()
+        assert second.up(place.platform(), launchers=[redis.LAUNCHER]).state.environment_file == env_file
+    finally:
+        second.down()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -217,3 +218,53 @@ def test_probe_output_is_checked_before_anything_runs(tmp_path: Path, output: st
     assert one_line(code, err) == expected
     code, _, err = sre("probe", "merge", "missing.json", "--output", output)
     assert one_line(code, err) == expected
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [
+        ("/proc/x", "--dir /proc/x: cannot use the folder: No such file or directory"),
+        ("/dev/null", "--dir /dev/null: exists and is not a folder"),
+        ("/dev/null/x", "--dir /dev/null/x: cannot use the folder: Not a directory"),
+    ],
+)
+def test_sandbox_up_in_a_folder_that_cannot_be_one_is_one_line(folder: str, expected: str) -> None:
+    code, _, err = sre("sandbox", "up", "--dir", folder, "--platform", str(ROOT / "platform.yaml"))
+    assert one_line(code, err) == expected
+
+
+def test_sandbox_up_in_a_foreign_folder_leaves_nothing_there(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    code, _, err = sre("sandbox", "up", "--dir", str(tmp_path), "--platform", str(ROOT / "platform.yaml"))
+    assert (
+        one_line(code, err) == f"--dir {tmp_path}: not empty and not a sandbox folder; choose another --dir"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]  # before: a .lock was left behind
+    for command in (["start", "redis-primary"], ["stop", "redis-primary"]):
+        code, _, err = sre(
+            "sandbox", *command, "--dir", str(tmp_path), "--platform", str(ROOT / "platform.yaml")
+        )
+        assert code == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_a_condition_that_is_a_big_mapping_is_quoted_short(tmp_path: Path) -> None:
+    # Found by the fuzz suite: the whole value was printed.
+    shutil.copy(ROOT / "platform.yaml", tmp_path / "platform.yaml")
+    shutil.copytree(ROOT / "probes", tmp_path / "probes")
+    services = tmp_path / "probes" / "services.yaml"
+    services.write_text(services.read_text().replace("['status == 200',", "[{a: " + "b" * 5000 + "},", 1))
+    code, _, err = sre("probe", "--all", "--platform", str(tmp_path / "platform.yaml"))
+    line = one_line(code, err)
+    assert "expected a condition such as `status == 200`; got {'a': 'bbbbbbbb" in line
+    assert len(line) < 250
+
+
+def test_a_key_with_a_line_separator_stays_on_one_line(tmp_path: Path) -> None:
+    # Found by the fuzz suite: a record separator (\x1e) in a key split the message in two.
+    path = tmp_path / "platform.yaml"
+    path.write_text(
+        SEED.replace("platform:\n  name: acme-platform", 'platform:\n  "a\\x1eb": 1\n  name: acme-platform')
+    )
+    line = one_line(*sre("inventory", "validate", str(path))[::2])
+    assert line.endswith("platform.a\\x1eb: unknown field")

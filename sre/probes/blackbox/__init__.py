@@ -1,0 +1,1 @@
+"""blackbox_exporter compatibility: its module file, its probe semantics, its series."""

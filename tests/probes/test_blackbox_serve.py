@@ -1,0 +1,190 @@
+"""blackbox modules served by `sre probe serve`: blackbox's semantics and series, against real local servers."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from probe_support import Servers
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from sre.probes.blackbox.config import load_modules
+from sre.probes.blackbox.modules import serve_modules
+from sre.probes.context import RunContext
+from sre.probes.definitions import Definitions, ExporterSpec
+from sre.probes.exporter import Exporter
+
+pytestmark = pytest.mark.integration
+
+
+def blackbox_yml(folder: Path, ca_file: Path) -> Path:
+    """The modules both exporters are given in the tests (and in the compatibility test)."""
+    path = folder / "blackbox.yml"
+    path.write_text(
+        f"""\
+modules:
+  http_2xx:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      tls_config: {{ca_file: {ca_file}}}
+  http_untrusted:
+    prober: http
+    timeout: 3s
+    http: {{preferred_ip_protocol: ip4}}
+  http_no_redirects:
+    prober: http
+    timeout: 3s
+    http: {{preferred_ip_protocol: ip4, follow_redirects: false}}
+  http_tls13:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      tls_config: {{ca_file: {ca_file}, min_version: TLS13}}
+  http_body:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      fail_if_body_not_matches_regexp: ["never-there"]
+  tcp_connect:
+    prober: tcp
+    timeout: 2s
+    tcp: {{preferred_ip_protocol: ip4}}
+  dns_probe:
+    prober: dns
+    timeout: 3s
+    dns:
+      preferred_ip_protocol: ip4
+      query_name: probe.test
+      query_type: A
+  grpc_plain:
+    prober: grpc
+    timeout: 3s
+    grpc: {{preferred_ip_protocol: ip4}}
+"""
+    )
+    return path
+
+
+def _families(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return out
+
+
+def _value(text: str, name: str) -> float:
+    return _families(text)[name][()]
+
+
+@pytest.fixture
+def exporter(tmp_path: Path, servers: Servers) -> Exporter:
+    run = RunContext(vantage="test")
+    modules = serve_modules(load_modules(blackbox_yml(tmp_path, servers.pki.ca_file)), run, None)
+    defs = Definitions(exporter=ExporterSpec(allow=["127.0.0.1", "localhost"]))
+    return Exporter(defs, run, registry=CollectorRegistry(), blackbox=modules)
+
+
+def _get(exporter: Exporter, params: dict[str, str]) -> tuple[int, str]:
+    async def go() -> tuple[int, str]:
+        async with TestClient(TestServer(exporter.app())) as client:
+            resp = await client.get(
+                "/probe", params=params, headers={"X-Prometheus-Scrape-Timeout-Seconds": "4"}
+            )
+            return resp.status, await resp.text()
+
+    return asyncio.run(go())
+
+
+def test_tls12_passes_without_the_platform_policy(exporter: Exporter, servers: Servers) -> None:
+    status, text = _get(
+        exporter, {"module": "http_2xx", "target": f"https://localhost:{servers.https12}/healthz"}
+    )
+    assert status == 200
+    assert _value(text, "probe_success") == 1 and _value(text, "probe_http_ssl") == 1
+    assert _families(text)["probe_tls_version_info"] == {(("version", "TLS 1.2"),): 1.0}
+    # ... unless the module says min_version: the handshake fails, as in blackbox.
+    _, text = _get(
+        exporter, {"module": "http_tls13", "target": f"https://localhost:{servers.https12}/healthz"}
+    )
+    assert _value(text, "probe_success") == 0 and "probe_tls_version_info" not in text
+
+
+def test_untrusted_is_ssl_0_without_tls_series(exporter: Exporter, servers: Servers) -> None:
+    _, text = _get(exporter, {"module": "http_untrusted", "target": f"https://localhost:{servers.https13}/"})
+    assert _value(text, "probe_success") == 0 and _value(text, "probe_http_ssl") == 0
+    assert _value(text, "probe_http_status_code") == 0
+    assert "probe_ssl_earliest_cert_expiry" not in text and "probe_tls_version_info" not in text
+    assert 'probe_failure_reason{reason="cert_invalid"} 1.0' in text
+
+
+def test_redirects_followed_and_counted(exporter: Exporter, servers: Servers) -> None:
+    _, text = _get(exporter, {"module": "http_2xx", "target": f"http://127.0.0.1:{servers.http}/redirect/2"})
+    assert _value(text, "probe_success") == 1 and _value(text, "probe_http_redirects") == 2
+    assert _value(text, "probe_http_status_code") == 200
+    _, text = _get(
+        exporter, {"module": "http_no_redirects", "target": f"http://127.0.0.1:{servers.http}/redirect"}
+    )
+    assert _value(text, "probe_success") == 0 and _value(text, "probe_http_status_code") == 302
+
+
+def test_path_as_given_and_any_2xx(exporter: Exporter, servers: Servers) -> None:
+    _, text = _get(exporter, {"module": "http_2xx", "target": f"http://127.0.0.1:{servers.http}/status/202"})
+    assert _value(text, "probe_success") == 1 and _value(text, "probe_http_status_code") == 202
+    _, text = _get(exporter, {"module": "http_2xx", "target": f"127.0.0.1:{servers.http}/nope"})
+    assert _value(text, "probe_success") == 0 and _value(text, "probe_http_status_code") == 404
+
+
+def test_body_regex(exporter: Exporter, servers: Servers) -> None:
+    _, text = _get(exporter, {"module": "http_body", "target": f"http://127.0.0.1:{servers.http}/healthz"})
+    assert _value(text, "probe_success") == 0 and _value(text, "probe_failed_due_to_regex") == 1
+
+
+def test_failures_keep_the_series(exporter: Exporter, servers: Servers) -> None:
+    for target in (f"http://127.0.0.1:{servers.closed}/", f"http://127.0.0.1:{servers.silent}/"):
+        _, text = _get(exporter, {"module": "http_2xx", "target": target})
+        values = _families(text)
+        for name in (
+            "probe_http_status_code",
+            "probe_http_version",
+            "probe_http_content_length",
+            "probe_http_ssl",
+        ):
+            assert values[name] == {(): 0.0}, (target, name)
+        assert len(values["probe_http_duration_seconds"]) == 5
+        assert values["probe_success"] == {(): 0.0}
+
+
+def test_dns_tcp_grpc(exporter: Exporter, servers: Servers) -> None:
+    _, text = _get(exporter, {"module": "dns_probe", "target": f"127.0.0.1:{servers.dns}"})
+    assert _value(text, "probe_success") == 1 and _value(text, "probe_dns_answer_rrs") == 1
+    _, text = _get(exporter, {"module": "tcp_connect", "target": f"127.0.0.1:{servers.http}"})
+    assert _value(text, "probe_success") == 1
+    _, text = _get(exporter, {"module": "tcp_connect", "target": f"127.0.0.1:{servers.closed}"})
+    assert _value(text, "probe_success") == 0
+    _, text = _get(exporter, {"module": "grpc_plain", "target": f"127.0.0.1:{servers.grpc}"})
+    states = _families(text)["probe_grpc_healthcheck_response"]
+    assert len(states) == 4 and states[(("serving_status", "SERVING"),)] == 1
+    assert _value(text, "probe_success") == 1 and _value(text, "probe_grpc_status_code") == 0
+
+
+def test_refusals_and_debug(exporter: Exporter, servers: Servers) -> None:
+    status, text = _get(exporter, {"module": "http_2xx", "target": "http://10.1.2.3/"})
+    assert status == 403 and "exporter.allow" in text
+    status, text = _get(exporter, {"module": "nope", "target": "127.0.0.1:1"})
+    assert status == 400 and "http_2xx" in text
+    status, text = _get(exporter, {"module": "tcp_connect", "target": "127.0.0.1:1/x"})
+    assert status == 400
+    _, text = _get(
+        exporter,
+        {"module": "http_2xx", "target": f"http://127.0.0.1:{servers.http}/healthz", "debug": "true"},
+    )
+    assert text.startswith("Logs for the probe:") and "Metrics that would have been returned:" in text
+    assert "probe_success 1.0" in text and "Module configuration:" in text
