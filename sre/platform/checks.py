@@ -14,7 +14,23 @@ def _one_of(names: Iterable[object]) -> str:
 
 
 def cross_check(p: Platform) -> list[Problem]:
-    return [*_tiers(p), *_services(p), *_edges(p), *_environments(p)]
+    return [*_tiers(p), *_services(p), *_edges(p), *_environments(p), *_sandbox(p)]
+
+
+def _sandbox(p: Platform) -> Iterator[Problem]:
+    placed: dict[str, str] = {}
+    for component, sids in p.sandbox.components.items():
+        for i, sid in enumerate(sids):
+            at: PathKey = ("sandbox", "components", component, i)
+            if sid not in p.services:
+                yield Problem(at, f"unknown service {sid!r}; expected one of {_one_of(p.services)}")
+            elif sid in placed:
+                yield Problem(at, f"service {sid!r} is already given to component {placed[sid]!r}")
+            placed[sid] = component
+    for sid in p.sandbox.skip:
+        if sid not in p.services:
+            expected = _one_of(p.services)
+            yield Problem(("sandbox", "skip", sid), f"unknown service {sid!r}; expected one of {expected}")
 
 
 def _tiers(p: Platform) -> Iterator[Problem]:

@@ -236,6 +236,16 @@ class ControlPlane(Strict):
     description: str = ""
 
 
+class SandboxSpec(Strict):
+    """How `sre sandbox` stands in for services. By default a service gets the component for its kind
+    (postgres -> PostgreSQL, redis -> Redis, ...); this section decides where the kind does not."""
+
+    # component -> the services it stands for (https services: the gateway, the CDN or the collector).
+    components: dict[Id, list[Id]] = {}
+    # service -> why the sandbox does not run it (a kind the sandbox could serve, deliberately not).
+    skip: dict[Id, str] = {}
+
+
 class Platform(Strict):
     version: Literal[1]
     platform: PlatformMeta
@@ -248,6 +258,7 @@ class Platform(Strict):
     edges: list[Edge] = []
     environments: dict[Id, Environment]
     control_plane: ControlPlane | None = None
+    sandbox: SandboxSpec = SandboxSpec()
 
     _source: Path = PrivateAttr(default=Path("platform.yaml"))
 

@@ -26,7 +26,7 @@ class Launcher:
 
     name: str
     title: str  # what it runs on, for `status` and the docs
-    services: tuple[str, ...]
+    kinds: tuple[str, ...]  # service kinds it stands for (platform.yaml `sandbox:` may give it more)
     binaries: tuple[binaries.Binary, ...]
     start: Callable[[Run], None]
     needs: tuple[str, ...] = ()  # components that must run first
@@ -73,6 +73,7 @@ class Run:
     rows: list[TierRow] = field(default_factory=list)
     urls: dict[str, dict[str, str]] = field(default_factory=dict)  # component -> name -> URL
     component: str = ""  # the launcher running now
+    bound: Mapping[str, list[str]] = field(default_factory=dict)  # component -> services it stands for
 
     # --- places and names -------------------------------------------------------------------
     def folder(self, *parts: str, owner: str | None = None, mode: int = 0o755) -> Path:
@@ -109,6 +110,14 @@ class Run:
                 return tid
         return None
 
+    def services(self) -> list[str]:
+        """The platform services the running component stands for."""
+        return list(self.bound.get(self.component, ()))
+
+    def service(self) -> str | None:
+        """The service a one-server component stands for (the first of its kind), if the platform has one."""
+        return next(iter(self.bound.get(self.component, ())), None)
+
     def log(self, name: str) -> Path:
         self.supervisor.logs.mkdir(parents=True, exist_ok=True)
         return self.supervisor.logs / f"{name}.log"
@@ -144,7 +153,7 @@ class Run:
     # --- what the environment file and `status` will say -------------------------------------
     def serve(
         self,
-        service: str,
+        service: str | None,
         tier: str | None,
         endpoint: str | dict[str, Any],
         *,
@@ -153,7 +162,7 @@ class Run:
         reason: str = "",
     ) -> None:
         """Record the endpoint of a service in a tier (also for a cold tier whose server is stopped)."""
-        if tier is None or service not in self.platform.services:
+        if service is None or tier is None or service not in self.platform.services:
             return
         self.endpoints.setdefault(service, {})[tier] = endpoint
         url = endpoint if isinstance(endpoint, str) else str(endpoint["url"])
@@ -169,7 +178,7 @@ class Run:
             )
         )
 
-    def serve_cold(self, service: str, port_key: str, scheme: str, what: str) -> None:
+    def serve_cold(self, service: str | None, port_key: str, scheme: str, what: str) -> None:
         """The address a cold tier's server would listen on: written, so probes expect it down."""
         cold = self.tier("cold")
         if cold is not None:

@@ -190,6 +190,7 @@ class Sandbox:
             port_of=ports,
             tls=ensure_tls(self.root / "tls", f"sre sandbox CA ({platform.platform.name})"),
             found=found,
+            bound=catalog.bindings(platform, [*catalog.all_launchers(), *chosen]),
         )
         for launcher in chosen:
             if launcher.name in skipped:
@@ -416,8 +417,11 @@ def fill_rows(
     profile: Profile,
 ) -> list[TierRow]:
     """Every service in every tier: the rows launchers recorded, and why the others have no server."""
-    owner = {s: launcher for launcher in catalog.all_launchers() for s in launcher.services}
-    owner.update({s: launcher for launcher in chosen for s in launcher.services})
+    everyone = catalog.all_launchers()
+    bound = catalog.bindings(platform, [*everyone, *chosen])
+    owner = {s: launcher for launcher in everyone for s in bound[launcher.name]}
+    owner.update({s: launcher for launcher in chosen for s in bound[launcher.name]})
+    absent = catalog.not_in_sandbox(platform)
     chosen_names = {launcher.name for launcher in chosen}
     have = {(r.service, r.tier): r for r in rows}
     out: list[TierRow] = []
@@ -429,8 +433,8 @@ def fill_rows(
             if row is not None:
                 out.append(row)
                 continue
-            if sid in catalog.NOT_IN_SANDBOX:
-                state, why = "not_in_sandbox", catalog.NOT_IN_SANDBOX[sid]
+            if sid in absent:
+                state, why = "not_in_sandbox", absent[sid]
             elif launcher is None:
                 state, why = "not_in_sandbox", f"the sandbox has no server for kind {svc.kind}"
             elif launcher.name in skipped:

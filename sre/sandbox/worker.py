@@ -1,4 +1,5 @@
-"""The k8s_workers stand-in: a small app behind the gateways that really uses PostgreSQL, Redis and NATS.
+"""The worker stand-in (for the platform's kubernetes service): a small app behind the gateways
+that really uses PostgreSQL, Redis and NATS.
 
 Every request (but `/livez`) makes one round over its dependencies: a query
 (and an insert when the database is writable), a Redis INCR (GET on a replica)
@@ -18,7 +19,7 @@ import json
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from sre.errors import one_line
+
 TIMEOUT = 1.5
 STREAM = "SANDBOX"
-GRPC_SERVICES = ("", "k8s_workers")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Config:
     redis_port: int
     redis_password_file: str
     nats_url: str
+    service: str = "workers"  # the platform service this worker stands for
+    # Dependency -> the platform service id it is reported under (the platform's names, not fixed ones).
+    names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Config:
@@ -53,11 +58,6 @@ class Config:
 
 def _secret(path: str) -> str:
     return Path(path).read_text(encoding="utf-8").strip()
-
-
-def _error(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 class Dependencies:
@@ -144,10 +144,11 @@ class Dependencies:
 
     async def round(self, service: str) -> dict[str, dict[str, Any]]:
         """One use of every dependency, by platform service id; each entry has a status."""
+        names = self.cfg.names
         calls = {
-            "db_postgres": self._postgres(service),
-            "redis": self._redis_round(),
-            "nats_js": self._nats_round(service),
+            names.get("postgres", "postgres"): self._postgres(service),
+            names.get("redis", "redis"): self._redis_round(),
+            names.get("nats", "nats"): self._nats_round(service),
         }
         results = await asyncio.gather(
             *(asyncio.wait_for(call, TIMEOUT * 2) for call in calls.values()), return_exceptions=True
@@ -155,7 +156,7 @@ class Dependencies:
         out: dict[str, dict[str, Any]] = {}
         for name, result in zip(calls, results, strict=True):
             if isinstance(result, BaseException):
-                out[name] = {"status": "failing", "error": _error(result)}
+                out[name] = {"status": "failing", "error": one_line(result, with_type=True)}
             else:
                 out[name] = {"status": "ok", **result}
         return out
@@ -188,7 +189,7 @@ def make_app(cfg: Config, deps: Dependencies) -> web.Application:
 
     async def handle(request: web.Request) -> web.Response:
         # The gateway names the service a request came through; direct calls are the workers themselves.
-        service = request.headers.get("X-Sre-Service", "k8s_workers")
+        service = request.headers.get("X-Sre-Service", cfg.service)
         started = time.perf_counter()
         return _verdict(cfg, service, await deps.round(service), started)
 
@@ -211,9 +212,9 @@ async def _grpc_health(cfg: Config, deps: Dependencies, stop: asyncio.Event) -> 
     not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
     try:
         while not stop.is_set():
-            result = await deps.round("k8s_workers")
+            result = await deps.round(cfg.service)
             status = serving if all(d["status"] == "ok" for d in result.values()) else not_serving
-            for name in GRPC_SERVICES:
+            for name in ("", cfg.service):  # the server as a whole, and the service
                 await servicer.set(name, status)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)

@@ -168,7 +168,7 @@ def _noop(run: Run) -> None:
 def test_missing_binaries_skip_their_component_and_whoever_needs_it(place: Place) -> None:
     gone = binaries.Binary("no-such-server-binary", "apt-get install no-such-package")
     store = Launcher("store", "a store", ("redis",), (gone,), _noop)
-    app = Launcher("app", "an app", ("k8s_workers",), (), _noop, needs=("store",))
+    app = Launcher("app", "an app", ("kubernetes",), (), _noop, needs=("store",))
     _found, skipped = plan([store, app])
     assert skipped == {
         "store": "no-such-server-binary not found (install it: apt-get install no-such-package)",

@@ -37,7 +37,7 @@ def _broken_nats(run: Run) -> None:
     )
 
 
-BROKEN = Launcher("broken", "NATS with a bad flag", ("nats_js",), nats.LAUNCHER.binaries, _broken_nats)
+BROKEN = Launcher("broken", "NATS with a bad flag", ("nats",), nats.LAUNCHER.binaries, _broken_nats)
 
 
 def _interrupt(run: Run) -> None:

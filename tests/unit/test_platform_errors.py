@@ -285,3 +285,16 @@ def test_role_replica_on_the_active_tier(tmp_path: Path, capsys: pytest.CaptureF
         f"{path}:{line}: services.redis.tiers.primary.role: tier 'primary' serves traffic (standby: active), "
         "so it holds the primary, not a replica",
     )
+
+
+def test_sandbox_section_names_unknown_and_twice_given_services(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, line = mutate(tmp_path, "    cdn: [cdn]\n", "    cdn: [cdn, ext_api, cdnn]\n")
+    code, err = validate(path, capsys)
+    assert code == 2
+    assert (
+        f"{path}:{line}: sandbox.components.cdn[1]: service 'ext_api' is already given to component 'gateway'"
+        in err
+    )
+    assert f"{path}:{line}: sandbox.components.cdn[2]: unknown service 'cdnn'; expected one of" in err

@@ -29,7 +29,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name="alertmanager",
     title="Alertmanager (Debian prometheus-alertmanager)",
-    services=(),
+    kinds=(),
     binaries=(binaries.apt("prometheus-alertmanager"),),
     start=start,
     needs=("webhook",),

@@ -18,7 +18,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name="blackbox",
     title="blackbox_exporter (Debian prometheus-blackbox-exporter)",
-    services=(),
+    kinds=(),
     binaries=(binaries.apt("prometheus-blackbox-exporter"),),
     start=start,
     profile="full",

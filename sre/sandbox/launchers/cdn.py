@@ -12,7 +12,6 @@ from sre.sandbox.launchers.gateway import client_context
 from sre.sandbox.render import render
 from sre.sandbox.supervisor import ProcessSpec
 
-SERVICE = "cdn"
 SPA_FILES = ("index.html", "app.js", "app.css")
 
 
@@ -74,14 +73,14 @@ def start(run: Run) -> None:
         )
     )
     for site in sites:
-        run.serve(SERVICE, site.tier, run.url("https", site.port), process="nginx")
-    run.serve_cold(SERVICE, "cdn", "https", "the CDN")
+        run.serve(run.service(), site.tier, run.url("https", site.port), process="nginx")
+    run.serve_cold(run.service(), "cdn", "https", "the CDN")
 
 
 LAUNCHER = Launcher(
     name="cdn",
     title="nginx (Debian nginx-light): static SPA over HTTPS, TLS 1.3 only",
-    services=(SERVICE,),
+    kinds=(),
     binaries=(binaries.apt("nginx", "nginx-light"),),
     start=start,
 )

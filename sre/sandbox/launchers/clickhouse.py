@@ -10,7 +10,6 @@ from sre.sandbox.context import Launcher, Run
 from sre.sandbox.render import render
 from sre.sandbox.supervisor import ProcessSpec
 
-SERVICE = "clickhouse"
 OS_USER = "clickhouse"
 USERS = Path("/etc/clickhouse-server/users.xml")  # Debian's: user `default`, no password, loopback
 
@@ -37,13 +36,13 @@ def start(run: Run) -> None:
             start_timeout=60,
         )
     )
-    run.serve(SERVICE, run.tier("active"), run.url("http", http_port), process="clickhouse")
+    run.serve(run.service(), run.tier("active"), run.url("http", http_port), process="clickhouse")
 
 
 LAUNCHER = Launcher(
     name="clickhouse",
     title="ClickHouse (Debian clickhouse-server 18.16)",
-    services=(SERVICE,),
+    kinds=("clickhouse",),
     binaries=(binaries.apt("clickhouse-server"),),
     start=start,
     profile="full",

@@ -1,4 +1,5 @@
-"""ext_api, int_api, push_svc, analytics_gw (and otel in the full profile): HAProxy, HTTPS with TLS 1.3 only.
+"""The gateways (the https services platform.yaml's `sandbox.components.gateway` lists, and the otel
+component's service in the full profile): HAProxy, HTTPS with TLS 1.3 only.
 
 One HAProxy process. Each gateway service gets a frontend per running tier
 (active and hot); the cold tier's address is written but nothing listens there.
@@ -17,8 +18,6 @@ from sre.sandbox.context import Launcher, Run
 from sre.sandbox.render import render
 from sre.sandbox.supervisor import ProcessSpec
 
-SERVICES = ("ext_api", "int_api", "push_svc", "analytics_gw")
-OTEL = "otel"
 SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes
 
 
@@ -54,6 +53,7 @@ def config(run: Run, frontends: list[Frontend], socket: Path, map_file: Path, ot
         map_file=map_file,
         bundle=run.tls.bundle,
         otel_port=otel_port,
+        workers=next(iter(run.bound.get("workers", ())), "workers"),
     )
 
 
@@ -68,16 +68,18 @@ def start(run: Run) -> None:
     map_file = folder / "tiers.map"
     map_file.write_text("".join(f"{t} {t}\n" for t in tiers), encoding="utf-8")
 
-    services = [s for s in SERVICES if s in run.platform.services]
+    services = run.services()
     otel_port = run.port("otel.http") if "otel" in run.started else None
-    if otel_port is not None and OTEL in run.platform.services:
-        services.append(OTEL)
+    # The collector's service (if the platform has one) is fronted here too, on the active tier.
+    otel = next(iter(run.bound.get("otel", ())), None) if otel_port is not None else None
+    if otel is not None:
+        services.append(otel)
     running = {run.tier("active"), run.tier("hot")} - {None}
     frontends = [
-        Frontend(s, t, run.port(f"gateway.{s}.{t}"), "otel" if s == OTEL else "workers")
+        Frontend(s, t, run.port(f"gateway.{s}.{t}"), "otel" if s == otel else "workers")
         for s in services
         for t in tiers
-        if t in running and (s != OTEL or t == run.tier("active"))
+        if t in running and (s != otel or t == run.tier("active"))
     ]
     if not frontends:
         return
@@ -100,14 +102,14 @@ def start(run: Run) -> None:
     for fe in frontends:
         run.serve(fe.service, fe.tier, run.url("https", fe.port), process="haproxy")
     for s in services:
-        if s != OTEL:
+        if s != otel:
             run.serve_cold(s, f"gateway.{s}", "https", "the gateway")
 
 
 LAUNCHER = Launcher(
     name="gateway",
     title="HAProxy (Debian haproxy): HTTPS gateways, TLS 1.3 only, a backend per tier, runtime API",
-    services=SERVICES,
+    kinds=(),  # https services are many things: platform.yaml says which are gateways
     binaries=(binaries.apt("haproxy"),),
     start=start,
     needs=("workers",),

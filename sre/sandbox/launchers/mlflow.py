@@ -6,8 +6,6 @@ from sre.sandbox import binaries, health
 from sre.sandbox.context import Launcher, Run
 from sre.sandbox.supervisor import ProcessSpec
 
-SERVICE = "mlflow"
-
 
 def start(run: Run) -> None:
     data = run.folder("mlflow", mode=0o700)
@@ -36,13 +34,13 @@ def start(run: Run) -> None:
             start_timeout=90,
         )
     )
-    run.serve(SERVICE, run.tier("active"), run.url("http", port), process="mlflow")
+    run.serve(run.service(), run.tier("active"), run.url("http", port), process="mlflow")
 
 
 LAUNCHER = Launcher(
     name="mlflow",
     title="MLflow tracking server (PyPI mlflow, optional extra sre[mlflow])",
-    services=(SERVICE,),
+    kinds=("mlflow",),
     binaries=(binaries.Binary("mlflow", "pip install 'sre[mlflow]' (large, slow to install)"),),
     start=start,
     profile="full",

@@ -1,4 +1,5 @@
-"""nats_js: one NATS server with JetStream and its HTTP monitoring port (for /healthz and /jsz)."""
+"""The nats service (nats_js here): one NATS server with JetStream and its HTTP monitoring port
+(for /healthz and /jsz)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import json
 from sre.sandbox import binaries, health
 from sre.sandbox.context import Launcher, Run
 from sre.sandbox.supervisor import ProcessSpec
-
-SERVICE = "nats_js"
 
 
 def start(run: Run) -> None:
@@ -40,7 +39,7 @@ def start(run: Run) -> None:
         )
     )
     run.serve(
-        SERVICE,
+        run.service(),
         tier,
         {"url": f"nats://127.0.0.1:{port}", "params": {"monitor": run.url("http", monitor)}},
         process="nats",
@@ -50,7 +49,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name="nats",
     title="NATS with JetStream (Debian nats-server)",
-    services=(SERVICE,),
+    kinds=("nats",),
     binaries=(binaries.apt("nats-server"),),
     start=start,
 )

@@ -12,8 +12,6 @@ from sre.sandbox import binaries, health
 from sre.sandbox.context import Launcher, Run
 from sre.sandbox.supervisor import ProcessSpec
 
-SERVICE = "otel"
-
 
 def start(run: Run) -> None:
     http_port, grpc_port = run.port("otel.http"), run.port("otel.grpc")
@@ -41,7 +39,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name="otel",
     title="OTLP receiver Rotel (PyPI rotel), HTTPS and /healthz through HAProxy",
-    services=(SERVICE,),
+    kinds=(),
     binaries=(binaries.Binary("rotel-agent", "pip install 'sre[sandbox]'", python_package="rotel"),),
     start=start,
     profile="full",

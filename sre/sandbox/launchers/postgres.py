@@ -1,4 +1,5 @@
-"""db_postgres: a primary, a streaming replica (pg_basebackup -R) and a cold copy from a base backup.
+"""The postgres service (db_postgres here): a primary, a streaming replica (pg_basebackup -R) and a
+cold copy from a base backup.
 
 The servers run as the `postgres` OS user when we are root (initdb refuses
 root). Only TCP on 127.0.0.1, SCRAM passwords from files under secrets/. The
@@ -17,7 +18,6 @@ from sre.sandbox.context import Launcher, Run, chown, write_private
 from sre.sandbox.render import render
 from sre.sandbox.supervisor import HealthCheck, ProcessSpec
 
-SERVICE = "db_postgres"
 OS_USER = "postgres"
 ADMIN = "postgres"
 APP_USER = "app"
@@ -178,7 +178,7 @@ def start(run: Run) -> None:
         url = f"postgresql://{APP_USER}@127.0.0.1:{port}/{APP_DB}?sslmode=disable"
         return {"url": url, **({"params": params} if params else {}), "secrets": app_secret}
 
-    run.serve(SERVICE, active, endpoint(p_port), process="postgres-primary")
+    run.serve(run.service(), active, endpoint(p_port), process="postgres-primary")
     replication = f"host=127.0.0.1 port={p_port} user={REPLICATION_USER} passfile={passfile}"
     basebackup = [
         str(run.binary("pg_basebackup")),
@@ -208,7 +208,7 @@ def start(run: Run) -> None:
                 _streaming(p_port, admin_pw, "postgres-secondary"),
             )
         )
-        run.serve(SERVICE, hot, endpoint(s_port), process="postgres-secondary")
+        run.serve(run.service(), hot, endpoint(s_port), process="postgres-secondary")
 
     if cold is not None:
         base = backups / "base"
@@ -223,7 +223,7 @@ def start(run: Run) -> None:
             )
         )
         run.serve(
-            SERVICE,
+            run.service(),
             cold,
             endpoint(t_port, base_backup=str(base)),
             process="postgres-tertiary",
@@ -236,7 +236,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name="postgres",
     title="PostgreSQL (Debian postgresql): primary, streaming replica, cold copy from a base backup",
-    services=(SERVICE,),
+    kinds=("postgres",),
     binaries=(binaries.postgres("postgres"), binaries.postgres("initdb"), binaries.postgres("pg_basebackup")),
     start=start,
 )

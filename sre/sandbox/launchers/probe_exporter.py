@@ -55,7 +55,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name=NAME,
     title="sre probe serve: /sd for Prometheus discovery, /probe like blackbox_exporter",
-    services=(),
+    kinds=(),
     binaries=(),
     start=start,
     profile="full",

@@ -7,8 +7,6 @@ from sre.sandbox.context import Launcher, Run, write_private
 from sre.sandbox.render import render
 from sre.sandbox.supervisor import HealthCheck, ProcessSpec
 
-SERVICE = "redis"
-
 
 def info(port: int, password: str, section: str) -> dict[str, object]:
     import redis
@@ -61,7 +59,9 @@ def start(run: Run) -> None:
                 ports={"redis": port},
             )
         )
-        run.serve(SERVICE, tier, {"url": f"redis://127.0.0.1:{port}/0", "secrets": secret}, process=name)
+        run.serve(
+            run.service(), tier, {"url": f"redis://127.0.0.1:{port}/0", "secrets": secret}, process=name
+        )
         if primary_port is None:
             primary_port = port
 
@@ -69,7 +69,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name="redis",
     title="Redis (Debian redis-server): primary and replica",
-    services=(SERVICE,),
+    kinds=("redis",),
     binaries=(binaries.apt("redis-server"),),
     start=start,
 )

