@@ -25,12 +25,9 @@ DEFAULT_LISTEN = "127.0.0.1:9095"
 
 
 def read_token(path: Path, flag: str) -> bytes:
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise InputError(f"{flag} {path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{flag} {path}: not UTF-8 text") from None
+    from sre.safefile import SECRET_LIMIT, read_text
+
+    text = read_text(path, limit=SECRET_LIMIT, what=flag).strip()
     if len(text) < 16 or any(c.isspace() for c in text):
         raise InputError(f"{flag} {path}: expected one token of 16 or more characters, no spaces")
     return text.encode()
@@ -38,12 +35,10 @@ def read_token(path: Path, flag: str) -> bytes:
 
 def read_api_tokens(path: Path) -> dict[str, bytes]:
     """`NAME: TOKEN` lines (the name is who approves through the API), or one bare token (named `api`)."""
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    except OSError as exc:
-        raise InputError(f"--api-token-file {path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"--api-token-file {path}: not UTF-8 text") from None
+    from sre.safefile import SECRET_LIMIT, read_text
+
+    text = read_text(path, limit=SECRET_LIMIT, what="--api-token-file")
+    lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line and not line.startswith("#")]
     if len(lines) == 1 and ":" not in lines[0]:
         lines = [f"api: {lines[0]}"]
