@@ -268,6 +268,8 @@ def _number(value: float) -> str:
 
 
 def _label(value: str) -> str:
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return value  # the usual case (a phase, a version): nothing to escape
     return visible(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
