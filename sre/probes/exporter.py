@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import platform
 import signal
 import sys
 import time
@@ -64,6 +65,7 @@ class Exporter:
     # blackbox_exporter's modules (its standard ones, or --config.file's) beside the kinds of probes/.
     blackbox: dict[str, Served] | None = None
     _meta: bool = False
+    unknown_modules: Counter | None = None
 
     def __post_init__(self) -> None:
         # Labels come from fixed sets only (modules served, four outcomes): junk requests add no series.
@@ -81,6 +83,11 @@ class Exporter:
         """blackbox_exporter's own series, once blackbox modules are served."""
         if not self._meta:
             _meta_series(self.registry)
+            self.unknown_modules = Counter(
+                "blackbox_module_unknown",
+                "Count of unknown modules requested by probes",
+                registry=self.registry,
+            )
             self._meta = True
 
     @property
@@ -152,6 +159,8 @@ class Exporter:
         if self.blackbox is not None and module in self.blackbox:
             return await self.handle_blackbox(request, self.blackbox, target, module)
         label = module if module in self.defs.modules else UNKNOWN
+        if label == UNKNOWN and self.unknown_modules is not None:
+            self.unknown_modules.inc()
         if not target or not module:
             self.requests.labels(label, "bad_request").inc()
             return web.Response(status=400, text="give both target and module parameters\n")
@@ -299,10 +308,11 @@ def _meta_series(registry: CollectorRegistry) -> None:
     build = Gauge(
         "blackbox_exporter_build_info",
         "A metric with a constant '1' value labeled by version, revision, branch, and goversion",
-        ["version", "revision", "branch", "goversion"],
+        ["version", "revision", "branch", "goversion", "goos", "goarch"],
         registry=registry,
     )
-    build.labels(__version__, "sre", "sre", f"python{sys.version_info.major}.{sys.version_info.minor}").set(1)
+    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    build.labels(__version__, "sre", "sre", python, sys.platform, platform.machine()).set(1)
     Gauge(
         "blackbox_exporter_config_last_reload_successful",
         "Blackbox exporter config loaded successfully.",

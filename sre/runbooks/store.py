@@ -454,20 +454,8 @@ class Store:
         return fence + 1
 
     def renew(self, target: str, run_id: str, fence: int, lease: float) -> None:
-        now = time.time()
         with self.tx() as tx:
-            if (
-                tx.run(
-                    "UPDATE locks SET expires_at = ? WHERE target = ? AND run_id = ? AND fence = ?",
-                    now + lease,
-                    target,
-                    run_id,
-                    fence,
-                )
-                != 1
-            ):
-                raise LostLock(f"run {run_id}: lost the lock on {target} (fencing token {fence} is stale)")
-            tx.run("UPDATE runs SET lease_until = ? WHERE id = ?", now + lease, run_id)
+            _renew(tx, target, run_id, fence, lease)
 
     def requeue_approved(self, plan_hash: str) -> list[str]:
         """Runs that waited for this plan's approval go back to the queue."""
@@ -503,47 +491,44 @@ class Store:
         self, run_id: str, target: str, fence: int, step: str, event: str, *, lease: float, **detail: Any
     ) -> None:
         """Append one transition and renew the lease, only while `fence` is still the target's token."""
-        now = time.time()
         with self.tx() as tx:
-            if (
-                tx.run(
-                    "UPDATE locks SET expires_at = ? WHERE target = ? AND run_id = ? AND fence = ?",
-                    now + lease,
-                    target,
-                    run_id,
-                    fence,
-                )
-                != 1
-            ):
-                raise LostLock(f"run {run_id}: lost the lock on {target} (fencing token {fence} is stale)")
-            seq = int(tx.rows("SELECT COALESCE(MAX(seq), 0) FROM journal WHERE run_id = ?", run_id)[0][0]) + 1
-            tx.run(
-                "INSERT INTO journal (run_id, seq, at, step, event, fence, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                run_id,
-                seq,
-                now,
-                step,
-                event,
-                fence,
-                json.dumps(detail, sort_keys=True, default=str),
-            )
-            tx.run("UPDATE runs SET lease_until = ? WHERE id = ?", now + lease, run_id)
+            _renew(tx, target, run_id, fence, lease)
+            _append(tx, run_id, fence, step, event, detail=detail)
 
     def note(self, run_id: str, step: str, event: str, **detail: Any) -> None:
         """A journal line written without the lock (a refusal before it was taken, an abort request)."""
         with self.tx() as tx:
-            seq = int(tx.rows("SELECT COALESCE(MAX(seq), 0) FROM journal WHERE run_id = ?", run_id)[0][0]) + 1
-            tx.run(
-                "INSERT INTO journal (run_id, seq, at, step, event, fence, detail)"
-                " VALUES (?, ?, ?, ?, ?, 0, ?)",
-                run_id,
-                seq,
-                time.time(),
-                step,
-                event,
-                json.dumps(detail, sort_keys=True, default=str),
-            )
+            _append(tx, run_id, 0, step, event, detail=detail)
+
+
+def _renew(tx: Tx, target: str, run_id: str, fence: int, lease: float) -> None:
+    until = time.time() + lease
+    if (
+        tx.run(
+            "UPDATE locks SET expires_at = ? WHERE target = ? AND run_id = ? AND fence = ?",
+            until,
+            target,
+            run_id,
+            fence,
+        )
+        != 1
+    ):
+        raise LostLock(f"run {run_id}: lost the lock on {target} (fencing token {fence} is stale)")
+    tx.run("UPDATE runs SET lease_until = ? WHERE id = ?", until, run_id)
+
+
+def _append(tx: Tx, run_id: str, fence: int, step: str, event: str, *, detail: dict[str, Any]) -> None:
+    seq = int(tx.rows("SELECT COALESCE(MAX(seq), 0) FROM journal WHERE run_id = ?", run_id)[0][0]) + 1
+    tx.run(
+        "INSERT INTO journal (run_id, seq, at, step, event, fence, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        run_id,
+        seq,
+        time.time(),
+        step,
+        event,
+        fence,
+        json.dumps(detail, sort_keys=True, default=str),
+    )
 
 
 def _for_update(tx: Tx) -> str:

@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sre.errors import InputError
 from sre.runbooks.definitions import Rule
@@ -62,7 +61,7 @@ class Inbox:
 
     async def _full_group(self, message: Message, alerts: list[Alert]) -> list[Alert]:
         """Alertmanager cut the group at max_alerts: ask its API for the group's alerts."""
-        from sre.runbooks.actions.web import _request
+        from sre.runbooks.actions.web import http_request
 
         url = self.engine.settings.alertmanager_url
         if not url:
@@ -70,7 +69,7 @@ class Inbox:
             return alerts
         filters = [("filter", f'{k}="{v}"') for k, v in sorted(message.groupLabels.items())]
         ctx = self.engine.context("inbox")
-        response = await _request(ctx, "GET", f"{url.rstrip('/')}/api/v2/alerts", params=filters)
+        response = await http_request(ctx, "GET", f"{url.rstrip('/')}/api/v2/alerts", params=filters)
         if response.status_code != 200:
             self.count("rejected", "truncated_fetch_failed")
             return alerts
@@ -158,7 +157,3 @@ def _name(alert: Alert) -> str:
 
 def _labels(alert: Alert) -> str:
     return json.dumps(dict(alert.labels), sort_keys=True)
-
-
-def describe(value: Any) -> str:
-    return json.dumps(value, default=str)

@@ -97,7 +97,7 @@ def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_alertmanager_copies_and_resends_start_one_run_that_survives_kill_9(
     world: World, procs: list[subprocess.Popen[bytes]]
 ) -> None:

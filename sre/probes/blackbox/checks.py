@@ -108,6 +108,8 @@ async def check_blackbox_http(target: Target, ctx: ProbeContext) -> None:
         status = ctx.observation.facts.get("http_status")
         location = ctx.observation.headers.get("location")
         if not (probe.follow_redirects and status in REDIRECTS and location):
+            if status in REDIRECTS and location:
+                ctx.fact("http_redirects", redirects + 1)  # blackbox counts the one it did not follow
             break
         if redirects >= MAX_REDIRECTS:
             raise ProbeError(Reason.protocol, f"stopped after {MAX_REDIRECTS} redirects")

@@ -9,6 +9,7 @@ result's facts, with 0 where nothing was observed; `probe_status`,
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 
 import yaml
@@ -39,12 +40,20 @@ GRPC_CODES = {
 }
 
 
-def fnv32a(text: str) -> int:
-    """blackbox's probe_ip_addr_hash: FNV-1a (32 bits) of the address as text."""
+def fnv32a(ip: str) -> int:
+    """blackbox's probe_ip_addr_hash: FNV-1a (32 bits) of the address's bytes (4 for IPv4, 16 for IPv6)."""
     value = 0x811C9DC5
-    for byte in text.encode():
+    for byte in ipaddress.ip_address(ip).packed:
         value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
     return value
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _num(facts: dict[str, object], name: str) -> float:
@@ -84,7 +93,7 @@ def series(prober: str, r: Result, timeout: float) -> Iterator[Series]:
         yield from _dns(r)
     elif prober == "grpc":
         yield from _grpc(r)
-    elif prober == "tcp" and "failed_due_to_regex" in f:
+    elif prober == "tcp":
         yield (
             "probe_failed_due_to_regex",
             "Indicates if probe failed due to regex",
@@ -93,6 +102,8 @@ def series(prober: str, r: Result, timeout: float) -> Iterator[Series]:
         )
     if isinstance(f.get("tls_version"), str) and r.reason not in TLS_FAILED:
         yield from _tls(r)
+    elif prober == "grpc":  # blackbox's gRPC prober always sets it, 0 without TLS
+        yield "probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime", {}, 0.0
     yield (
         "probe_duration_seconds",
         "Returns how long the probe took to complete in seconds",
@@ -230,7 +241,8 @@ def _tls(r: Result) -> Iterator[Series]:
         "fingerprint_sha256": str(f.get("cert_sha256", "")),
         "subject": str(f.get("cert_subject", "")),
         "issuer": str(f.get("cert_issuer", "")),
-        "subjectalternative": ",".join(sans) if isinstance(sans, list) else "",
+        # blackbox lists the DNS names only
+        "subjectalternative": ",".join(n for n in sans if not _is_ip(n)) if isinstance(sans, list) else "",
     }
     yield "probe_ssl_last_chain_info", "Contains SSL leaf certificate information", info, 1.0
     yield (

@@ -105,9 +105,9 @@ class WaitUntil(Action):
             found = await PostgresSql().check(query, ctx)
             return found.done, {}
         assert args.http is not None
-        from sre.runbooks.actions.web import _request
+        from sre.runbooks.actions.web import http_request
 
-        response = await _request(ctx, "GET", args.http.url)
+        response = await http_request(ctx, "GET", args.http.url)
         return response.status_code in args.http.status, {"status": response.status_code}
 
     async def check(self, args: Any, ctx: Context) -> Check:

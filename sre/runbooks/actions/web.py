@@ -13,7 +13,7 @@ from sre.runbooks.actions.base import Action, ActionFailed, Args, Check, Context
 CLIENT_ERROR = range(400, 500)
 
 
-async def _request(ctx: Context, method: str, url: str, **kwargs: Any) -> Any:
+async def http_request(ctx: Context, method: str, url: str, **kwargs: Any) -> Any:
     import httpx
 
     try:
@@ -65,14 +65,14 @@ class HttpCall(Action):
         if args.check is None:
             return Check(done=False)
         url = _url(ctx, args.check.url, args.service, args.tier, args.endpoint_param)
-        response = await _request(ctx, args.check.method, url)
+        response = await http_request(ctx, args.check.method, url)
         return Check(
             done=response.status_code in args.check.expect_status, facts={"status": response.status_code}
         )
 
     async def apply(self, args: Any, ctx: Context) -> dict[str, Any]:
         url = _url(ctx, args.url, args.service, args.tier, args.endpoint_param)
-        response = await _request(
+        response = await http_request(
             ctx, args.method, url, json=args.json_body, headers={"Sre-Run-Id": ctx.run_id}
         )
         if response.status_code not in args.expect_status:
@@ -98,7 +98,7 @@ class Notify(Action):
         url = args.url or ctx.settings.notify_url
         if not url:
             return {"sent": False}  # no webhook configured: the journal holds the message
-        response = await _request(ctx, "POST", url, json={"run_id": ctx.run_id, "message": args.message})
+        response = await http_request(ctx, "POST", url, json={"run_id": ctx.run_id, "message": args.message})
         if response.status_code >= 300:
             raise ActionFailed(f"notify {url}: HTTP {response.status_code}")
         return {"sent": True}
@@ -130,7 +130,7 @@ class Silence(Action):
         return url.rstrip("/")
 
     async def _ours(self, ctx: Context) -> list[str]:
-        response = await _request(ctx, "GET", f"{self._base(ctx)}/api/v2/silences")
+        response = await http_request(ctx, "GET", f"{self._base(ctx)}/api/v2/silences")
         if response.status_code != 200:
             raise ActionFailed(f"Alertmanager silences: HTTP {response.status_code}")
         return [
@@ -158,7 +158,7 @@ class Silence(Action):
             "createdBy": "sre runbook",
             "comment": f"{args.comment} {_marker(ctx)}",
         }
-        response = await _request(ctx, "POST", f"{self._base(ctx)}/api/v2/silences", json=body)
+        response = await http_request(ctx, "POST", f"{self._base(ctx)}/api/v2/silences", json=body)
         if response.status_code != 200:
             raise ActionFailed(
                 f"Alertmanager refused the silence: HTTP {response.status_code}",
@@ -171,6 +171,6 @@ class Silence(Action):
 
     async def finish(self, args: Any, ctx: Context) -> None:
         for sid in await self._ours(ctx):
-            response = await _request(ctx, "DELETE", f"{self._base(ctx)}/api/v2/silence/{sid}")
+            response = await http_request(ctx, "DELETE", f"{self._base(ctx)}/api/v2/silence/{sid}")
             if response.status_code != 200:
                 raise ActionFailed(f"Alertmanager: cannot expire silence {sid}: HTTP {response.status_code}")

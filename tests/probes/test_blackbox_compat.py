@@ -1,0 +1,194 @@
+"""Compatibility with the real blackbox_exporter (the Debian package): the same blackbox.yml, the same local
+targets, probed by both in the same run. Every family and label set blackbox answers with must be in sre's
+answer with the same value class: equal for codes, flags, counts and hashes; both within the probe's
+timeout for durations; equal for certificate timestamps. Every answer also passes `promtool check metrics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from probe_servers import closed_port
+from probe_support import Servers
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+from requirements import need_binary
+from test_blackbox_serve import blackbox_yml
+
+from sre.probes.blackbox.config import load_modules
+from sre.probes.blackbox.modules import serve_modules
+from sre.probes.context import RunContext
+from sre.probes.definitions import Definitions, ExporterSpec
+from sre.probes.exporter import Exporter
+
+pytestmark = pytest.mark.integration
+
+Families = dict[str, dict[tuple[tuple[str, str], ...], float]]
+# Label values that are data (which phase, which state), compared as they are; the others
+# (certificate subject, fingerprint...) are compared too, as both read the same certificate.
+DURATIONS = ("_duration_seconds", "probe_dns_lookup_time_seconds")
+TIMESTAMPS = frozenset({"probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_expiry_timestamp_seconds"})
+TIMEOUT = 3.0
+
+
+def cases(s: Servers) -> list[tuple[str, str, str]]:
+    """(name, module, target): TLS 1.3 ok, TLS 1.2 only, untrusted, expiring, redirect, closed, silent, DNS, gRPC."""
+    return [
+        ("tls13", "http_2xx", f"https://localhost:{s.https13}/healthz"),
+        ("tls12_only", "http_2xx", f"https://localhost:{s.https12}/healthz"),
+        ("tls13_floor_vs_tls12", "http_tls13", f"https://localhost:{s.https12}/healthz"),
+        ("untrusted", "http_untrusted", f"https://localhost:{s.https13}/"),
+        ("expiring", "http_2xx", f"https://localhost:{s.expiring}/healthz"),
+        ("redirect", "http_2xx", f"http://127.0.0.1:{s.http}/redirect/2"),
+        ("redirect_not_followed", "http_no_redirects", f"http://127.0.0.1:{s.http}/redirect"),
+        ("status_404", "http_2xx", f"http://127.0.0.1:{s.http}/nope"),
+        ("body_regex", "http_body", f"http://127.0.0.1:{s.http}/healthz"),
+        ("closed_http", "http_2xx", f"http://127.0.0.1:{s.closed}/"),
+        ("silent_http", "http_2xx", f"http://127.0.0.1:{s.silent}/"),
+        ("tcp_open", "tcp_connect", f"127.0.0.1:{s.http}"),
+        ("tcp_closed", "tcp_connect", f"127.0.0.1:{s.closed}"),
+        ("dns", "dns_probe", f"127.0.0.1:{s.dns}"),
+        ("grpc", "grpc_plain", f"127.0.0.1:{s.grpc}"),
+        ("grpc_closed", "grpc_plain", f"127.0.0.1:{s.closed}"),
+    ]
+
+
+def families(text: str) -> Families:
+    out: Families = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return out
+
+
+@pytest.fixture(scope="module")
+def blackbox(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    binary = need_binary("prometheus-blackbox-exporter")
+    config = blackbox_yml(tmp_path_factory.mktemp("blackbox"), servers.pki.ca_file)
+    for _ in range(5):  # a port picked free can be taken before the exporter binds it: try another
+        port = closed_port()
+        proc = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            if proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{base}/metrics", timeout=1):
+                    pass
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.05)
+                continue
+            break
+        if proc.poll() is None:
+            break
+    else:
+        pytest.fail(
+            f"blackbox_exporter did not start: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}"
+        )
+    try:
+        yield base, config
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _blackbox_probe(base: str, module: str, target: str) -> str:
+    query = urllib.parse.urlencode({"module": module, "target": target})
+    request = urllib.request.Request(
+        f"{base}/probe?{query}", headers={"X-Prometheus-Scrape-Timeout-Seconds": str(TIMEOUT + 1)}
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT + 5) as resp:
+        return str(resp.read().decode())
+
+
+def _sre_probes(config: Path, wanted: list[tuple[str, str, str]]) -> tuple[list[str], str]:
+    run = RunContext(vantage="test")
+    served = serve_modules(load_modules(config), run, config)
+    exporter = Exporter(
+        Definitions(exporter=ExporterSpec(allow=["127.0.0.1", "localhost"])),
+        run,
+        registry=CollectorRegistry(),
+        blackbox=served,
+    )
+
+    async def go() -> tuple[list[str], str]:
+        out = []
+        async with TestClient(TestServer(exporter.app())) as client:
+            for _, module, target in wanted:
+                resp = await client.get(
+                    "/probe",
+                    params={"module": module, "target": target},
+                    headers={"X-Prometheus-Scrape-Timeout-Seconds": str(TIMEOUT + 1)},
+                )
+                assert resp.status == 200
+                out.append(await resp.text())
+            metrics = await (await client.get("/metrics")).text()
+        return out, metrics
+
+    return asyncio.run(go())
+
+
+def _promtool(text: str, what: str) -> None:
+    done = subprocess.run(
+        [need_binary("promtool"), "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, f"{what}: {done.stdout}{done.stderr}"
+
+
+def _compare(name: str, theirs: Families, ours: Families) -> list[str]:
+    problems = []
+    for family, series in theirs.items():
+        if family not in ours:
+            problems.append(f"{name}: {family} missing")
+            continue
+        for labels, value in series.items():
+            if labels not in ours[family]:
+                problems.append(f"{name}: {family}{dict(labels)} missing; sre has {list(ours[family])}")
+                continue
+            mine = ours[family][labels]
+            if family.endswith(DURATIONS):
+                ok = 0 <= mine <= TIMEOUT + 1 and 0 <= value <= TIMEOUT + 1
+            elif family in TIMESTAMPS:
+                ok = abs(mine - value) <= 1
+            else:
+                ok = mine == value
+            if not ok:
+                problems.append(f"{name}: {family}{dict(labels)} is {mine}; blackbox says {value}")
+    return problems
+
+
+def test_same_series_as_blackbox(servers: Servers, blackbox: tuple[str, Path]) -> None:
+    base, config = blackbox
+    wanted = cases(servers)
+    ours, metrics = _sre_probes(config, wanted)
+    problems: list[str] = []
+    for (name, module, target), mine in zip(wanted, ours, strict=True):
+        theirs = _blackbox_probe(base, module, target)
+        _promtool(mine, f"sre {name}")
+        _promtool(theirs, f"blackbox {name}")
+        problems += _compare(name, families(theirs), families(mine))
+    assert not problems, "\n".join(problems)
+    # /metrics: the meta-series blackbox's own alerts read.
+    _promtool(metrics, "sre /metrics")
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:
+        theirs_meta = {k: v for k, v in families(resp.read().decode()).items() if k.startswith("blackbox_")}
+    mine_meta = families(metrics)
+    for family, series in theirs_meta.items():
+        assert family in mine_meta, family
+        assert {tuple(k for k, _ in labels) for labels in series} == {
+            tuple(k for k, _ in labels) for labels in mine_meta[family]
+        }, family
+    assert mine_meta["blackbox_exporter_config_last_reload_successful"] == {(): 1.0}
