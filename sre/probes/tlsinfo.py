@@ -9,8 +9,10 @@ still reported through a second, unverified handshake (`record_unverified`).
 
 from __future__ import annotations
 
+import _ssl
 import asyncio
 import calendar
+import functools
 import hashlib
 import ssl
 from datetime import UTC, datetime
@@ -57,10 +59,56 @@ def record_session(ctx: ProbeContext, ssl_object: ssl.SSLObject | ssl.SSLSocket)
     decoded = ssl_object.getpeercert()
     if decoded:
         record_decoded(ctx, decoded)
+    elif leaf:
+        record_certificate(ctx, leaf)
+    record_chain(ctx, ssl_object)
+
+
+def _chain(ssl_object: ssl.SSLObject | ssl.SSLSocket, which: str) -> list[bytes]:
+    """The DER certificates of the presented (`unverified`) or `verified` chain, leaf first.
+
+    Python 3.13 has `get_unverified_chain()`/`get_verified_chain()`; 3.11 and 3.12 have the same
+    methods on the private `_sslobj` (since 3.10), returning certificate objects instead of bytes.
+    """
+    public = getattr(ssl_object, f"get_{which}_chain", None)
+    if public is not None:
+        return [bytes(der) for der in public() or []]
+    inner = getattr(ssl_object, "_sslobj", None)
+    private = getattr(inner, f"get_{which}_chain", None)
+    if private is None:
+        return []
+    return [cert.public_bytes(_ssl.ENCODING_DER) for cert in private() or []]
+
+
+@functools.lru_cache(maxsize=256)
+def _not_after(der: bytes) -> int | None:
+    """A certificate's expiry; the same CA and intermediates come back probe after probe."""
+    from cryptography import x509
+
+    try:
+        return int(x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp())
+    except ValueError:
+        return None
+
+
+def record_chain(ctx: ProbeContext, ssl_object: ssl.SSLObject | ssl.SSLSocket) -> None:
+    """Expiry over every certificate the server sent (`cert_not_after`, what is judged; the leaf's
+    own stays in `leaf_not_after`) and over the verified chain up to the trusted root
+    (`chain_not_after`): a 60-day leaf under a CA that expires in 5 days expires in 5 days."""
+    facts = ctx.observation.facts
+    leaf = facts.get("cert_not_after")
+    if not isinstance(leaf, int | float):
         return
-    der = ssl_object.getpeercert(binary_form=True)
-    if der:
-        record_certificate(ctx, der)
+    facts["leaf_not_after"] = leaf
+    try:
+        presented = _chain(ssl_object, "unverified")
+        verified = _chain(ssl_object, "verified")
+    except (ssl.SSLError, ValueError):
+        return
+    sent = [t for t in map(_not_after, presented[1:]) if t is not None]
+    facts["cert_not_after"] = min([leaf, *sent])
+    trusted = [t for t in map(_not_after, verified[1:]) if t is not None]
+    facts["chain_not_after"] = min([leaf, *trusted])
 
 
 _SHORT_NAMES = {

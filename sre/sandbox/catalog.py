@@ -51,6 +51,7 @@ def launchers(profile: Profile) -> list[Launcher]:
         blackbox,
         cdn,
         clickhouse,
+        exporters,
         gateway,
         mlflow,
         nats,
@@ -68,7 +69,13 @@ def launchers(profile: Profile) -> list[Launcher]:
         *(postgres.LAUNCHER, redis.LAUNCHER, nats.LAUNCHER, workers.LAUNCHER),
         *(clickhouse.LAUNCHER, seaweedfs.LAUNCHER, mlflow.LAUNCHER, otel.LAUNCHER),
         *(gateway.LAUNCHER, cdn.LAUNCHER),
-        *(webhook.LAUNCHER, alertmanager.LAUNCHER, blackbox.LAUNCHER, probe_exporter.LAUNCHER),
+        *(
+            webhook.LAUNCHER,
+            alertmanager.LAUNCHER,
+            blackbox.LAUNCHER,
+            exporters.LAUNCHER,
+            probe_exporter.LAUNCHER,
+        ),
         prometheus.LAUNCHER,
     ]
     # Each launcher says which profile it belongs to; the full profile runs them all.

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from probe_servers import closed_port
+from chain_servers import ChainServers, start_chain_servers
+from probe_servers import LoopThread, closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -40,9 +41,12 @@ TIMESTAMPS = frozenset({"probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_
 TIMEOUT = 3.0
 
 
-def cases(s: Servers) -> list[tuple[str, str, str]]:
-    """(name, module, target): TLS 1.3 ok, TLS 1.2 only, untrusted, expiring, redirect, closed, silent, DNS, gRPC."""
+def cases(s: Servers, chain: ChainServers) -> list[tuple[str, str, str]]:
+    """(name, module, target): TLS 1.3 ok, TLS 1.2 only, untrusted, expiring (leaf, and CA in the chain),
+    redirect, closed, silent, DNS, gRPC."""
     return [
+        ("chain_ca_expiring", "http_chain", f"https://localhost:{chain.with_ca}/healthz"),
+        ("chain_root_expiring", "http_chain", f"https://localhost:{chain.leaf_only}/healthz"),
         ("tls13", "http_2xx", f"https://localhost:{s.https13}/healthz"),
         ("tls12_only", "http_2xx", f"https://localhost:{s.https12}/healthz"),
         ("tls13_floor_vs_tls12", "http_tls13", f"https://localhost:{s.https12}/healthz"),
@@ -71,9 +75,20 @@ def families(text: str) -> Families:
 
 
 @pytest.fixture(scope="module")
-def blackbox(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainServers]:
+    loop = LoopThread()
+    try:
+        yield start_chain_servers(loop, tmp_path_factory.mktemp("chain"))
+    finally:
+        loop.stop()
+
+
+@pytest.fixture(scope="module")
+def blackbox(
+    servers: Servers, chain: ChainServers, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
     binary = need_binary("prometheus-blackbox-exporter")
-    config = blackbox_yml(tmp_path_factory.mktemp("blackbox"), servers.pki.ca_file)
+    config = blackbox_yml(tmp_path_factory.mktemp("blackbox"), servers.pki.ca_file, chain.ca_file)
     for _ in range(5):  # a port picked free can be taken before the exporter binds it: try another
         port = closed_port()
         proc = subprocess.Popen(
@@ -170,9 +185,9 @@ def _compare(name: str, theirs: Families, ours: Families) -> list[str]:
     return problems
 
 
-def test_same_series_as_blackbox(servers: Servers, blackbox: tuple[str, Path]) -> None:
+def test_same_series_as_blackbox(servers: Servers, chain: ChainServers, blackbox: tuple[str, Path]) -> None:
     base, config = blackbox
-    wanted = cases(servers)
+    wanted = cases(servers, chain)
     ours, metrics = _sre_probes(config, wanted)
     problems: list[str] = []
     for (name, module, target), mine in zip(wanted, ours, strict=True):

@@ -20,12 +20,18 @@ from sre.probes.exporter import Exporter
 pytestmark = pytest.mark.integration
 
 
-def blackbox_yml(folder: Path, ca_file: Path) -> Path:
+def blackbox_yml(folder: Path, ca_file: Path, chain_ca: Path | None = None) -> Path:
     """The modules both exporters are given in the tests (and in the compatibility test)."""
     path = folder / "blackbox.yml"
     path.write_text(
         f"""\
 modules:
+  http_chain:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      tls_config: {{ca_file: {chain_ca or ca_file}}}
   http_2xx:
     prober: http
     timeout: 3s

@@ -228,13 +228,14 @@ def _grpc(r: Result) -> Iterator[Series]:
 
 def _tls(r: Result) -> Iterator[Series]:
     f = r.facts
-    after = _num(f, "cert_not_after")
+    after = _num(f, "cert_not_after")  # the earliest of the certificates the server sent
+    chain = _num(f, "chain_not_after") if "chain_not_after" in f else after  # the verified chain's
     yield "probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime", {}, after
     yield (
         "probe_ssl_last_chain_expiry_timestamp_seconds",
         "Returns last SSL chain expiry in timestamp",
         {},
-        after,
+        chain,
     )
     sans = f.get("cert_sans")
     info = {

@@ -35,7 +35,7 @@ HELP = {
     "probe_http_ssl": "Whether TLS was used for the final request",
     "probe_http_duration_seconds": "Duration of the HTTP request by phase",
     "probe_phase_duration_seconds": "Duration of the probe by phase, for checks other than HTTP",
-    "probe_ssl_earliest_cert_expiry": "Expiry of the leaf certificate in Unix seconds",
+    "probe_ssl_earliest_cert_expiry": "Earliest expiry of the certificates the server sent, Unix seconds",
     "probe_tls_version_info": "The TLS version negotiated",
     "probe_tls_cipher_info": "The TLS cipher negotiated",
     "probe_grpc_healthcheck_response": "gRPC health status of the target",

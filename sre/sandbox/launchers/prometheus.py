@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sre.alerting.build import RULES, SCRAPE
 from sre.sandbox import binaries
 from sre.sandbox.context import Launcher, Run
-from sre.sandbox.launchers import alerting
+from sre.sandbox.launchers import alerting, exporters
 from sre.sandbox.launchers.monitoring import start_exporter
 from sre.sandbox.render import render
 
@@ -49,6 +49,11 @@ def start(run: Run) -> None:
             blackbox_port=run.port("blackbox.http"),
             probes=probes(run),
             generated_jobs=jobs,
+            exporter_jobs=[
+                (job, exporters.target_file(run.root, job))
+                for job in exporters.JOBS
+                if exporters.target_file(run.root, job).exists()
+            ],
             rule_files=rules,
         ),
         encoding="utf-8",
