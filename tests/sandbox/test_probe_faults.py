@@ -160,7 +160,7 @@ def test_a_stopped_redis_replica_is_named_as_the_root_cause_of_the_secondary(cor
     gateway = result(body, "ext_api", "secondary")
     assert gateway["message"] == "HTTP 503; expected 200; its health answer names failing: redis"
     assert gateway["facts"]["health_failing"] == ["redis"]
-    assert "secondary (ams1): degraded: 6 of 8 failed: redis (connect_refused); " in table.stdout
+    assert "secondary (ams1) ! degraded: 6 of 8 failed: redis (connect_refused); " in table.stdout
 
 
 def test_the_active_tier_without_its_primary_cache_is_critical(core: Running) -> None:
