@@ -109,7 +109,7 @@ def loop() -> Iterator[Loop]:
             "pg_stat_database_xact_commit",
             "redis_commands_processed_total",
         ):
-            eventually(lambda lp=loop, m=metric: lp.query(f"rate({m}[1m])"), timeout=60, every=1)
+            eventually(functools.partial(loop.query, f"rate({metric}[1m])"), timeout=60, every=1)
         yield loop
 
 
