@@ -25,12 +25,9 @@ DEFAULT_LISTEN = "127.0.0.1:9095"
 
 
 def read_token(path: Path, flag: str) -> bytes:
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise InputError(f"{flag} {path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{flag} {path}: not UTF-8 text") from None
+    from sre.safefile import SECRET_LIMIT, read_text
+
+    text = read_text(path, limit=SECRET_LIMIT, what=flag).strip()
     if len(text) < 16 or any(c.isspace() for c in text):
         raise InputError(f"{flag} {path}: expected one token of 16 or more characters, no spaces")
     return text.encode()
@@ -38,12 +35,10 @@ def read_token(path: Path, flag: str) -> bytes:
 
 def read_api_tokens(path: Path) -> dict[str, bytes]:
     """`NAME: TOKEN` lines (the name is who approves through the API), or one bare token (named `api`)."""
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    except OSError as exc:
-        raise InputError(f"--api-token-file {path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"--api-token-file {path}: not UTF-8 text") from None
+    from sre.safefile import SECRET_LIMIT, read_text
+
+    text = read_text(path, limit=SECRET_LIMIT, what="--api-token-file")
+    lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line and not line.startswith("#")]
     if len(lines) == 1 and ":" not in lines[0]:
         lines = [f"api: {lines[0]}"]
@@ -82,6 +77,24 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
         float, typer.Option("--lease", min=1.0, max=3600.0, help="Seconds a dead worker's runs stay locked.")
     ] = 30.0,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Runs executed at once.")] = 4,
+    probe_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--probe-interval",
+            min=1.0,
+            max=86400.0,
+            help="Seconds between `sre probe --all` rounds for the status page. "
+            "Default: control_plane.probe_interval_seconds in platform.yaml.",
+            show_default=False,
+        ),
+    ] = None,
+    no_probes: Annotated[
+        bool, typer.Option("--no-probes", help="Run no probes (the status page shows no grid).")
+    ] = False,
+    probes_dir: Annotated[
+        Path | None,
+        typer.Option("--probes", help="Probe definitions folder. Default: probes/ beside the platform file."),
+    ] = None,
 ) -> None:
     """Alertmanager webhook receiver (POST /alerts), /healthz, /metrics and the runbook API."""
     host, _, port_text = listen.rpartition(":")
@@ -104,13 +117,27 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
     engine.lease = lease
     _placement_warning(engine.platform)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = build_app(Config(engine=engine, token=token, api_tokens=api_tokens, workers=workers))
+    schedule = None
+    if not no_probes:
+        from sre.server.probing import ProbeSchedule
+
+        where = engine.platform.control_plane
+        interval = probe_interval or (where.probe_interval_seconds if where else 60.0)
+        schedule = ProbeSchedule(
+            platform_file=engine.platform.source.resolve(),
+            env=env,
+            interval=interval,
+            probes_dir=probes_dir,
+            timeout=min(60.0, max(5.0, interval)),
+        )
+    config = Config(engine=engine, token=token, api_tokens=api_tokens, workers=workers, probes=schedule)
+    app = build_app(config)
     typer.echo(f"sre serve on http://{listen}/ (store {engine.store.db.url.split('@')[-1]})", err=True)
-    config = uvicorn.Config(
+    server_config = uvicorn.Config(
         app, host=host.strip("[]"), port=int(port_text), log_level="warning", access_log=False, lifespan="on"
     )
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(server_config).run()
     except OSError as exc:
         raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
 

@@ -65,6 +65,8 @@ class Exporter:
     # blackbox_exporter's modules (its standard ones, or --config.file's) beside the kinds of probes/.
     blackbox: dict[str, Served] | None = None
     _meta: bool = False
+    _names: set[str] = field(default_factory=set)
+    _names_of: int = -1  # len(known) when _names was made
     unknown_modules: Counter | None = None
 
     def __post_init__(self) -> None:
@@ -97,7 +99,11 @@ class Exporter:
         return [*blackbox, *(m for m in self.defs.modules if m not in blackbox)]
 
     def _model_names(self) -> set[str]:
-        return {name for _, name in self.known}
+        # Kept with `known` (the endpoints are set at start), not rebuilt per request.
+        if self._names_of != len(self.known):
+            self._names = {name for _, name in self.known}
+            self._names_of = len(self.known)
+        return self._names
 
     def allowed(self, parsed: ParsedTarget, text: str) -> str | None:
         """Why a blackbox module may not probe this target (None: it may)."""

@@ -192,3 +192,32 @@ def test_cli_refuses_at_start(tmp_path: Path) -> None:
     )
     assert proc.returncode != 0
     assert "modules.m.http.compression" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_rendered_labels_are_escaped() -> None:
+    import subprocess
+
+    from prometheus_client.parser import text_string_to_metric_families
+    from requirements import need_binary
+
+    from sre.probes.blackbox.render import render
+    from sre.probes.model import Result, Status
+
+    hostile = 'CN=a"b\\c\nd\x00'
+    result = Result(
+        "svc", "blackbox_http", "-", "target", "-", "https://h", "v", Status.ok,
+        facts={"tls_version": "1.3", "cert_not_after": 1.0, "cert_subject": hostile, "ip": "::1",
+               "http_status": 200, "http_ssl": True},
+    )  # fmt: skip
+    text = render("http", result, 5.0)
+    info = [
+        s.labels["subject"]
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "probe_ssl_last_chain_info"
+    ]
+    assert len(info) == 1 and "\n" not in info[0] and "\x00" not in info[0] and '"' in info[0]
+    done = subprocess.run(
+        [need_binary("promtool"), "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -268,3 +268,12 @@ def test_a_key_with_a_line_separator_stays_on_one_line(tmp_path: Path) -> None:
     )
     line = one_line(*sre("inventory", "validate", str(path))[::2])
     assert line.endswith("platform.a\\x1eb: unknown field")
+
+
+@pytest.mark.parametrize("flag", ["--token-file", "--api-token-file"])
+def test_serve_token_files_must_be_regular_files(tmp_path: Path, flag: str) -> None:
+    fifo = tmp_path / "token"
+    os.mkfifo(fifo)  # before: `sre serve` blocked reading it
+    extra = ["--no-token"] if flag == "--api-token-file" else []
+    code, _, err = sre("serve", *extra, flag, str(fifo), "--platform", str(ROOT / "platform.yaml"))
+    assert one_line(code, err) == f"{flag}: {fifo}: not a regular file (a FIFO); expected a file"

@@ -95,6 +95,7 @@ class Served:
 def serve_modules(modules: dict[str, Module], run: RunContext, source: Path | None) -> dict[str, Served]:
     """Build every module once; a CA, key or token file that cannot be read is an error at start."""
     out: dict[str, Served] = {}
+    contexts: dict[TlsConfig, ssl.SSLContext] = {}  # modules with the same tls_config share one
     for name, module in modules.items():
         where = f"{source or 'the standard modules'}: modules.{name}"
         prober = module.prober
@@ -107,7 +108,7 @@ def serve_modules(modules: dict[str, Module], run: RunContext, source: Path | No
         )
         if prober == "grpc" and (tls.cert_file or tls.insecure_skip_verify or tls.min_version):
             raise InputError(f"{where}.grpc.tls_config: sre's gRPC probe takes ca_file and server_name only")
-        context = ssl_context(tls, f"{where}.{prober}")
+        context = contexts.get(tls) or contexts.setdefault(tls, ssl_context(tls, f"{where}.{prober}"))
         floor = TLS_NAMES.get(tls.min_version or "", "1.0")
         adhoc = replace(run, tls_min_version=floor, cert_warn_seconds=0.0, ssl_preset=context, _ssl={})
         model = replace(run, ssl_preset=context, _ssl={})

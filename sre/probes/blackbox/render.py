@@ -10,12 +10,10 @@ result's facts, with 0 where nothing was observed; `probe_status`,
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Callable, Iterator
 
 import yaml
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from sre.probes.model import Reason, Result, Status
 from sre.probes.output.escape import visible
@@ -261,24 +259,35 @@ def _tls(r: Result) -> Iterator[Series]:
         )
 
 
-class _One(Collector):
-    def __init__(self, rows: list[Series]) -> None:
-        self.rows = rows
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        families: dict[str, GaugeMetricFamily] = {}
-        for name, text, labels, value in self.rows:
-            family = families.get(name)
-            if family is None:
-                family = families[name] = GaugeMetricFamily(name, text, labels=list(labels))
-            family.add_metric([visible(v) for v in labels.values()], value)
-        yield from families.values()
+
+def _label(value: str) -> str:
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return value  # the usual case (a phase, a version): nothing to escape
+    return visible(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def render(prober: str, result: Result, timeout: float) -> str:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_One(list(series(prober, result, timeout))))
-    return generate_latest(registry).decode()
+    """The text exposition, written directly: the families are fixed and few, and going through
+    prometheus-client's registry cost an eighth of the exporter's time per probe."""
+    families: dict[str, tuple[str, list[str]]] = {}
+    for name, text, labels, value in series(prober, result, timeout):
+        found = families.get(name)
+        if found is None:
+            found = families[name] = (text, [])
+        shown = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+        found[1].append(f"{name}{{{shown}}} {_number(value)}" if shown else f"{name} {_number(value)}")
+    out = []
+    for name, (text, rows) in families.items():
+        out.append(f"# HELP {name} {text}\n# TYPE {name} gauge\n")
+        out.extend(f"{row}\n" for row in rows)
+    return "".join(out)
 
 
 def debug(module: Module, result: Result, metrics: str, scrub: Callable[[str], str]) -> str:
