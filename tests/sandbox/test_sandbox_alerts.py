@@ -105,8 +105,8 @@ def loop() -> Iterator[Loop]:
         )
         # A few scrapes of every exporter target, so rates over a minute have data for each of them.
         jobs = 'job=~"postgres_exporter|redis_exporter|node_exporter"'
-        scraped = f"count(count_over_time(up{{{jobs}}}[1m]) >= 3) == count(up{{{jobs}}})"
-        eventually(functools.partial(loop.query, scraped), timeout=90, every=1)
+        every_target = f"count(count_over_time(up{{{jobs}}}[1m]) >= 3) == count(up{{{jobs}}})"
+        eventually(functools.partial(loop.query, every_target), timeout=90, every=1)
         yield loop
 
 
