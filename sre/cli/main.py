@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from sre import __version__
 from sre.cli import alerts, dashboards, elk, inventory, probe, runbook, sandbox, serve
@@ -49,7 +50,22 @@ def root(
 
 def main(argv: Sequence[str] | None = None) -> None:
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="sre")
+        # click's own handling prints usage, a hint and the error over four lines; ours is one.
+        code = app(args=list(argv) if argv is not None else None, prog_name="sre", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "sre"
+        sys.stderr.write(f"{where}: {_one_line(exc.format_message())} (see '{where} --help')\n")
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        sys.stderr.write(f"sre: {_one_line(exc.format_message())}\n")
+        sys.exit(exc.exit_code)
+    except typer.Abort as exc:
+        interrupted = isinstance(exc.__context__, KeyboardInterrupt)  # click turns Ctrl-C into Abort
+        sys.stderr.write("interrupted\n" if interrupted else "aborted\n")
+        sys.exit(130 if interrupted else 1)
     except SreError as exc:
         # Each line of the message is complete on its own (file:line: field: problem).
         sys.stderr.write(f"{exc}\n")
@@ -57,3 +73,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    # As click's standalone mode did: always exit, with typer.Exit's code, which now comes back as a value.
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
