@@ -8,7 +8,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .PHONY: setup setup-sandbox test lint typecheck unit integration fuzz bench demo clean dashboards
 
 # Servers of `sre sandbox` (Debian packages; postgresql is usually there already).
-SANDBOX_CORE_DEBS := postgresql haproxy nginx-light redis-server redis-tools nats-server
+# chromium and chromium-driver: the status page's browser test (Playwright drives Debian's Chromium).
+SANDBOX_CORE_DEBS := postgresql haproxy nginx-light redis-server redis-tools nats-server chromium chromium-driver
 SANDBOX_FULL_DEBS := prometheus prometheus-alertmanager prometheus-blackbox-exporter wrk clickhouse-server prometheus-postgres-exporter prometheus-redis-exporter prometheus-node-exporter
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 

@@ -60,6 +60,8 @@ KNOWN_DEBS = {
     "initdb": "postgresql",
     "pg_basebackup": "postgresql",
     "pg_ctl": "postgresql",
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
 }
 # Debian keeps PostgreSQL's server binaries in a versioned folder, off PATH.
 POSTGRES_DIRS = binaries.POSTGRES_DIRS

@@ -55,10 +55,12 @@ TimeoutOption = Annotated[
 
 
 def _build(platform_file: Path | None, dashboards: Path | None) -> tuple[Platform, list[BuiltDashboard]]:
+    from sre.cli.progress import progress
     from sre.grafana.build import build, dashboards_dir
 
     platform = open_platform(platform_file)
-    return platform, build(platform, dashboards_dir(platform, dashboards))
+    with progress("building dashboards") as tick:
+        return platform, build(platform, dashboards_dir(platform, dashboards), tick=tick)
 
 
 def _connect(url: str | None, token_file: Path | None, token_env: str, timeout: float) -> Grafana:
@@ -80,10 +82,13 @@ def build(
     dashboards: DashboardsOption = None,
 ) -> None:
     """Write one JSON file per dashboard; the same input always gives the same bytes."""
+    from sre.cli.progress import progress
     from sre.grafana.build import folders, write
 
     _, built = _build(platform_file, dashboards)
-    write(built, out)
+    with progress(f"writing to {out}") as tick:
+        tick(total=len(built))
+        write(built, out, tick=tick)
     typer.echo(f"wrote {len(built)} dashboards in {len(folders(built))} folders to {out}")
 
 
@@ -209,7 +214,11 @@ def publish(
         return
     commit = current_commit(platform.source.parent)
     text = f"{message} (commit {commit[:12] if commit else 'unknown'})"
-    outcome = apply(grafana, the_plan, text)
+    from sre.cli.progress import progress
+
+    with progress(f"publishing to {grafana.target.shown}") as tick:
+        tick(total=sum(1 for c in the_plan.changes if c.action != "unchanged"))
+        outcome = apply(grafana, the_plan, text, tick=tick)
     typer.echo(
         f"published to {grafana.target.shown}: {len(outcome.created)} created, "
         f"{len(outcome.updated)} updated, {len(outcome.unchanged)} unchanged; "

@@ -70,10 +70,12 @@ class LintFailed(SreError):
 
 
 def _workspace(platform_file: Path | None, defs: Path | None) -> Workspace:
+    from sre.cli.progress import progress
     from sre.elk.workspace import open_workspace
     from sre.platform.loader import resolve_platform_path
 
-    return open_workspace(resolve_platform_path(platform_file), defs)
+    with progress("building Elasticsearch bodies"):
+        return open_workspace(resolve_platform_path(platform_file), defs)
 
 
 NOT_ONE_LINE = "the API key is not one line of printable ASCII (a line break?)"
@@ -135,10 +137,13 @@ def build(
     defs: DefsOption = None,
 ) -> None:
     """Write one JSON request body per object, under OUT/<kind>/<name>.json."""
+    from sre.cli.progress import progress
     from sre.elk.build import write
 
     ws = _workspace(platform_file, defs)
-    paths = write(ws.bundle, out)
+    with progress(f"writing to {out}") as tick:
+        tick(total=len(ws.bundle))
+        paths = write(ws.bundle, out, tick=tick)
     counts = ", ".join(f"{len(objs)} {kind}" for kind, objs in ws.bundle.objects.items())
     typer.echo(f"{out}: {len(paths)} objects ({counts})")
 
@@ -225,7 +230,11 @@ def publish(
     ws = against.workspace()
     _require_clean(ws)
     cluster, p = against.plan(ws, force=force)
-    result = Result(plan=p) if dry_run else apply(cluster, p, ws.bundle)
+    from sre.cli.progress import progress
+
+    with progress("publishing") as tick:
+        tick(total=len(p.writes))
+        result = Result(plan=p) if dry_run else apply(cluster, p, ws.bundle, tick=tick)
     typer.echo("\n".join(render_result(result, dry_run=dry_run)))
     if p.blocked:
         raise typer.Exit(1)

@@ -77,6 +77,24 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
         float, typer.Option("--lease", min=1.0, max=3600.0, help="Seconds a dead worker's runs stay locked.")
     ] = 30.0,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Runs executed at once.")] = 4,
+    probe_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--probe-interval",
+            min=1.0,
+            max=86400.0,
+            help="Seconds between `sre probe --all` rounds for the status page. "
+            "Default: control_plane.probe_interval_seconds in platform.yaml.",
+            show_default=False,
+        ),
+    ] = None,
+    no_probes: Annotated[
+        bool, typer.Option("--no-probes", help="Run no probes (the status page shows no grid).")
+    ] = False,
+    probes_dir: Annotated[
+        Path | None,
+        typer.Option("--probes", help="Probe definitions folder. Default: probes/ beside the platform file."),
+    ] = None,
 ) -> None:
     """Alertmanager webhook receiver (POST /alerts), /healthz, /metrics and the runbook API."""
     host, _, port_text = listen.rpartition(":")
@@ -99,13 +117,27 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
     engine.lease = lease
     _placement_warning(engine.platform)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = build_app(Config(engine=engine, token=token, api_tokens=api_tokens, workers=workers))
+    schedule = None
+    if not no_probes:
+        from sre.server.probing import ProbeSchedule
+
+        where = engine.platform.control_plane
+        interval = probe_interval or (where.probe_interval_seconds if where else 60.0)
+        schedule = ProbeSchedule(
+            platform_file=engine.platform.source.resolve(),
+            env=env,
+            interval=interval,
+            probes_dir=probes_dir,
+            timeout=min(60.0, max(5.0, interval)),
+        )
+    config = Config(engine=engine, token=token, api_tokens=api_tokens, workers=workers, probes=schedule)
+    app = build_app(config)
     typer.echo(f"sre serve on http://{listen}/ (store {engine.store.db.url.split('@')[-1]})", err=True)
-    config = uvicorn.Config(
+    server_config = uvicorn.Config(
         app, host=host.strip("[]"), port=int(port_text), log_level="warning", access_log=False, lifespan="on"
     )
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(server_config).run()
     except OSError as exc:
         raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
 

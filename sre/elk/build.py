@@ -8,7 +8,7 @@ A service added to platform.yaml gets all of these with no change here.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,11 +67,13 @@ def _build(platform: Platform, defs: Definitions, commit: str | None) -> Bundle:
     return bundle
 
 
-def write(bundle: Bundle, out: Path) -> list[Path]:
+def write(bundle: Bundle, out: Path, tick: Callable[[], None] | None = None) -> list[Path]:
     """Write one JSON file per object; remove the files of objects an earlier build wrote that are gone."""
     folder = OutputFolder(out, command="sre elk build", marker=MARKER).claim()
     for kind, name, body in bundle:
         folder.write(Path(kind) / f"{name}.json", pretty(body).encode())
+        if tick is not None:
+            tick()
     return folder.finish()
 
 

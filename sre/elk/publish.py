@@ -12,6 +12,7 @@ backing index with the new template.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -168,7 +169,7 @@ def rollover_templates(p: Plan, bundle: Bundle) -> list[str]:
     )
 
 
-def apply(cluster: Cluster, p: Plan, bundle: Bundle) -> Result:
+def apply(cluster: Cluster, p: Plan, bundle: Bundle, tick: Callable[[], None] | None = None) -> Result:
     result = Result(plan=p)
     if p.blocked:
         return result
@@ -179,6 +180,8 @@ def apply(cluster: Cluster, p: Plan, bundle: Bundle) -> Result:
         except ClusterError as exc:
             raise PublishError(_partial(str(exc), result, [s.label for s in todo[i:]])) from None
         result.written.append(step)
+        if tick is not None:
+            tick()
     streams: list[str] = []
     try:
         for template in rollover_templates(p, bundle):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -47,11 +48,16 @@ def dashboards_dir(platform: Platform, option: Path | None) -> Path:
     return option if option is not None else platform.source.parent / DEFAULT_DASHBOARDS_DIR
 
 
-def build(platform: Platform, directory: Path) -> list[BuiltDashboard]:
+def build(
+    platform: Platform, directory: Path, tick: Callable[[], None] | None = None
+) -> list[BuiltDashboard]:
+    """Every dashboard, rendered; `tick` is called after each (a progress bar's)."""
     ctx = Context(platform, load_settings(directory))
     out = []
     with cyclic_gc_paused():
         for defined in load_boards(directory, ctx):
+            if tick is not None:
+                tick()
             board = defined.board
             out.append(
                 BuiltDashboard(
@@ -71,9 +77,11 @@ def render(model: dict[str, Any]) -> bytes:
     return pretty(model)
 
 
-def write(built: list[BuiltDashboard], out: Path) -> list[Path]:
+def write(built: list[BuiltDashboard], out: Path, tick: Callable[[], None] | None = None) -> list[Path]:
     """Write every dashboard under `out`; remove the files an earlier build wrote and this one did not."""
     folder = OutputFolder(out, command="sre dashboards build", marker=MARKER).claim()
     for dashboard in built:
         folder.write(dashboard.path, dashboard.rendered)
+        if tick is not None:
+            tick()
     return folder.finish()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -116,7 +116,7 @@ class Outcome:
     unchanged: list[str] = field(default_factory=list)
 
 
-def apply(grafana: Grafana, the_plan: Plan, message: str) -> Outcome:
+def apply(grafana: Grafana, the_plan: Plan, message: str, tick: Callable[[], None] | None = None) -> Outcome:
     """Write the plan: folders first, then each changed dashboard. On a failure, say what was
     written and what was not, so a rerun (which skips what is now equal) can finish the job."""
     outcome = Outcome()
@@ -135,6 +135,8 @@ def apply(grafana: Grafana, the_plan: Plan, message: str) -> Outcome:
             payload = {"dashboard": d.model, "folderUid": d.folder.uid, "overwrite": True, "message": message}
             grafana.save_dashboard(payload)
             (outcome.created if change.action == "create" else outcome.updated).append(d.uid)
+            if tick is not None:
+                tick()
     except GrafanaError as exc:
         written = outcome.created + outcome.updated
         not_written = [c.dashboard.uid for c in pending if c.dashboard.uid not in written]

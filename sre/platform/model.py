@@ -234,6 +234,8 @@ class ControlPlane(Strict):
 
     tier: Id
     description: str = ""
+    # How often `sre serve` runs `sre probe --all` for its status page (seconds).
+    probe_interval_seconds: Annotated[float, Field(ge=1, le=86400)] = 60.0
 
 
 class SandboxSpec(Strict):

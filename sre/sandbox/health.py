@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import ssl
+import subprocess
 from collections.abc import Callable
 
+from sre.sandbox import binaries
 from sre.sandbox.ports import HOST, port_is_open
 from sre.sandbox.supervisor import HealthCheck
 
@@ -13,6 +15,24 @@ from sre.sandbox.supervisor import HealthCheck
 def tcp(port: int) -> HealthCheck:
     def check() -> str | None:
         return None if port_is_open(port) else f"nothing accepts connections on {HOST}:{port}"
+
+    return check
+
+
+def postgres_accepting(port: int) -> HealthCheck:
+    """PostgreSQL accepts sessions (pg_isready): it listens on TCP while it still answers "starting up"."""
+    pg_isready = binaries.find(binaries.postgres("pg_isready"))
+
+    def check() -> str | None:
+        if pg_isready is None:
+            return "pg_isready not found (apt-get install postgresql)"
+        try:
+            done = subprocess.run(
+                [str(pg_isready), "-q", "-h", HOST, "-p", str(port), "-t", "2"], check=False, timeout=5
+            )
+        except subprocess.TimeoutExpired:
+            return f"pg_isready on {HOST}:{port} did not answer"
+        return None if done.returncode == 0 else f"PostgreSQL on {HOST}:{port} does not accept sessions yet"
 
     return check
 

@@ -280,7 +280,12 @@ class Sandbox:
             state = self.state_file.load()
             record = self._record(state, name)
             sup = Supervisor(self.root, self.state_file, state)
-            check = health.all_of(*(health.tcp(p) for p in record.ports.values()))
+            checks = [health.tcp(p) for p in record.ports.values()]
+            if (
+                "postgres" in record.ports
+            ):  # listening is not yet answering: "the database system is starting up"
+                checks.append(health.postgres_accepting(record.ports["postgres"]))
+            check = health.all_of(*checks)
             sup.launch(record, check, timeout)
 
     def stop_process(self, name: str) -> bool:

@@ -30,6 +30,7 @@ from sre.errors import InputError
 from sre.runbooks.db import SqliteDatabase, StoreError
 from sre.runbooks.engine import Engine
 from sre.server.inbox import Inbox
+from sre.server.probing import ProbeHistory, ProbeSchedule, probe_loop
 from sre.server.webhook import BadNotification, delivery_key, parse
 
 log = logging.getLogger("sre.serve")
@@ -46,6 +47,7 @@ class Config:
     api_tokens: dict[str, bytes] = field(default_factory=dict)  # approver name: token
     max_body: int = MAX_BODY
     workers: int = 4
+    probes: ProbeSchedule | None = None  # run `sre probe --all` on this schedule (the status page)
 
 
 class Metrics:
@@ -135,6 +137,7 @@ class Receiver:
         self.metrics = Metrics(self.engine)
         self.engine.observers.append(self.metrics.observe)
         self.inbox = Inbox(self.engine, self.metrics.count)
+        self.probes = ProbeHistory(self.engine.store)
         # Set from the server's loop, waited on by the background thread's loop.
         self.wake = threading.Event()
         self.pending: asyncio.Queue[tuple[str, str, asyncio.Future[bool]]] = asyncio.Queue()
@@ -207,6 +210,8 @@ class Receiver:
     async def _work(self) -> None:
         self.halt = asyncio.Event()
         tasks = [asyncio.create_task(self._inbox_loop()), asyncio.create_task(self._worker_loop())]
+        if self.config.probes is not None:
+            tasks.append(asyncio.create_task(probe_loop(self.config.probes, self.probes, self.halt)))
         await self.halt.wait()
         for task in [*tasks, *self.running]:
             task.cancel()
@@ -344,6 +349,9 @@ class Receiver:
 
 
 def build_app(config: Config) -> Starlette:
+    from sre.server.page import Page
+    from sre.server.page import routes as page_routes
+
     receiver = Receiver(config)
 
     @contextlib.asynccontextmanager
@@ -363,6 +371,7 @@ def build_app(config: Config) -> Starlette:
         Route("/api/v1/episodes", receiver.api, methods=["GET"], name="episodes"),
         Route("/api/v1/plans/{plan_hash}", receiver.api, methods=["GET"], name="plan"),
         Route("/api/v1/plans/{plan_hash}/approve", receiver.api, methods=["POST"], name="approve"),
+        *page_routes(Page(receiver)),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.receiver = receiver

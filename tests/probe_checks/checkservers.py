@@ -470,6 +470,27 @@ class RedisPair:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+class RedisTls(OneServer):
+    """redis-server speaking only TLS (no plain port), with the sandbox's CA and a fresh server certificate."""
+
+    def __init__(self) -> None:
+        from sre.sandbox.tls import ensure_tls
+
+        self.binary = need_binary("redis-server")
+        self.base = private_dir("sre-redis-tls-")
+        self.port = free_port()
+        files = ensure_tls(self.base / "tls", "sre test CA")
+        self.ca_file = files.ca_cert
+        argv = [
+            self.binary,
+            *("--bind", "127.0.0.1", "--port", "0", "--tls-port", str(self.port)),
+            *("--tls-cert-file", str(files.cert), "--tls-key-file", str(files.key)),
+            *("--tls-ca-cert-file", str(files.ca_cert), "--tls-auth-clients", "no"),
+            *("--save", "", "--appendonly", "no", "--dir", str(self.base)),
+        ]
+        self.server = Server(name="redis tls", argv=argv, log=self.base / "redis.log")
+
+
 class NatsServer(OneServer):
     """nats-server on a free port; with JetStream (own store) and a user, or bare."""
 

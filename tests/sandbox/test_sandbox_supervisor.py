@@ -135,3 +135,19 @@ def test_port_pair_leaves_room_for_the_offset() -> None:
     ports = PortAllocator()
     port = ports.pair("weed", 10000)
     assert port + 10000 <= 65535 and port_is_free(port + 10000)
+
+
+def test_a_port_that_listens_is_not_yet_a_postgres_that_accepts_sessions() -> None:
+    # What `sre sandbox start postgres-tertiary` waits for: PostgreSQL listens while it still refuses
+    # sessions ("the database system is starting up"), so an open port alone is not ready.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert health.tcp(port)() is None
+        why = health.postgres_accepting(port)()
+    assert why is not None and "does not accept sessions" in why
+
+
+def test_a_running_postgres_accepts_sessions() -> None:
+    assert health.postgres_accepting(5432)() is None  # the machine's own PostgreSQL, as the runbook tests use
