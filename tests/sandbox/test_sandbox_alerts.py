@@ -98,13 +98,10 @@ def loop() -> Iterator[Loop]:
             timeout=60,
             every=1,
         )
-        # Two scrapes of every exporter, so rates have data.
-        for metric in (
-            "node_cpu_seconds_total",
-            "pg_stat_database_xact_commit",
-            "redis_commands_processed_total",
-        ):
-            eventually(lambda lp=loop, m=metric: lp.query(f"rate({m}[1m])"), timeout=60, every=1)
+        # A few scrapes of every exporter target, so rates over a minute have data for each of them.
+        jobs = 'job=~"postgres_exporter|redis_exporter|node_exporter"'
+        scraped = f"count(count_over_time(up{{{jobs}}}[1m]) >= 3) == count(up{{{jobs}}})"
+        eventually(lambda lp=loop, q=scraped: lp.query(q), timeout=90, every=1)
         yield loop
 
 
@@ -182,6 +179,14 @@ def _probe_exception(expr: str, rows: list[TierRow]) -> str | None:
         f"nothing the sandbox runs matches {fixed}"
     ]
     return "; ".join(reasons[:3])
+
+
+def _has_data_soon(loop: Loop, expr: str) -> bool:
+    try:
+        eventually(lambda: loop.query(expr), timeout=20, every=1)
+    except AssertionError:
+        return False
+    return True
 
 
 def _no_server(expr: str, rows: list[TierRow]) -> bool:
@@ -266,8 +271,10 @@ def test_other_dashboard_queries_are_empty_only_for_a_listed_reason(loop: Loop) 
         reasons = {p for m in metrics for p in NO_EXPORTER_HERE if m.startswith(p)}
         seen |= reasons
         if not reasons:
-            unexplained.append(f"{where}: {expr}")
-    assert not unexplained, "queries with no data and no listed reason:\n" + "\n".join(unexplained)
+            unexplained.append((where, expr))
+    # On a busy machine a scrape may lag: give each unexplained query a few more scrapes.
+    still = [f"{w}: {e}" for w, e in unexplained if not _has_data_soon(loop, _expand(e))]
+    assert not still, "queries with no data and no listed reason:\n" + "\n".join(still)
     stale = set(NO_EXPORTER_HERE) - seen - ({"flask_http_"} if "mlflow" in absent else set())
     assert not stale, f"listed but not needed any more: {stale}"
 
