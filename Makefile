@@ -44,6 +44,8 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy sre
 	$(BIN)/mypy dashboards  # definitions are type-checked against the engine they call
+	# Each test folder on its own: pytest imports its helper modules (and its conftest) from that folder.
+	for d in $$(ls -d tests/*/ | grep -v __pycache__); do MYPYPATH=tests:$$d $(BIN)/mypy --explicit-package-bases $$d || exit 1; done
 
 unit: setup
 	$(BIN)/pytest -q -m "not integration"

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -160,7 +161,7 @@ def test_prometheus_discovers_the_endpoints_through_the_generated_scrape_config(
         folder.mkdir()
         with prometheus(folder, str(folder / "none*.yml"), scrape_yml.split("\n", 1)[1]) as prom:
             deadline = time.monotonic() + 30
-            active: list[dict[str, object]] = []
+            active: list[dict[str, Any]] = []
             # Every target discovered, and the exporter answers each scrape (the probes themselves fail:
             # nothing listens on these ports).
             while time.monotonic() < deadline and (
@@ -172,7 +173,7 @@ def test_prometheus_discovers_the_endpoints_through_the_generated_scrape_config(
     finally:
         exporter.terminate()
         exporter.wait(timeout=10)
-    labels = {t["labels"]["instance"]: t["labels"] for t in active}  # type: ignore[index]
+    labels = {t["labels"]["instance"]: t["labels"] for t in active}
     ext = labels["https://127.0.0.1:4"]
     assert {k: ext[k] for k in ("job", "service", "zone", "tier", "dc", "kind", "check", "vantage")} == {
         "job": "sre-probe",
@@ -184,6 +185,6 @@ def test_prometheus_discovers_the_endpoints_through_the_generated_scrape_config(
         "check": "https",
         "vantage": "zone-a",
     }
-    scrape_urls = {t["scrapeUrl"] for t in active}  # type: ignore[misc]
+    scrape_urls = {t["scrapeUrl"] for t in active}
     assert f"http://127.0.0.1:{port}/probe?module=grpc&target=grpc%3A%2F%2F127.0.0.1%3A3" in scrape_urls
     assert SECRET not in json.dumps(active)

@@ -25,6 +25,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -108,7 +109,7 @@ class FakeGrafana:
                 data = json.loads(body or b"null")
             except ValueError:
                 return 400, {"message": "bad request data"}
-        routes = [
+        routes: list[tuple[str, str, Callable[..., tuple[int, Any]]]] = [
             ("GET", r"/api/folders/([^/]+)", self._get_folder),
             ("PUT", r"/api/folders/([^/]+)", self._update_folder),
             ("POST", r"/api/folders", self._create_folder),

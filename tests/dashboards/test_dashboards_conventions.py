@@ -13,7 +13,7 @@ from dashboards_support import ROOT
 from sre_cli import run
 
 from sre.grafana.board import GENERATED_NOTE
-from sre.grafana.build import build
+from sre.grafana.build import BuiltDashboard, build
 from sre.grafana.lint import panels
 from sre.platform.loader import load_platform
 
@@ -21,7 +21,7 @@ PROBE_SERIES = re.compile(r"\bprobe_[a-z_]+\{[^}]*\}")
 
 
 @pytest.fixture(scope="module")
-def seed() -> list:  # type: ignore[type-arg]
+def seed() -> list[BuiltDashboard]:
     return build(load_platform(ROOT / "platform.yaml"), ROOT / "dashboards")
 
 
@@ -29,7 +29,9 @@ def _variables(model: dict) -> dict:  # type: ignore[type-arg]
     return {v["name"]: v for v in model["templating"]["list"]}
 
 
-def test_every_board_has_a_job_variable_on_its_data_source_and_probe_queries_select_it(seed) -> None:
+def test_every_board_has_a_job_variable_on_its_data_source_and_probe_queries_select_it(
+    seed: list[BuiltDashboard],
+) -> None:
     probe_queries = 0
     for dashboard in seed:
         variables = _variables(dashboard.model)
@@ -72,7 +74,7 @@ def test_a_bad_job_regex_in_the_settings_names_the_line(
     assert "not a regular expression" in err
 
 
-def test_boards_are_read_only_and_say_why(seed) -> None:
+def test_boards_are_read_only_and_say_why(seed: list[BuiltDashboard]) -> None:
     for dashboard in seed:
         assert dashboard.model["editable"] is False
         assert dashboard.model["description"].endswith(GENERATED_NOTE)
@@ -80,7 +82,7 @@ def test_boards_are_read_only_and_say_why(seed) -> None:
     assert overview["description"].startswith("acme-platform: every service by DC tier and zone")
 
 
-def test_every_panel_has_a_description(seed) -> None:
+def test_every_panel_has_a_description(seed: list[BuiltDashboard]) -> None:
     service = next(d.model for d in seed if d.uid == "sre-service-db_postgres")
     described = [p for p in panels(service) if p["type"] != "row"]
     assert len(described) > 17
@@ -90,7 +92,7 @@ def test_every_panel_has_a_description(seed) -> None:
                 assert panel["description"].strip(), (dashboard.uid, panel["title"])
 
 
-def test_threshold_base_steps_are_null(seed) -> None:
+def test_threshold_base_steps_are_null(seed: list[BuiltDashboard]) -> None:
     steps = [
         p["fieldConfig"]["defaults"]["thresholds"]["steps"]
         for d in seed
@@ -102,7 +104,7 @@ def test_threshold_base_steps_are_null(seed) -> None:
 
 
 def test_the_timezone_is_utc_unless_the_settings_say_otherwise(
-    seed, project: Path, capsys: pytest.CaptureFixture[str]
+    seed: list[BuiltDashboard], project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert {d.model["timezone"] for d in seed} == {"utc"}
     settings = project / "dashboards" / "settings.yaml"

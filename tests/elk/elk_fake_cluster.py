@@ -22,6 +22,7 @@ import copy
 import fnmatch
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -285,7 +286,7 @@ class FakeCluster:
             return role
         body = json.loads(request.content) if request.content else None
         query = dict(request.url.params)
-        routes = [
+        routes: list[tuple[str, Callable[..., httpx.Response]]] = [
             (r"/", self.info),
             (r"/_ilm/policy/(?P<name>[^/]+)", self.ilm_policy),
             (r"/_ingest/pipeline/(?P<name>[^/]+)", self.pipeline),

@@ -16,6 +16,9 @@ import respx
 from elk_fake_cluster import FakeCluster
 
 from sre.cli.main import main
+from sre.elk.build import Bundle
+from sre.elk.meta import Body
+from sre.elk.names import Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,8 +42,11 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+Cli = Callable[..., Run]  # the `sre` fixture: sre(*ARGS) -> Run
+
+
 @pytest.fixture
-def sre(capsys: pytest.CaptureFixture[str], project: Path) -> Callable[..., Run]:
+def sre(capsys: pytest.CaptureFixture[str], project: Path) -> Cli:
     """Run `sre elk ARGS --platform <project>/platform.yaml` as the console script does."""
 
     def run(*args: str) -> Run:
@@ -65,3 +71,10 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCluster]:
         monkeypatch.setenv("ELASTICSEARCH_URL", cluster.url)
         monkeypatch.setenv("ELASTICSEARCH_API_KEY", "writer-key")
         yield cluster
+
+
+def body(bundle: Bundle, kind: Kind, name: str) -> Body:
+    """A built object the test expects to exist."""
+    found = bundle.get(kind, name)
+    assert found is not None, f"{kind}/{name} was not built"
+    return found

@@ -8,14 +8,15 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from elk_support import ROOT, project, sre  # noqa: F401 (fixtures, used as arguments)
+from elk_support import ROOT, Cli, body, project, sre  # noqa: F401 (fixtures, used as arguments)
 
 import sre as sre_package
 from sre.elk import names
-from sre.elk.build import build
+from sre.elk.build import Bundle, build
 from sre.elk.definitions import load_definitions
 from sre.elk.meta import get_meta, stamp
 from sre.elk.workspace import open_workspace
@@ -23,7 +24,7 @@ from sre.platform.loader import load_platform
 
 
 @pytest.fixture(scope="module")
-def bundle():  # type: ignore[no-untyped-def]
+def bundle() -> Bundle:
     platform = load_platform(ROOT / "platform.yaml")
     return build(platform, load_definitions(ROOT / "elk", platform))
 
@@ -32,10 +33,10 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.json"))}
 
 
-def test_every_service_gets_a_data_stream_template_above_the_stack_logs_template(bundle) -> None:
+def test_every_service_gets_a_data_stream_template_above_the_stack_logs_template(bundle: Bundle) -> None:
     platform = load_platform(ROOT / "platform.yaml")
     assert set(bundle.objects["index_templates"]) == {f"logs-{sid}" for sid in platform.services}
-    tpl = bundle.get("index_templates", "logs-ext_api")
+    tpl = body(bundle, "index_templates", "logs-ext_api")
     assert tpl["index_patterns"] == ["logs-ext_api-*"]
     assert tpl["data_stream"] == {}
     assert tpl["priority"] > 100
@@ -56,17 +57,17 @@ def test_every_service_gets_a_data_stream_template_above_the_stack_logs_template
         "final_pipeline": "logs-ext_api-ingest",
         "mode": "logsdb",
     }
-    assert bundle.get("index_templates", "logs-vault")["template"]["settings"]["index"]["lifecycle"] == {
+    assert body(bundle, "index_templates", "logs-vault")["template"]["settings"]["index"]["lifecycle"] == {
         "name": "platform-logs-audit"
     }
-    assert bundle.get("index_templates", "logs-cdn")["template"]["settings"]["index"]["lifecycle"] == {
+    assert body(bundle, "index_templates", "logs-cdn")["template"]["settings"]["index"]["lifecycle"] == {
         "name": "platform-logs-standard"
     }
 
 
-def test_ilm_policies_per_retention_class_with_pii_shorter(bundle) -> None:
+def test_ilm_policies_per_retention_class_with_pii_shorter(bundle: Bundle) -> None:
     assert set(bundle.objects["ilm"]) == {f"platform-logs-{c}" for c in ("standard", "pii", "audit", "debug")}
-    standard = bundle.get("ilm", "platform-logs-standard")["policy"]["phases"]
+    standard = body(bundle, "ilm", "platform-logs-standard")["policy"]["phases"]
     assert list(standard) == ["hot", "warm", "cold", "delete"]
     assert standard["hot"]["actions"]["rollover"] == {"max_age": "1d", "max_primary_shard_size": "50gb"}
     assert standard["warm"]["actions"]["forcemerge"] == {"max_num_segments": 1}
@@ -74,34 +75,37 @@ def test_ilm_policies_per_retention_class_with_pii_shorter(bundle) -> None:
         "min_age": "90d",
         "actions": {"delete": {"delete_searchable_snapshot": True}},
     }
-    pii = bundle.get("ilm", "platform-logs-pii")["policy"]["phases"]
+    pii = body(bundle, "ilm", "platform-logs-pii")["policy"]["phases"]
     # Rollover after at most 1 d, deletion 29 d after it: 30 d at most, the platform's PII limit.
     assert pii["hot"]["actions"]["rollover"]["max_age"] == "1d"
     assert pii["delete"]["min_age"] == "29d"
     assert "cold" not in pii
 
 
-def test_component_templates_hold_ecs_settings_and_service_fields(bundle) -> None:
-    ecs = bundle.get("component_templates", "platform-logs@ecs")
+def test_component_templates_hold_ecs_settings_and_service_fields(bundle: Bundle) -> None:
+    ecs = body(bundle, "component_templates", "platform-logs@ecs")
     props = ecs["template"]["mappings"]["properties"]
     assert props["client"]["properties"]["ip"] == {"type": "ip"}
     assert props["http"]["properties"]["response"]["properties"]["status_code"] == {"type": "long"}
     assert props["labels"]["properties"]["tier"] == {"type": "keyword", "ignore_above": 1024}
     assert ecs["_meta"]["ecs_version"] == "9.1.0"
-    settings = bundle.get("component_templates", "platform-logs@settings")["template"]["settings"]
+    settings = body(bundle, "component_templates", "platform-logs@settings")["template"]["settings"]
     assert settings["index"]["codec"] == "best_compression"
-    pg = bundle.get("component_templates", "logs-db_postgres@mappings")["template"]["mappings"]["properties"]
+    pg = body(bundle, "component_templates", "logs-db_postgres@mappings")["template"]["mappings"][
+        "properties"
+    ]
     assert pg["postgresql"]["properties"]["log"]["properties"]["duration_ms"] == {"type": "double"}
-    assert bundle.get("component_templates", "logs-cdn@mappings")["template"]["mappings"] == {
+    assert body(bundle, "component_templates", "logs-cdn@mappings")["template"]["mappings"] == {
         "properties": {}
     }
 
 
-def _processors(bundle, service: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    return bundle.get("pipelines", names.pipeline(service))["processors"]
+def _processors(bundle: Bundle, service: str) -> list[dict[str, Any]]:
+    processors: list[dict[str, Any]] = body(bundle, "pipelines", names.pipeline(service))["processors"]
+    return processors
 
 
-def test_pipelines_stamp_service_zone_tier_and_dc(bundle) -> None:
+def test_pipelines_stamp_service_zone_tier_and_dc(bundle: Bundle) -> None:
     procs = _processors(bundle, "cdn")
     sets = {p["set"]["tag"]: p["set"] for p in procs if "set" in p}
     assert sets["stamp_service"]["value"] == "cdn"
@@ -119,7 +123,7 @@ def test_pipelines_stamp_service_zone_tier_and_dc(bundle) -> None:
     assert not any("remove" in p or "fingerprint" in p for p in procs)  # cdn holds no PII
 
 
-def test_pipelines_remove_hash_mask_and_redact_pii(bundle) -> None:
+def test_pipelines_remove_hash_mask_and_redact_pii(bundle: Bundle) -> None:
     procs = _processors(bundle, "ext_api")
     assert procs[0] == {"dot_expander": {"tag": "expand_dotted_fields", "field": "*"}}
     assert {"remove": {"tag": "pii_client_ip", "field": "client.ip", "ignore_missing": True}} in procs
@@ -129,7 +133,7 @@ def test_pipelines_remove_hash_mask_and_redact_pii(bundle) -> None:
     assert redacted == {
         (field, f"<{name}>") for field in ("message", "error.message") for name in ("EMAIL", "IPV4", "IPV6")
     }
-    failure = bundle.get("pipelines", "logs-ext_api-ingest")["on_failure"]
+    failure = body(bundle, "pipelines", "logs-ext_api-ingest")["on_failure"]
     assert failure[0]["remove"]["field"] == [
         "client.ip",
         "error.message",
@@ -143,7 +147,7 @@ def test_pipelines_remove_hash_mask_and_redact_pii(bundle) -> None:
     assert masked["value"] == "[REDACTED]"
 
 
-def test_build_writes_one_file_per_object_byte_identical_across_runs(project: Path, sre) -> None:
+def test_build_writes_one_file_per_object_byte_identical_across_runs(project: Path, sre: Cli) -> None:
     first, second = project / "a", project / "b"
     run = sre("build", "--out", str(first))
     assert run.code == 0, run.err
@@ -156,7 +160,7 @@ def test_build_writes_one_file_per_object_byte_identical_across_runs(project: Pa
     assert body["_meta"]["content_hash"].startswith("sha256:")
 
 
-def test_build_removes_files_of_objects_that_no_longer_exist(project: Path, sre) -> None:
+def test_build_removes_files_of_objects_that_no_longer_exist(project: Path, sre: Cli) -> None:
     out = project / "out"
     assert sre("build", "--out", str(out)).code == 0
     retired = out / "index_templates" / "logs-kafka.json"
@@ -176,7 +180,7 @@ def test_build_removes_files_of_objects_that_no_longer_exist(project: Path, sre)
     assert (out / "index_templates" / "logs-cdn.json").is_file()
 
 
-def test_build_refuses_a_folder_it_did_not_write_and_keeps_foreign_files(project: Path, sre) -> None:
+def test_build_refuses_a_folder_it_did_not_write_and_keeps_foreign_files(project: Path, sre: Cli) -> None:
     foreign = project / "mine"
     foreign.mkdir()
     (foreign / "notes.json").write_text("{}")
@@ -204,7 +208,7 @@ def test_build_refuses_a_folder_it_did_not_write_and_keeps_foreign_files(project
     ],
 )
 def test_build_refuses_an_output_folder_it_must_not_write(
-    project: Path, sre, monkeypatch: pytest.MonkeyPatch, out: str, expected: str
+    project: Path, sre: Cli, monkeypatch: pytest.MonkeyPatch, out: str, expected: str
 ) -> None:
     monkeypatch.chdir(project)
     if out == "SRE":
@@ -217,7 +221,7 @@ def test_build_refuses_an_output_folder_it_must_not_write(
     assert not Path(sre_package.__file__).with_name("out").exists()
 
 
-def test_a_new_service_in_platform_yaml_gets_its_data_stream_without_code(project: Path, sre) -> None:
+def test_a_new_service_in_platform_yaml_gets_its_data_stream_without_code(project: Path, sre: Cli) -> None:
     text = (project / "platform.yaml").read_text()
     text = text.replace(
         "# Nodes of the diagram",
@@ -238,9 +242,9 @@ def test_a_new_service_in_platform_yaml_gets_its_data_stream_without_code(projec
 
 
 def test_the_content_hash_does_not_depend_on_the_commit() -> None:
-    body = {"template": {"settings": {}}}
-    with_commit = stamp("component_templates", body, "p", "abc123")
-    without = stamp("component_templates", body, "p", None)
+    template: dict[str, Any] = {"template": {"settings": {}}}
+    with_commit = stamp("component_templates", template, "p", "abc123")
+    without = stamp("component_templates", template, "p", None)
     assert get_meta("component_templates", with_commit)["source_commit"] == "abc123"
     assert "source_commit" not in get_meta("component_templates", without)
     assert with_commit["_meta"]["content_hash"] == without["_meta"]["content_hash"]
@@ -263,10 +267,10 @@ def test_the_source_commit_is_stamped_only_when_the_inputs_are_committed(project
     _git(project, "commit", "-qm", "definitions")
     head = _git(project, "rev-parse", "HEAD")
     clean = open_workspace(project / "platform.yaml", None).bundle
-    assert get_meta("ilm", clean.get("ilm", "platform-logs-pii"))["source_commit"] == head
+    assert get_meta("ilm", body(clean, "ilm", "platform-logs-pii"))["source_commit"] == head
     again = open_workspace(project / "platform.yaml", None).bundle
     assert list(clean) == list(again)  # same commit, same bytes
     with (project / "elk" / "elk.yaml").open("a") as f:
         f.write("# an uncommitted edit\n")
     dirty = open_workspace(project / "platform.yaml", None).bundle
-    assert "source_commit" not in get_meta("ilm", dirty.get("ilm", "platform-logs-pii"))
+    assert "source_commit" not in get_meta("ilm", body(dirty, "ilm", "platform-logs-pii"))

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from elk_fake_cluster import FLEET_PRIORITY, FakeCluster
-from elk_support import ROOT, fake, project, sre  # noqa: F401 (fixtures, used as arguments)
+from elk_support import ROOT, Cli, body, fake, project, sre  # noqa: F401 (fixtures, used as arguments)
 
-from sre.elk.build import build
+from sre.elk.build import Bundle, build
 from sre.elk.definitions import load_definitions
 from sre.elk.lint import lint
 from sre.platform.loader import load_platform
@@ -26,7 +26,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def bundle():  # type: ignore[no-untyped-def]
+def bundle() -> Bundle:
     platform = load_platform(ROOT / "platform.yaml")
     return build(platform, load_definitions(ROOT / "elk", platform))
 
@@ -34,14 +34,14 @@ def bundle():  # type: ignore[no-untyped-def]
 # --- logs@custom, the index mode, version and _meta ---------------------------------------------
 
 
-def test_the_cluster_wide_logs_custom_comes_before_the_services_own(bundle) -> None:
+def test_the_cluster_wide_logs_custom_comes_before_the_services_own(bundle: Bundle) -> None:
     for name, tpl in bundle.objects["index_templates"].items():
         composed = tpl["composed_of"]
         assert composed[-2:] == ["logs@custom", f"{name}@custom"]
         assert set(tpl["ignore_missing_component_templates"]) == {"logs@custom", f"{name}@custom"}
 
 
-def test_publish_works_with_and_without_a_logs_custom_on_the_cluster(fake: FakeCluster, sre) -> None:
+def test_publish_works_with_and_without_a_logs_custom_on_the_cluster(fake: FakeCluster, sre: Cli) -> None:
     assert "logs@custom" not in fake.components
     assert sre("publish").code == 0
     fake.components["logs@custom"] = {"template": {"settings": {"index": {"refresh_interval": "30s"}}}}
@@ -54,7 +54,7 @@ def test_the_index_mode_is_set_explicitly(project: Path, mode: str, setting: str
     _edit(project / "elk" / "elk.yaml", "index_mode: logsdb", f"index_mode: {mode}")
     platform = load_platform(project / "platform.yaml")
     built = build(platform, load_definitions(project / "elk", platform))
-    tpl = built.get("index_templates", "logs-cdn")
+    tpl = body(built, "index_templates", "logs-cdn")
     assert tpl["template"]["settings"]["index"]["mode"] == setting
     assert tpl["_meta"]["index_mode"] == mode
 
@@ -62,26 +62,26 @@ def test_the_index_mode_is_set_explicitly(project: Path, mode: str, setting: str
 def test_the_cluster_default_leaves_the_mode_unset(project: Path) -> None:
     _edit(project / "elk" / "elk.yaml", "index_mode: logsdb", "index_mode: cluster_default")
     platform = load_platform(project / "platform.yaml")
-    tpl = build(platform, load_definitions(project / "elk", platform)).get("index_templates", "logs-cdn")
+    tpl = body(build(platform, load_definitions(project / "elk", platform)), "index_templates", "logs-cdn")
     assert "mode" not in tpl["template"]["settings"]["index"]
     assert tpl["_meta"]["index_mode"] == "cluster_default"
 
 
-def test_a_bad_index_mode_names_the_line(project: Path, sre) -> None:
+def test_a_bad_index_mode_names_the_line(project: Path, sre: Cli) -> None:
     _edit(project / "elk" / "elk.yaml", "index_mode: logsdb", "index_mode: time_series")
     run = sre("lint")
     assert run.code == 2
     assert "elk.yaml:" in run.err and "index_template.index_mode: expected one of" in run.err
 
 
-def test_templates_carry_version_and_managed_meta_as_the_stack_does(bundle) -> None:
+def test_templates_carry_version_and_managed_meta_as_the_stack_does(bundle: Bundle) -> None:
     for kind in ("component_templates", "index_templates"):
-        for body in bundle.objects[kind].values():
-            assert body["version"] == 1
-            assert body["_meta"]["managed"] is True and body["_meta"]["managed_by"] == "sre"
+        for built in bundle.objects[kind].values():
+            assert built["version"] == 1
+            assert built["_meta"]["managed"] is True and built["_meta"]["managed_by"] == "sre"
 
 
-def test_a_version_bump_updates_every_template(fake: FakeCluster, sre, project: Path) -> None:
+def test_a_version_bump_updates_every_template(fake: FakeCluster, sre: Cli, project: Path) -> None:
     assert sre("publish").code == 0
     _edit(project / "elk" / "elk.yaml", "  version: 1\n", "  version: 2\n")
     run = sre("diff")
@@ -94,7 +94,7 @@ def test_a_version_bump_updates_every_template(fake: FakeCluster, sre, project: 
 # --- logsdb constraints ---------------------------------------------------------------------------
 
 
-def test_logsdb_needs_host_name_as_a_keyword_with_doc_values(project: Path, sre) -> None:
+def test_logsdb_needs_host_name_as_a_keyword_with_doc_values(project: Path, sre: Cli) -> None:
     _edit(
         project / "elk" / "ecs.yaml",
         "  host.name: {type: keyword, ignore_above: 1024, fields: {text: match_only_text}}",
@@ -110,7 +110,7 @@ def test_logsdb_needs_host_name_as_a_keyword_with_doc_values(project: Path, sre)
     assert sre("lint").code == 0  # a standard index does not sort by it
 
 
-def test_logsdb_refuses_settings_it_overrides_and_stored_source(project: Path, sre) -> None:
+def test_logsdb_refuses_settings_it_overrides_and_stored_source(project: Path, sre: Cli) -> None:
     _edit(
         project / "elk" / "elk.yaml",
         "    refresh_interval: 5s\n",
@@ -125,7 +125,7 @@ def test_logsdb_refuses_settings_it_overrides_and_stored_source(project: Path, s
     assert "index.mapping.source.mode stored under logsdb stores _source in full" in run.err
 
 
-def test_the_cluster_default_is_linted_as_logsdb(project: Path, sre) -> None:
+def test_the_cluster_default_is_linted_as_logsdb(project: Path, sre: Cli) -> None:
     _edit(project / "elk" / "elk.yaml", "index_mode: logsdb", "index_mode: cluster_default")
     _edit(
         project / "elk" / "ecs.yaml",
@@ -140,8 +140,8 @@ def test_the_cluster_default_is_linted_as_logsdb(project: Path, sre) -> None:
 # --- the fields the dashboards filter on ----------------------------------------------------------
 
 
-def test_the_pipeline_stamps_data_stream_and_ecs_fields_when_absent(bundle) -> None:
-    procs = bundle.get("pipelines", "logs-ext_api-ingest")["processors"]
+def test_the_pipeline_stamps_data_stream_and_ecs_fields_when_absent(bundle: Bundle) -> None:
+    procs = body(bundle, "pipelines", "logs-ext_api-ingest")["processors"]
     by_tag = {spec["tag"]: (kind, spec) for proc in procs for kind, spec in proc.items() if "tag" in spec}
     kind, script = by_tag["stamp_data_stream"]
     assert kind == "script" and script["params"] == {"dataset": "ext_api", "prefix": "logs-ext_api-"}
@@ -160,14 +160,14 @@ def test_the_pipeline_stamps_data_stream_and_ecs_fields_when_absent(bundle) -> N
     assert tags.index("stamp_data_stream") < tags.index("pii_client_ip")
 
 
-def test_the_kibana_links_of_the_dashboards_filter_on_what_the_pipeline_sets(bundle) -> None:
+def test_the_kibana_links_of_the_dashboards_filter_on_what_the_pipeline_sets(bundle: Bundle) -> None:
     from sre.grafana.context import Context
     from sre.grafana.settings import load_settings
 
     ctx = Context(load_platform(ROOT / "platform.yaml"), load_settings(ROOT / "dashboards"))
     url = ctx.logs_url("ext_api") or ""
     assert "data_stream.dataset" in url and "data_stream.namespace" in url
-    source = bundle.get("pipelines", "logs-ext_api-ingest")["processors"]
+    source = body(bundle, "pipelines", "logs-ext_api-ingest")["processors"]
     assert any("script" in p and "data_stream" in p["script"]["source"] for p in source)
 
 
@@ -185,7 +185,7 @@ def test_the_stand_in_carries_the_stacks_and_fleets_templates(fake: FakeCluster)
     assert settings["mapping"]["ignore_malformed"] == "true"
 
 
-def test_lint_knows_fleets_priority(project: Path, sre) -> None:
+def test_lint_knows_fleets_priority(project: Path, sre: Cli) -> None:
     _edit(project / "elk" / "elk.yaml", "  priority: 250", "  priority: 200")
     run = sre("lint")
     assert run.code == 1
@@ -195,7 +195,7 @@ def test_lint_knows_fleets_priority(project: Path, sre) -> None:
     ) in run.err
 
 
-def test_a_template_overlapping_ours_at_the_same_priority_is_refused(fake: FakeCluster, sre) -> None:
+def test_a_template_overlapping_ours_at_the_same_priority_is_refused(fake: FakeCluster, sre: Cli) -> None:
     fake.index_templates["acme-legacy"] = {
         "index_patterns": ["logs-*"],
         "priority": 250,
@@ -216,7 +216,7 @@ def test_a_template_overlapping_ours_at_the_same_priority_is_refused(fake: FakeC
         assert fake.writes == []
 
 
-def test_a_template_above_ours_is_refused_and_one_below_is_not(fake: FakeCluster, sre) -> None:
+def test_a_template_above_ours_is_refused_and_one_below_is_not(fake: FakeCluster, sre: Cli) -> None:
     fake.index_templates["logs-vault-audit"] = {"index_patterns": ["logs-vault-*"], "priority": 400}
     run = sre("publish")
     assert run.code == 1
@@ -229,7 +229,7 @@ def test_a_template_above_ours_is_refused_and_one_below_is_not(fake: FakeCluster
     assert sre("publish").code == 0
 
 
-def test_a_fleet_custom_logs_dataset_named_like_a_service_is_a_conflict(fake: FakeCluster, sre) -> None:
+def test_a_fleet_custom_logs_dataset_named_like_a_service_is_a_conflict(fake: FakeCluster, sre: Cli) -> None:
     fake.add_fleet_dataset("kafka", package="log")
     run = sre("publish")
     assert run.code == 1
@@ -240,8 +240,8 @@ def test_a_fleet_custom_logs_dataset_named_like_a_service_is_a_conflict(fake: Fa
 # --- the stack's mappings, and custom fields ----------------------------------------------------
 
 
-def test_the_seed_maps_as_the_stack_does(bundle) -> None:
-    props = bundle.get("component_templates", "platform-logs@ecs")["template"]["mappings"]["properties"]
+def test_the_seed_maps_as_the_stack_does(bundle: Bundle) -> None:
+    props = body(bundle, "component_templates", "platform-logs@ecs")["template"]["mappings"]["properties"]
     assert props["@timestamp"] == {"type": "date", "ignore_malformed": False}
     assert props["tags"] == {"type": "keyword", "ignore_above": 1024}
     for owner, leaf in (("service", "name"), ("host", "name"), ("user", "name"), ("user", "full_name")):
@@ -270,7 +270,7 @@ def test_the_seed_maps_as_the_stack_does(bundle) -> None:
     ids=["ignore_above", "text-subfield", "timestamp"],
 )
 def test_lint_finds_mappings_the_stack_would_give_otherwise(
-    project: Path, sre, old: str, new: str, expected: str
+    project: Path, sre: Cli, old: str, new: str, expected: str
 ) -> None:
     _edit(project / "elk" / "ecs.yaml", old, new)
     run = sre("lint")
@@ -278,7 +278,7 @@ def test_lint_finds_mappings_the_stack_would_give_otherwise(
     assert expected in run.err
 
 
-def test_custom_fields_stay_outside_ecs_field_sets(project: Path, sre) -> None:
+def test_custom_fields_stay_outside_ecs_field_sets(project: Path, sre: Cli) -> None:
     _edit(project / "platform.yaml", "acme.user.phone]", "user.phone]")
     _edit(project / "elk" / "pii.yaml", "  acme.user.phone:", "  user.phone:")
     (project / "elk" / "services" / "kafka.yaml").write_text("fields:\n  event.lag: long\n")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elk_support import ROOT, project, sre  # noqa: F401 (fixtures, used as arguments)
+from elk_support import ROOT, Cli, project, sre  # noqa: F401 (fixtures, used as arguments)
 
 from sre.elk.definitions import load_definitions
 from sre.platform.loader import load_platform
@@ -30,7 +30,7 @@ def test_the_repository_definitions_load() -> None:
     assert defs.pii_action("push_svc", "acme.device.push_token") == "remove"
 
 
-def test_a_bad_field_type_names_file_line_and_path(project: Path, sre) -> None:
+def test_a_bad_field_type_names_file_line_and_path(project: Path, sre: Cli) -> None:
     _edit(project / "elk" / "ecs.yaml", "  source.ip: ip\n", "  source.ip: ipv4\n")
     run = sre("build", "--out", str(project / "out"))
     assert run.code == 2
@@ -42,14 +42,14 @@ def test_a_bad_field_type_names_file_line_and_path(project: Path, sre) -> None:
     assert not (project / "out").exists()
 
 
-def test_a_typo_in_a_key_is_an_unknown_field(project: Path, sre) -> None:
+def test_a_typo_in_a_key_is_an_unknown_field(project: Path, sre: Cli) -> None:
     _edit(project / "elk" / "elk.yaml", "field_budget: 400", "field_budgit: 400")
     run = sre("lint")
     assert run.code == 2
     assert "elk.yaml:" in run.err and "field_budgit: unknown field" in run.err
 
 
-def test_pii_logs_kept_longer_than_the_platform_policy_are_refused(project: Path, sre) -> None:
+def test_pii_logs_kept_longer_than_the_platform_policy_are_refused(project: Path, sre: Cli) -> None:
     _edit(project / "elk" / "retention.yaml", "    delete: {after: 29d}\n", "    delete: {after: 60d}\n")
     run = sre("lint")
     assert run.code == 2
@@ -57,7 +57,7 @@ def test_pii_logs_kept_longer_than_the_platform_policy_are_refused(project: Path
     assert "longer than the platform's PII limit of 30d" in run.err
 
 
-def test_the_wait_for_rollover_counts_against_the_pii_limit(project: Path, sre) -> None:
+def test_the_wait_for_rollover_counts_against_the_pii_limit(project: Path, sre: Cli) -> None:
     # Deleted 30 d after a rollover that may come 1 d after the write: 31 d, over the 30 d limit.
     _edit(project / "elk" / "retention.yaml", "    delete: {after: 29d}\n", "    delete: {after: 30d}\n")
     run = sre("lint")
@@ -70,14 +70,14 @@ def test_the_wait_for_rollover_counts_against_the_pii_limit(project: Path, sre) 
     assert sre("lint").code == 0
 
 
-def test_a_service_may_not_choose_a_long_class_when_it_holds_pii(project: Path, sre) -> None:
+def test_a_service_may_not_choose_a_long_class_when_it_holds_pii(project: Path, sre: Cli) -> None:
     (project / "elk" / "services" / "ext_api.yaml").write_text("retention: audit\n")
     run = sre("lint")
     assert run.code == 2
     assert "services/ext_api.yaml:1: retention: class 'audit' keeps a document up to 372d" in run.err
 
 
-def test_hashing_an_ip_field_is_refused(project: Path, sre) -> None:
+def test_hashing_an_ip_field_is_refused(project: Path, sre: Cli) -> None:
     (project / "elk" / "services" / "analytics_gw.yaml").write_text("pii:\n  client.ip: hash\n")
     run = sre("lint")
     assert run.code == 2
@@ -86,21 +86,21 @@ def test_hashing_an_ip_field_is_refused(project: Path, sre) -> None:
     )
 
 
-def test_a_file_for_a_service_platform_yaml_does_not_have(project: Path, sre) -> None:
+def test_a_file_for_a_service_platform_yaml_does_not_have(project: Path, sre: Cli) -> None:
     (project / "elk" / "services" / "billing.yaml").write_text("fields: {}\n")
     run = sre("lint")
     assert run.code == 2
     assert "billing.yaml:1: no service 'billing'" in run.err
 
 
-def test_phases_must_come_in_order(project: Path, sre) -> None:
+def test_phases_must_come_in_order(project: Path, sre: Cli) -> None:
     _edit(project / "elk" / "retention.yaml", "    cold: {after: 30d}\n", "    cold: {after: 5d}\n")
     run = sre("lint")
     assert run.code == 2
     assert "classes.standard: cold.after (5d) must be later than warm.after (7d)" in run.err
 
 
-def test_a_pii_override_for_a_field_the_service_does_not_hold(project: Path, sre) -> None:
+def test_a_pii_override_for_a_field_the_service_does_not_hold(project: Path, sre: Cli) -> None:
     (project / "elk" / "services" / "cdn.yaml").write_text("pii:\n  user.email: mask\n")
     run = sre("lint")
     assert run.code == 2

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from elk_support import ROOT, project, sre  # noqa: F401 (fixtures, used as arguments)
+from elk_support import ROOT, Cli, project, sre  # noqa: F401 (fixtures, used as arguments)
 from requirements import need_shared
 
 from sre.elk.build import Bundle, build
@@ -57,14 +57,14 @@ def _schema_check(tool: Path, out: Path) -> list[str]:
     return failures
 
 
-def test_every_built_body_passes_elasticsearch_request_schemas(project: Path, sre) -> None:
+def test_every_built_body_passes_elasticsearch_request_schemas(project: Path, sre: Cli) -> None:
     tool = need_shared("tools/validate_elasticsearch.py")
     assert sre("build", "--out", str(project / "out")).code == 0
     assert _schema_check(tool, project / "out") == []
     assert len(list((project / "out").rglob("*.json"))) == 66
 
 
-def test_the_schema_check_catches_a_broken_body(project: Path, sre) -> None:
+def test_the_schema_check_catches_a_broken_body(project: Path, sre: Cli) -> None:
     tool = need_shared("tools/validate_elasticsearch.py")
     out = project / "out"
     assert sre("build", "--out", str(out)).code == 0
@@ -81,7 +81,7 @@ def test_the_schema_check_catches_a_broken_body(project: Path, sre) -> None:
     assert "logs-cdn-ingest.json: INVALID" in failures and "processors" in failures
 
 
-def test_the_repository_definitions_lint_clean(sre) -> None:
+def test_the_repository_definitions_lint_clean(sre: Cli) -> None:
     run = sre("lint")
     assert run.code == 0, run.text
     assert run.out.startswith("checked: field type conflicts, index pattern overlaps, ")
@@ -124,7 +124,7 @@ def test_lint_never_runs_code_from_a_shared_folder(tmp_path: Path) -> None:
     assert not sentinel.exists(), sentinel.read_text()
 
 
-def test_a_field_typed_differently_across_services_is_a_conflict(project: Path, sre) -> None:
+def test_a_field_typed_differently_across_services_is_a_conflict(project: Path, sre: Cli) -> None:
     (project / "elk" / "services" / "kafka.yaml").write_text(
         "fields:\n  http.response.status_code: keyword\n"
     )
@@ -141,13 +141,13 @@ def test_a_field_typed_differently_across_services_is_a_conflict(project: Path, 
     assert "number in logs-ai_engine" in run.err
 
 
-def test_types_of_one_family_do_not_conflict(project: Path, sre) -> None:
+def test_types_of_one_family_do_not_conflict(project: Path, sre: Cli) -> None:
     (project / "elk" / "services" / "kafka.yaml").write_text("fields:\n  kafka.lag: long\n")
     (project / "elk" / "services" / "redis.yaml").write_text("fields:\n  kafka.lag: integer\n")
     assert sre("lint").code == 0
 
 
-def test_an_index_pattern_overlapping_at_the_same_priority(project: Path, sre) -> None:
+def test_an_index_pattern_overlapping_at_the_same_priority(project: Path, sre: Cli) -> None:
     path = project / "elk" / "elk.yaml"
     path.write_text(
         path.read_text()
@@ -180,7 +180,7 @@ def test_patterns_overlap(a: str, b: str, overlap: bool) -> None:
     assert patterns_overlap(b, a) is overlap
 
 
-def test_references_to_objects_nothing_defines(model) -> None:
+def test_references_to_objects_nothing_defines(model: tuple[Platform, Definitions, Bundle]) -> None:
     platform, defs, bundle = model
     tpl = bundle.objects["index_templates"]["logs-cdn"]
     tpl["composed_of"].append("ghost@mappings")
@@ -199,7 +199,7 @@ def test_references_to_objects_nothing_defines(model) -> None:
     assert "pipelines/logs-cdn-ingest: a pipeline processor calls parse-cdn, which is not built" in found
 
 
-def test_a_template_over_the_field_budget(project: Path, sre) -> None:
+def test_a_template_over_the_field_budget(project: Path, sre: Cli) -> None:
     path = project / "elk" / "elk.yaml"
     path.write_text(path.read_text().replace("field_budget: 400", "field_budget: 66"))
     run = sre("lint")
@@ -212,7 +212,7 @@ def test_a_template_over_the_field_budget(project: Path, sre) -> None:
     assert "logs-cdn" not in run.err  # ECS and labels only: 68 fields, within budget
 
 
-def test_a_pii_field_no_processor_handles(model) -> None:
+def test_a_pii_field_no_processor_handles(model: tuple[Platform, Definitions, Bundle]) -> None:
     platform, defs, bundle = model
     procs = bundle.objects["pipelines"]["logs-ext_api-ingest"]["processors"]
     procs[:] = [p for p in procs if "fingerprint" not in p]  # user.email no longer hashed
@@ -223,7 +223,9 @@ def test_a_pii_field_no_processor_handles(model) -> None:
     ]
 
 
-def test_a_conditional_removal_is_not_coverage_and_a_copy_is_a_leak(model) -> None:
+def test_a_conditional_removal_is_not_coverage_and_a_copy_is_a_leak(
+    model: tuple[Platform, Definitions, Bundle],
+) -> None:
     platform, defs, bundle = model
     pristine = copy.deepcopy(bundle)
     procs = bundle.objects["pipelines"]["logs-analytics_gw-ingest"]["processors"]
@@ -238,7 +240,9 @@ def test_a_conditional_removal_is_not_coverage_and_a_copy_is_a_leak(model) -> No
     ]
 
 
-def test_a_template_without_its_pipeline_leaves_pii_unhandled(model) -> None:
+def test_a_template_without_its_pipeline_leaves_pii_unhandled(
+    model: tuple[Platform, Definitions, Bundle],
+) -> None:
     platform, defs, bundle = model
     del bundle.objects["index_templates"]["logs-mongo"]["template"]["settings"]["index"]["final_pipeline"]
     assert "index_templates/logs-mongo: no ingest pipeline handles the PII of mongo" in _messages(

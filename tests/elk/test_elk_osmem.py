@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from elk_support import project, sre  # noqa: F401 (fixtures, used as arguments)
+from elk_support import Cli, project, sre  # noqa: F401 (fixtures, used as arguments)
 from requirements import need_module
 
 from sre.elk.cluster import Connection, connect
@@ -36,7 +36,7 @@ def osmem() -> Iterator[str]:
 
 
 def test_an_opensearch_api_server_is_refused_and_left_untouched(
-    osmem: str, sre, monkeypatch: pytest.MonkeyPatch
+    osmem: str, sre: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ELASTICSEARCH_URL", osmem)
     monkeypatch.setenv("ELASTICSEARCH_API_KEY", "osmem-does-not-check-it")

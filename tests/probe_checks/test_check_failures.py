@@ -3,6 +3,8 @@ refused is `connect_refused` at once, garbage is `protocol`, and neither hangs."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from checkrun import probe
 from checkservers import GarbageServer, closed_port
@@ -23,7 +25,9 @@ URLS = {
     "mlflow": "http://127.0.0.1:{port}",
     "kubernetes": "http://127.0.0.1:{port}",
 }
-OPTIONS = {"s3": {"params": {"bucket": "b"}, "secrets": {"access_key_id": "k", "secret_access_key": "s"}}}
+OPTIONS: dict[str, dict[str, Any]] = {
+    "s3": {"params": {"bucket": "b"}, "secrets": {"access_key_id": "k", "secret_access_key": "s"}}
+}
 
 
 @pytest.mark.parametrize("check", sorted(URLS))

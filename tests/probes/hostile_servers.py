@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Iterable, Iterator
 
 TRICKLE_SECONDS = 1.0
 FLOOD_BYTES = 100 << 20
@@ -22,10 +23,10 @@ async def _read_head(reader: asyncio.StreamReader) -> str:
     return ""
 
 
-async def _stream(writer: asyncio.StreamWriter, chunks: object) -> None:
+async def _stream(writer: asyncio.StreamWriter, chunks: Iterable[bytes]) -> None:
     """Write until done or until the client hangs up."""
     try:
-        for chunk in chunks:  # type: ignore[attr-defined]
+        for chunk in chunks:
             writer.write(chunk)
             await writer.drain()
     except (ConnectionError, OSError):
@@ -104,6 +105,6 @@ async def trickling_kubernetes(reader: asyncio.StreamReader, writer: asyncio.Str
     )
 
 
-def _chain(*parts: object) -> object:
+def _chain(*parts: Iterable[bytes]) -> Iterator[bytes]:
     for part in parts:
-        yield from part  # type: ignore[attr-defined]
+        yield from part

@@ -107,7 +107,11 @@ def test_serve_command_answers_and_stops(platform_file: Path, servers: Servers) 
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.1)
         else:
-            pytest.fail("the exporter did not start: " + proc.stderr.read1().decode() if proc.stderr else "")
+            pytest.fail(
+                "the exporter did not start: " + os.read(proc.stderr.fileno(), 65536).decode()
+                if proc.stderr
+                else ""
+            )
         assert _values(body)["probe_success"] == 1
     finally:
         proc.terminate()

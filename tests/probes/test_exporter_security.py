@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from probe_servers import closed_port
 from prometheus_client import CollectorRegistry
@@ -90,7 +91,7 @@ def _exporter(allow: list[str]) -> Exporter:
     return Exporter(defs, RunContext(vantage="test"), registry=CollectorRegistry())
 
 
-async def _get(client: TestClient, **params: str) -> tuple[int, str]:
+async def _get(client: TestClient[web.Request, web.Application], **params: str) -> tuple[int, str]:
     resp = await client.get("/probe", params=params, headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"})
     return resp.status, await resp.text()
 

@@ -50,7 +50,7 @@ class Fake:
 def _run(
     fake: Fake, n: int = 1, *, concurrency: int = 8, budget: float = 10.0, **fields: object
 ) -> list[Result]:
-    register("fake", fake)  # type: ignore[arg-type]
+    register("fake", fake)
     targets = [make_target(f"fake://h{i}", "fake", service=f"s{i}", **fields) for i in range(n)]  # type: ignore[arg-type]
     return asyncio.run(run_probes(targets, RUN, concurrency=concurrency, budget=budget))
 
@@ -154,7 +154,7 @@ def test_a_check_that_is_not_installed_is_unsupported() -> None:
 
 def test_results_stream_to_the_callback() -> None:
     seen: list[str] = []
-    register("fake", Fake(["ok"]))  # type: ignore[arg-type]
+    register("fake", Fake(["ok"]))
     on: Callable[[Result], None] = lambda r: seen.append(r.service)  # noqa: E731
     targets = [make_target(f"fake://h{i}", "fake", service=f"s{i}") for i in range(3)]
     asyncio.run(run_probes(targets, RUN, on_result=on))

@@ -130,7 +130,7 @@ def episodes(client: TestClient) -> list[dict[str, Any]]:
 
 
 def decided(client: TestClient, n: int) -> list[dict[str, Any]]:
-    return wait_for(
+    found: list[dict[str, Any]] = wait_for(
         lambda: (
             (eps := episodes(client))
             and all(e["run_id"] or e["reason"] for e in eps)
@@ -138,6 +138,7 @@ def decided(client: TestClient, n: int) -> list[dict[str, Any]]:
             and eps
         )
     )
+    return found
 
 
 def test_an_alert_starts_one_run_and_resends_and_copies_start_nothing(

@@ -37,11 +37,12 @@ def probe(core: Running, *args: str, timeout: str = "10") -> tuple[int, dict[str
         timeout=60,
     )
     assert done.stdout, done.stderr
-    return done.returncode, json.loads(done.stdout)
+    body: dict[str, Any] = json.loads(done.stdout)
+    return done.returncode, body
 
 
 def result(body: dict[str, Any], service: str, tier: str, check: str | None = None) -> dict[str, Any]:
-    found = [
+    found: list[dict[str, Any]] = [
         r
         for r in body["results"]
         if r["service"] == service and r["tier"] == tier and (check is None or r["check"] == check)
@@ -124,7 +125,8 @@ def stopped(core: Running, process: str) -> Iterator[None]:
 
 def verdict(body: dict[str, Any], tier: str) -> dict[str, Any]:
     [found] = [v for v in body["tiers"] if v["tier"] == tier]
-    return found
+    verdict: dict[str, Any] = found
+    return verdict
 
 
 def settled(core: Running, tier: str, *failing: str) -> tuple[int, dict[str, Any]] | None:

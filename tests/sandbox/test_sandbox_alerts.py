@@ -8,6 +8,7 @@ resolve when it comes back.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -93,15 +94,19 @@ def loop() -> Iterator[Loop]:
         loop = Loop(place, sandbox)
         # A few scrapes: every endpoint the exporter serves has been probed.
         expected = len(loop.get(loop.urls["probe-exporter"]["sd"]))
+
+        def scraped(lp: Loop = loop, n: int = expected) -> bool:
+            return len(lp.query('probe_success{job="sre-probe"}')) >= n
+
         eventually(
-            lambda lp=loop, n=expected: len(lp.query('probe_success{job="sre-probe"}')) >= n,
+            scraped,
             timeout=60,
             every=1,
         )
         # A few scrapes of every exporter target, so rates over a minute have data for each of them.
         jobs = 'job=~"postgres_exporter|redis_exporter|node_exporter"'
-        scraped = f"count(count_over_time(up{{{jobs}}}[1m]) >= 3) == count(up{{{jobs}}})"
-        eventually(lambda lp=loop, q=scraped: lp.query(q), timeout=90, every=1)
+        every_target = f"count(count_over_time(up{{{jobs}}}[1m]) >= 3) == count(up{{{jobs}}})"
+        eventually(functools.partial(loop.query, every_target), timeout=90, every=1)
         yield loop
 
 
@@ -304,7 +309,7 @@ def test_a_stopped_replica_fires_reaches_the_webhook_and_resolves(loop: Loop) ->
             ("/notify/zone-internal-page", "ReplicaNotReady"),
             ("/notify/platform-ticket", "ProbeFailed"),
         ):
-            _wait(lambda p=path, a=name: loop.delivered(started, "firing", p, alertname=a, service="redis"))
+            _wait(functools.partial(loop.delivered, started, "firing", path, alertname=name, service="redis"))
         (labels,) = [a["labels"] for a in hit[0]["alerts"] if a["labels"]["alertname"] == "ReplicaNotReady"]
         assert labels["runbook"] == "rebuild-replica" and labels["severity"] == "page"
         assert {"zone", "dc", "team"} <= set(labels)

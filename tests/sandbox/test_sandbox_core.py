@@ -7,6 +7,7 @@ import socket
 import ssl
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -154,7 +155,12 @@ def test_worker_health_fails_when_a_dependency_stops(core: Running) -> None:
     url = e.endpoints["ext_api"]["primary"].url + "/healthz"
     assert core.sandbox.stop_process("redis-primary")
     try:
-        _status, body = eventually(lambda: (r := get_json(url, ca)) and r[0] == 503 and r)
+
+        def failing() -> tuple[int, dict[str, Any]] | None:
+            reply = get_json(url, ca)
+            return reply if reply[0] == 503 else None
+
+        _status, body = eventually(failing)
         assert body["status"] == "failing" and body["failing"] == ["redis"]
         down = sre(core, "sandbox", "status", "--format", "json", "--dir", str(core.sandbox.root))
         assert down.returncode == 1

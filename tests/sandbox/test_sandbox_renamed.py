@@ -7,8 +7,11 @@ renamed (orders_db, cache, events, order_workers), brought up for real (core pro
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,8 +51,17 @@ def renamed() -> Iterator[Running]:
     place = Place(folder, folder / "platform.yaml")
     sandbox = Sandbox(place.sandbox_dir)
     try:
-        result = sandbox.up(place.platform(), "core")
-        yield Running(place, sandbox, result.state)
+        # As a user starts it, in a process of its own (this one may have spoken gRPC already).
+        up = subprocess.run(
+            [sys.executable, "-m", "sre", "sandbox", "up", "--dir", str(place.sandbox_dir)],
+            env={**os.environ, "SRE_PLATFORM": str(place.platform_file)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert up.returncode == 0, up.stderr[-3000:]
+        yield Running(place, sandbox, sandbox.state())
     finally:
         sandbox.down()
         shutil.rmtree(folder, ignore_errors=True)

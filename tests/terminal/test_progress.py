@@ -58,3 +58,34 @@ def test_a_bar_on_a_terminal_and_none_when_piped(args: list[str], label: str, tm
     assert "━" not in out  # the result line on stdout is plain
     code, out, err = _run(argv, tty=False)
     assert code == 0 and err == "" and "━" not in out
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """What `sre ARGS` writes to stdout when stdout is a terminal."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "sre", *args], stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(120)
+    os.close(master)
+    return seen.decode(errors="replace")
+
+
+def test_no_color_is_honoured_on_a_terminal() -> None:
+    env = {**os.environ, "COLUMNS": "140", "SRE_PLATFORM": str(REPO / "platform.yaml")}
+    env.pop("NO_COLOR", None)
+    coloured = _on_a_terminal(["inventory", "show"], env)
+    plain = _on_a_terminal(["inventory", "show"], {**env, "NO_COLOR": "1"})
+    assert "\x1b[" in coloured and "ext_api" in coloured
+    colours = ("\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[35m")
+    assert [code for code in colours if code in coloured]  # PII in yellow, without NO_COLOR
+    assert not [code for code in colours if code in plain]
+    assert "ext_api" in plain

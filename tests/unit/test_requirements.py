@@ -9,6 +9,8 @@ import pytest
 import requirements
 from requirements import KNOWN_DEBS, need, need_binary, need_module, need_shared
 
+from sre.sandbox import binaries
+
 TESTS = Path(__file__).resolve().parents[1]
 NOT_HERE = "sre-no-such-binary-4f1c"
 
@@ -65,7 +67,7 @@ def test_what_is_there_is_returned() -> None:
 def test_a_known_tool_names_make_setup_sandbox_and_its_package(
     local: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(requirements.binaries, "find", lambda binary: None)
+    monkeypatch.setattr(binaries, "find", lambda binary: None)
     with pytest.raises(pytest.skip.Exception) as skipped:
         need_binary("amtool")
     assert "amtool is missing (install: make setup-sandbox (Debian package prometheus-alertmanager))" in str(

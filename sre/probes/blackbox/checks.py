@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from sre.probes import net
 from sre.probes.checks import register
+from sre.probes.checks.dns import ask
 from sre.probes.checks.grpc import check_grpc
 from sre.probes.checks.http import check_http
 from sre.probes.context import ProbeContext
@@ -226,16 +227,7 @@ async def check_blackbox_dns(target: Target, ctx: ProbeContext) -> None:
     where, _ = net.address(target.endpoint.url, default_port=53)
     ip = await resolve(ctx, where.host, where.port, probe.preferred_ip_protocol)
     query = dns.message.make_query(probe.query_name, probe.query_type)
-    with ctx.phase("query"):
-        try:
-            if probe.transport_protocol == "tcp":
-                answer = await dns.asyncquery.tcp(query, ip, port=where.port)
-            else:
-                answer = await dns.asyncquery.udp(query, ip, port=where.port)
-        except ConnectionRefusedError:
-            raise ProbeError(Reason.connect_refused, f"{where}: connection refused") from None
-        except dns.exception.DNSException as exc:
-            raise ProbeError(Reason.protocol, f"{where}: not a DNS answer: {exc}") from None
+    answer = await ask(ctx, query, ip, where, probe.transport_protocol)
     ctx.fact("dns_query_succeeded", True)
     rcode = dns.rcode.to_text(answer.rcode())
     ctx.fact("dns_rcode", rcode)

@@ -6,12 +6,34 @@ from the settings instead. Facts: dns_rcode, dns_answers, dns_ttl.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from sre.probes import net
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import DnsSettings
+
+if TYPE_CHECKING:
+    import dns.message
+
+
+async def ask(
+    ctx: ProbeContext, query: dns.message.Message, ip: str, where: net.Address, transport: str
+) -> dns.message.Message:
+    """One query to the server at `where` (reached at `ip`) over udp or tcp, timed as the query phase."""
+    import dns.asyncquery
+    import dns.exception
+
+    with ctx.phase("query"):
+        try:
+            if transport == "tcp":
+                return await dns.asyncquery.tcp(query, ip, port=where.port)
+            return await dns.asyncquery.udp(query, ip, port=where.port)
+        except ConnectionRefusedError:
+            raise ProbeError(Reason.connect_refused, f"{where}: connection refused") from None
+        except dns.exception.DNSException as exc:
+            raise ProbeError(Reason.protocol, f"{where}: not a DNS answer: {exc}") from None
 
 
 async def check_dns(target: Target, ctx: ProbeContext) -> None:
@@ -32,16 +54,7 @@ async def check_dns(target: Target, ctx: ProbeContext) -> None:
     except (dns.exception.DNSException, ValueError) as exc:
         raise ProbeError(Reason.unsupported, f"cannot ask for {name} {rdtype}: {exc}") from None
     ip = await net.resolve(ctx, where)
-    with ctx.phase("query"):
-        try:
-            if settings.transport == "tcp":
-                answer = await dns.asyncquery.tcp(query, ip, port=where.port)
-            else:
-                answer = await dns.asyncquery.udp(query, ip, port=where.port)
-        except ConnectionRefusedError:
-            raise ProbeError(Reason.connect_refused, f"{where}: connection refused") from None
-        except dns.exception.DNSException as exc:
-            raise ProbeError(Reason.protocol, f"{where}: not a DNS answer: {exc}") from None
+    answer = await ask(ctx, query, ip, where, settings.transport)
     rcode = dns.rcode.to_text(answer.rcode())
     records = [rd.to_text() for rrset in answer.answer for rd in rrset]
     ctx.fact("dns_rcode", rcode)
