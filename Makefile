@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Servers of `sre sandbox` (Debian packages; postgresql is usually there already).
 # chromium and chromium-driver: the status page's browser test (Playwright drives Debian's Chromium).
 SANDBOX_CORE_DEBS := postgresql haproxy nginx-light redis-server redis-tools nats-server chromium chromium-driver
-SANDBOX_FULL_DEBS := prometheus prometheus-alertmanager prometheus-blackbox-exporter clickhouse-server prometheus-postgres-exporter prometheus-redis-exporter prometheus-node-exporter
+SANDBOX_FULL_DEBS := prometheus prometheus-alertmanager prometheus-blackbox-exporter wrk clickhouse-server prometheus-postgres-exporter prometheus-redis-exporter prometheus-node-exporter
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 setup: $(VENV)/.installed

@@ -72,7 +72,7 @@ def need(*tools: str) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
         sys.exit(
-            f"bench needs {', '.join(missing)}: apt-get install nginx-light prometheus-blackbox-exporter"
+            f"bench needs {', '.join(missing)}: apt-get install nginx-light prometheus-blackbox-exporter wrk"
         )
 
 

@@ -194,3 +194,15 @@ def test_refusals_and_debug(exporter: Exporter, servers: Servers) -> None:
     )
     assert text.startswith("Logs for the probe:") and "Metrics that would have been returned:" in text
     assert "probe_success 1.0" in text and "Module configuration:" in text
+
+
+def test_model_endpoints_keep_the_platform_tls_policy(exporter: Exporter, servers: Servers) -> None:
+    from probe_support import make_target
+
+    # The TLS 1.2-only server is an endpoint of the environment: the TLS 1.3 policy applies to it,
+    # through a blackbox module too; the same server as an ad-hoc target passes (test above).
+    exporter.add_targets([make_target(f"https://localhost:{servers.https12}", ca_file=servers.pki.ca_file)])
+    _, text = _get(exporter, {"module": "http_2xx", "target": f"https://localhost:{servers.https12}/healthz"})
+    assert _value(text, "probe_success") == 0
+    assert 'probe_failure_reason{reason="tls_version_below_policy"} 1.0' in text
+    assert _families(text)["probe_tls_version_info"] == {(("version", "TLS 1.2"),): 1.0}

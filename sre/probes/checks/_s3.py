@@ -12,8 +12,13 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, NoReturn
 
 import aiohttp
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
+
+from sre.probes.checks._imports import without
+
+# httpx is only for aiobotocore's optional httpx backend; probes use its aiohttp one.
+with without("httpx", "httpx2"):
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
 from botocore import UNSIGNED  # type: ignore[import-untyped]
 from botocore.exceptions import (  # type: ignore[import-untyped]
     BotoCoreError,
