@@ -5,17 +5,14 @@ Only typer and the standard library at import time; the engine and the client lo
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sre.cli.options import PlatformOption, seconds
+from sre.cli.options import PlatformOption, seconds, shared_options
 from sre.errors import InputError, SreError
 
 if TYPE_CHECKING:
@@ -165,12 +162,12 @@ def lint(platform_file: PlatformOption = None, defs: DefsOption = None) -> None:
 class Against:
     """What diff and publish share: the bodies built from the platform, and the cluster they go to."""
 
-    url: str | None
-    api_key_file: Path | None
-    ca_file: Path | None
-    timeout: float
-    platform_file: Path | None
-    defs: Path | None
+    url: UrlOption = None
+    api_key_file: ApiKeyFileOption = None
+    ca_file: CaFileOption = None
+    timeout: TimeoutOption = 30.0
+    platform_file: PlatformOption = None
+    defs: DefsOption = None
 
     def workspace(self) -> Workspace:
         return _workspace(self.platform_file, self.defs)
@@ -179,30 +176,8 @@ class Against:
         return _plan(ws, _cluster(self.url, self.api_key_file, self.ca_file, self.timeout), force=force)
 
 
-def _against_options(command: Callable[..., None]) -> Callable[..., None]:
-    """`command(against, ...own options)` as a typer command taking the options of `Against` after its own."""
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    shared = [
-        inspect.Parameter("url", keyword, annotation=UrlOption, default=None),
-        inspect.Parameter("api_key_file", keyword, annotation=ApiKeyFileOption, default=None),
-        inspect.Parameter("ca_file", keyword, annotation=CaFileOption, default=None),
-        inspect.Parameter("timeout", keyword, annotation=TimeoutOption, default=30.0),
-        inspect.Parameter("platform_file", keyword, annotation=PlatformOption, default=None),
-        inspect.Parameter("defs", keyword, annotation=DefsOption, default=None),
-    ]
-    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "against"]
-
-    @functools.wraps(command)
-    def wrapper(**options: Any) -> None:
-        against = Against(**{p.name: options.pop(p.name) for p in shared})
-        command(against, **options)
-
-    wrapper.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
-    return wrapper
-
-
 @app.command()
-@_against_options
+@shared_options(Against)
 def diff(against: Against) -> None:
     """Compare the built bodies with the cluster's; show what publish would create, update or refuse."""
     from sre.elk.report import render_plan
@@ -214,7 +189,7 @@ def diff(against: Against) -> None:
 
 
 @app.command()
-@_against_options
+@shared_options(Against)
 def publish(
     against: Against,
     *,

@@ -5,11 +5,15 @@ Only typer and the standard library at import time: `sre --help` must stay fast.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import os
+import typing
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -90,3 +94,28 @@ def open_environment(platform_file: Path | None, env: str) -> tuple[Platform, En
 
     platform = open_platform(platform_file)
     return platform, load_environment(platform, env)
+
+
+def shared_options(group: type[Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """`command(options, ...own)` as a typer command taking the fields of dataclass `group` as options.
+
+    typer has no option groups: commands that share a set of options would each repeat the list.
+    """
+    hints = typing.get_type_hints(group, include_extras=True)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    shared = [
+        inspect.Parameter(f.name, keyword, annotation=hints[f.name], default=f.default)
+        for f in dataclasses.fields(group)
+    ]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **options: Any) -> None:
+            command(group(**{p.name: options.pop(p.name) for p in shared}), *args, **options)
+
+        wrapper.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

@@ -13,12 +13,13 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sre.cli.options import EnvOption, PlatformOption, TableOrJson, command_group
+from sre.cli.options import EnvOption, PlatformOption, TableOrJson, command_group, shared_options
 from sre.errors import InputError
 from sre.platform import DEFAULT_ENVIRONMENT
 
@@ -87,6 +88,28 @@ def open_engine(
         env=env or DEFAULT_ENVIRONMENT, alertmanager_url=alertmanager_url, notify_url=notify_url
     )
     return Engine(store=store, catalog=catalog, platform=platform, environment=environment, settings=settings)
+
+
+@dataclass(frozen=True)
+class EngineArgs:
+    """The options of the commands that run steps: the model, the runbooks, the store, who to tell."""
+
+    env: EnvOption = DEFAULT_ENVIRONMENT
+    platform_file: PlatformOption = None
+    runbooks: RunbooksOption = None
+    store: StoreOption = None
+    alertmanager_url: AlertmanagerOption = None
+    notify_url: NotifyOption = None
+
+    def open(self) -> Engine:
+        return open_engine(
+            self.platform_file,
+            self.runbooks,
+            self.store,
+            env=self.env,
+            alertmanager_url=self.alertmanager_url,
+            notify_url=self.notify_url,
+        )
 
 
 @app.command("list")
@@ -191,27 +214,21 @@ def plan(  # noqa: PLR0917  (typer maps parameters to options)
 
 
 @app.command()
-def run(  # noqa: PLR0917  (typer maps parameters to options)
+@shared_options(EngineArgs)
+def run(
+    engine_args: EngineArgs,
     name: str,
     param: ParamOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; change nothing.")] = False,
     approve: Annotated[
         str | None, typer.Option("--approve", help="The approved plan hash this run must match.")
     ] = None,
-    env: EnvOption = DEFAULT_ENVIRONMENT,
-    platform_file: PlatformOption = None,
-    runbooks: RunbooksOption = None,
-    store: StoreOption = None,
-    alertmanager_url: AlertmanagerOption = None,
-    notify_url: NotifyOption = None,
 ) -> None:
     """Run a runbook now. Exit 0 when it succeeded, 1 when it did not (or waits for approval)."""
     from sre.probes.loop import run as run_loop
     from sre.runbooks.params import check_params, parse_flags
 
-    engine = open_engine(
-        platform_file, runbooks, store, env=env, alertmanager_url=alertmanager_url, notify_url=notify_url
-    )
+    engine = engine_args.open()
     rb = engine.catalog.get(name)
     params = check_params(rb, parse_flags(param or []), engine.platform)
     if dry_run:
@@ -303,21 +320,12 @@ def status(  # noqa: PLR0917  (typer maps parameters to options)
 
 
 @app.command()
-def resume(  # noqa: PLR0917  (typer maps parameters to options)
-    run_id: str,
-    env: EnvOption = DEFAULT_ENVIRONMENT,
-    platform_file: PlatformOption = None,
-    runbooks: RunbooksOption = None,
-    store: StoreOption = None,
-    alertmanager_url: AlertmanagerOption = None,
-    notify_url: NotifyOption = None,
-) -> None:
+@shared_options(EngineArgs)
+def resume(engine_args: EngineArgs, run_id: str) -> None:
     """Go on with a run that stopped (its worker died, it waited for approval, or it needs a human)."""
     from sre.runbooks import store as st
 
-    engine = open_engine(
-        platform_file, runbooks, store, env=env, alertmanager_url=alertmanager_url, notify_url=notify_url
-    )
+    engine = engine_args.open()
     found = engine.store.run(run_id, journal=False)
     if found is None:
         raise InputError(f"no run {run_id!r}")
@@ -330,19 +338,10 @@ def resume(  # noqa: PLR0917  (typer maps parameters to options)
 
 
 @app.command()
-def abort(  # noqa: PLR0917  (typer maps parameters to options)
-    run_id: str,
-    env: EnvOption = DEFAULT_ENVIRONMENT,
-    platform_file: PlatformOption = None,
-    runbooks: RunbooksOption = None,
-    store: StoreOption = None,
-    alertmanager_url: AlertmanagerOption = None,
-    notify_url: NotifyOption = None,
-) -> None:
+@shared_options(EngineArgs)
+def abort(engine_args: EngineArgs, run_id: str) -> None:
     """Stop a run: before its point of no return what it applied is compensated; after it, it just stops."""
-    engine = open_engine(
-        platform_file, runbooks, store, env=env, alertmanager_url=alertmanager_url, notify_url=notify_url
-    )
+    engine = engine_args.open()
     state = engine.abort(run_id, who())
     if state != "abort_requested":
         typer.echo(f"run {run_id}: {state}")
