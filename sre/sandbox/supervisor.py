@@ -113,18 +113,23 @@ def _group_members(pgid: int, not_before: float) -> list[psutil.Process]:
     return members
 
 
-def _user_ids(user: str | None) -> tuple[str | None, str | None]:
-    """(user, group) for Popen, or (None, None) when no switch is needed or possible."""
+def _as_user(argv: list[str], user: str | None) -> list[str]:
+    """argv, run as `user` (its group, no other groups) when we are root and it is another user.
+
+    setpriv switches and then execs in place, so the supervised pid is still the server's. Popen's own
+    user= cannot use vfork, and a plain fork runs the fork handlers of every library loaded: gRPC's, in
+    a process that has probed gRPC, have crashed the child before its exec.
+    """
     if user is None or os.geteuid() != 0:
-        return None, None
+        return argv
+    import grp
     import pwd
 
     entry = pwd.getpwnam(user)
     if entry.pw_uid == 0:
-        return None, None
-    import grp
-
-    return user, grp.getgrgid(entry.pw_gid).gr_name
+        return argv
+    group = grp.getgrgid(entry.pw_gid).gr_name
+    return ["setpriv", f"--reuid={user}", f"--regid={group}", "--clear-groups", "--", *argv]
 
 
 class Supervisor:
@@ -202,23 +207,19 @@ class Supervisor:
         if is_ours(record):
             return None
         log = Path(record.log)
-        user, group = _user_ids(record.user)
         env = {**os.environ, **record.env} if record.env else None
         with log.open("ab") as out:
             out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} start: {record.argv}\n".encode())
             out.flush()
             try:
                 proc = subprocess.Popen(
-                    record.argv,
+                    _as_user(record.argv, record.user),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     cwd=record.cwd,
                     env=env,
                     start_new_session=True,
-                    user=user,
-                    group=group,
-                    extra_groups=[] if user else None,
                 )
             except OSError as exc:
                 raise StartFailed(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from requirements import need
 
 from sre.sandbox import health
 from sre.sandbox.ports import PortAllocator, ephemeral_port, port_is_free
@@ -151,3 +152,24 @@ def test_a_port_that_listens_is_not_yet_a_postgres_that_accepts_sessions() -> No
 
 def test_a_running_postgres_accepts_sessions() -> None:
     assert health.postgres_accepting(5432)() is None  # the machine's own PostgreSQL, as the runbook tests use
+
+
+def test_a_process_for_another_user_runs_as_that_user_under_the_recorded_pid(tmp_path: Path) -> None:
+    # setpriv switches and execs in place: the pid the supervisor records is the program's own.
+    need(os.geteuid() == 0 or None, "root (to switch users)", "run the tests as root, as CI does")
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    tmp_path.chmod(0o755)
+    sup = supervisor(tmp_path)
+    port = ephemeral_port()
+    record = sup.start(ProcessSpec("web", "test", http_server(port), health.tcp(port), user="nobody"))
+    try:
+        proc = psutil.Process(record.pid)
+        assert proc.username() == "nobody"
+        assert proc.cmdline()[:3] == http_server(port)[:3]
+        status = Path(f"/proc/{record.pid}/status").read_text()
+        groups = next(line.split()[1:] for line in status.splitlines() if line.startswith("Groups:"))
+        assert proc.gids().real == nobody.pw_gid and groups == []
+    finally:
+        sup.stop_all()
