@@ -80,3 +80,16 @@ def test_unreachable_collector_is_one_line_not_a_crash(
     err = capsys.readouterr().err
     assert "did not take the results" in err
     assert "Traceback" not in err
+
+
+def test_the_collector_address_is_shown_without_its_credentials(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from probe_servers import closed_port
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://otel:s3cret-pass@127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    assert otlp.export(RESULTS[:1], environment="x", deadline=1.0) is False
+    err = capsys.readouterr().err
+    assert "did not take the results" in err
+    assert "s3cret-pass" not in err

@@ -84,7 +84,9 @@ def export(results: list[Result], *, environment: str, deadline: float = DEADLIN
     worker.join(deadline + 0.25)
     sent = bool(outcome and outcome[0])
     if not sent:
-        where = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        from sre.scrub import patterns
+
+        where = patterns(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""))  # a user:password in it stays out
         sys.stderr.write(f"OTLP: the collector at {where} did not take the results within {deadline:.2g} s\n")
     return sent
 
