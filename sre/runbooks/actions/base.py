@@ -8,6 +8,7 @@ every message it raises passes through the context's scrubber.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -108,7 +109,7 @@ class Context:
         return value
 
 
-class Action:
+class Action(abc.ABC):
     """The base: no effect to check (never done), nothing to verify or compensate."""
 
     name: ClassVar[str]
@@ -123,8 +124,9 @@ class Action:
     async def check(self, args: Any, ctx: Context) -> Check:
         return Check(done=False)
 
+    @abc.abstractmethod
     async def apply(self, args: Any, ctx: Context) -> dict[str, Any]:
-        raise NotImplementedError
+        """Make it so (idempotent); the facts to journal."""
 
     async def verify(self, args: Any, ctx: Context) -> None:
         return None
