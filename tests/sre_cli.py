@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -21,3 +25,17 @@ def run(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     code = exit_code(*args)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def start_exporter(
+    port: int, env: str, platform_file: Path, *, vantage: str | None = None, stdout: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """`sre probe serve` as a process on 127.0.0.1:PORT, as Prometheus would scrape it."""
+    argv = ["probe", "serve", "--listen", f"127.0.0.1:{port}", "--env", env, "--platform", str(platform_file)]
+    extra = {"SRE_VANTAGE": vantage} if vantage else {}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sre", *argv],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **extra},
+    )

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -17,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from alerts_support import REPO, need, prometheus, wait_ready
 from prometheus_client import CollectorRegistry
+from sre_cli import start_exporter
 
 from sre.alerting.build import SCRAPE, build
 from sre.alerting.definitions import load
@@ -128,24 +126,7 @@ def test_prometheus_discovers_the_endpoints_through_the_generated_scrape_config(
     need("prometheus")
     platform_file = _platform(tmp_path)
     port = ephemeral_port()
-    exporter = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sre",
-            "probe",
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--env",
-            "leaky",
-            "--platform",
-            str(platform_file),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "SRE_VANTAGE": "zone-a"},
-    )
+    exporter = start_exporter(port, "leaky", platform_file, vantage="zone-a")
     try:
         wait_ready(f"http://127.0.0.1:{port}/sd")
         platform = load_platform(platform_file)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +16,7 @@ from probe_servers import closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
+from sre_cli import start_exporter
 
 from sre.platform.loader import load_environment, load_platform
 from sre.probes.context import RunContext
@@ -79,24 +79,7 @@ def test_probe_and_metrics(platform_file: Path, servers: Servers) -> None:
 
 def test_serve_command_answers_and_stops(platform_file: Path, servers: Servers) -> None:
     port = closed_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sre",
-            "probe",
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--env",
-            "test",
-            "--platform",
-            str(platform_file),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "SRE_VANTAGE": "zone-a"},
-    )
+    proc = start_exporter(port, "test", platform_file, vantage="zone-a", stdout=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}/probe?target=https://localhost:{servers.https13}&module=https"
         for _ in range(100):

@@ -37,6 +37,7 @@ from hostile_servers import (
 from probe_servers import LoopThread, closed_port, server_context
 from probe_support import Servers
 from requirements import need, need_binary
+from sre_cli import start_exporter
 
 pytestmark = pytest.mark.integration
 
@@ -235,23 +236,7 @@ def test_names_that_never_resolve_do_not_hold_the_process(
 def test_the_exporter_refuses_a_header_flood_in_bounded_memory(platform_file: Path, hostile: Hostile) -> None:
     """`sre probe serve` keeps running for many scrapes: one hostile target must not grow it by a GB."""
     port = closed_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sre",
-            "probe",
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--env",
-            "test",
-            "--platform",
-            str(platform_file),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_exporter(port, "test", platform_file)
     try:
         url = f"http://127.0.0.1:{port}/probe?target=http://127.0.0.1:{hostile.flood}/&module=https"
         body = ""
