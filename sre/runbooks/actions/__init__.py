@@ -10,6 +10,7 @@ from sre.runbooks.actions.datastores import NatsPublish, PostgresSql, RedisComma
 from sre.runbooks.actions.gates import Probe, WaitUntil
 from sre.runbooks.actions.haproxy import HaproxyRuntime
 from sre.runbooks.actions.kubernetes import KubernetesRolloutRestart, KubernetesScale
+from sre.runbooks.actions.redis_failover import RedisFailover
 from sre.runbooks.actions.web import HttpCall, Notify, Silence
 
 REGISTRY: dict[str, Action] = {
@@ -19,6 +20,7 @@ REGISTRY: dict[str, Action] = {
         WaitUntil(),
         PostgresSql(),
         RedisCommand(),
+        RedisFailover(),
         NatsPublish(),
         HaproxyRuntime(),
         KubernetesScale(),

@@ -81,12 +81,22 @@ def _rolled_out(dep: Any) -> bool:
     )
 
 
+def _unavailable(ctx: Context, a: DeploymentArgs) -> str | None:
+    """Why the environment has no Kubernetes API for this endpoint (the sandbox's worker stand-in), if so."""
+    return ctx.endpoint(a.service, a.tier).unavailable.get("kubernetes")
+
+
 class KubernetesScale(Action):
+    """Skipped, with the environment's reason, where the endpoint has no Kubernetes API (the sandbox)."""
+
     name = "kubernetes_scale"
     Args = ScaleArgs
     reversible = True
 
     async def check(self, args: Any, ctx: Context) -> Check:
+        why = _unavailable(ctx, args)
+        if why is not None:
+            return Check(done=True, facts={"skipped": why})
         dep = await _read(ctx, args)
         return Check(done=dep.spec.replicas == args.replicas, facts={"replicas": dep.spec.replicas})
 
