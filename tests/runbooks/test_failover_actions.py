@@ -82,13 +82,13 @@ def rworld(tmp_path: Path, store_url: str, target_db: str, pair: Pair) -> World:
 
 
 @pytest.mark.parametrize("method", ["failover", "replicaof"])
-def test_redis_failover_swaps_roles_and_keeps_every_write(
-    rworld: World, pair: Pair, method: str
-) -> None:
+def test_redis_failover_swaps_roles_and_keeps_every_write(rworld: World, pair: Pair, method: str) -> None:
     first, second, _ = pair
     ctx = context(rworld)
     client(first).set("k", "before")
-    there = act("redis_failover", {"service": "cache", "from": "primary", "to": "secondary", "method": method}, ctx)
+    there = act(
+        "redis_failover", {"service": "cache", "from": "primary", "to": "secondary", "method": method}, ctx
+    )
     found = there.check()
     assert found.done is False and found.facts["from_role"] == "master" and found.facts["to_role"] == "slave"
     assert there.apply()["method"] == method
@@ -100,7 +100,9 @@ def test_redis_failover_swaps_roles_and_keeps_every_write(
     client(second).set("k", "after")
     wait(lambda: client(first).get("k") == "after", 10)  # the old master replicates from the new one
 
-    back = act("redis_failover", {"service": "cache", "from": "secondary", "to": "primary", "method": method}, ctx)
+    back = act(
+        "redis_failover", {"service": "cache", "from": "secondary", "to": "primary", "method": method}, ctx
+    )
     back.apply()
     back.verify()
     assert client(first).info("replication")["role"] == "master"
@@ -129,7 +131,13 @@ def test_redis_failover_to_a_stalled_replica_rolls_back_within_its_timeout(rworl
         client(pair.first).set("k", "x")
         stalled = act(
             "redis_failover",
-            {"service": "cache", "from": "primary", "to": "secondary", "method": "failover", "timeout_ms": 300},
+            {
+                "service": "cache",
+                "from": "primary",
+                "to": "secondary",
+                "method": "failover",
+                "timeout_ms": 300,
+            },
             ctx,
         )
         with pytest.raises(ActionFailed, match="did not complete within 300 ms"):

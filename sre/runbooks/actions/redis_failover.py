@@ -143,7 +143,7 @@ class RedisFailover(Action):
         if info.get("master_failover_state", "no-failover") != "no-failover":
             raise ActionFailed(f"redis {a.from_}: a failover is in progress already")
         await source.call("FAILOVER", "TO", target.host, str(target.port), "TIMEOUT", str(a.timeout_ms))
-        # FAILOVER answers at once; the handshake runs in the background until the state is back to no-failover.
+        # FAILOVER answers at once; the handshake goes on until the state is no-failover again.
         deadline = time.monotonic() + a.timeout_ms / 1000 + 5
         while time.monotonic() < deadline:
             info = await source.replication()
