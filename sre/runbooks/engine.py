@@ -53,6 +53,8 @@ class Engine:
     owner: str = field(default_factory=default_owner)
     lease: float = DEFAULT_LEASE
     observers: list[Observer] = field(default_factory=list)
+    # `sre drill` turns it off for its own runs (and says so): a drill switches back and forth on purpose.
+    breaker: bool = True
 
     def context(self, run_id: str) -> Context:
         return Context(
@@ -193,7 +195,7 @@ class Engine:
         """The breaker, fresh facts and the approval; a refusal's state, or None to go on."""
         limits = runbook.spec.limits
         recent = self.store.recent_runs(run.runbook, run.target, time.time() - limits.per, run.id)
-        if recent >= limits.runs:
+        if self.breaker and recent >= limits.runs:
             return self._refuse(
                 run,
                 st.REFUSED,

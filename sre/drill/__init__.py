@@ -1,0 +1,1 @@
+"""`sre drill`: exercises that prove a runbook does what it claims, measured while it runs."""
