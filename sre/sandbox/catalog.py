@@ -61,6 +61,7 @@ def launchers(profile: Profile) -> list[Launcher]:
         prometheus,
         redis,
         seaweedfs,
+        serve,
         webhook,
         workers,
     )
@@ -76,7 +77,7 @@ def launchers(profile: Profile) -> list[Launcher]:
             exporters.LAUNCHER,
             probe_exporter.LAUNCHER,
         ),
-        prometheus.LAUNCHER,
+        *(prometheus.LAUNCHER, serve.LAUNCHER),
     ]
     # Each launcher says which profile it belongs to; the full profile runs them all.
     return [launcher for launcher in ordered if profile in ("full", launcher.profile)]

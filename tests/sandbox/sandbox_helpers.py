@@ -106,8 +106,8 @@ def temporary_place() -> Iterator[Place]:
     folder.chmod(0o755)
     shutil.copy(REPO / "platform.yaml", folder / "platform.yaml")
     # What the full profile reads beside the platform file: probe definitions (the probe exporter),
-    # alert definitions (rules and Alertmanager's routes).
-    for content in ("probes", "alerts"):
+    # alert definitions (rules and Alertmanager's routes), runbooks (sre serve).
+    for content in ("probes", "alerts", "runbooks"):
         shutil.copytree(REPO / content, folder / content)
     try:
         yield Place(folder, folder / "platform.yaml")

@@ -1,4 +1,4 @@
-"""A local Alertmanager webhook receiver (sre.sandbox.webhook): where the sandbox's alerts arrive."""
+"""The stand-in for the chat and pager bridges (sre.sandbox.webhook): the human routes' alerts arrive here."""
 
 from __future__ import annotations
 
@@ -9,28 +9,21 @@ from sre.sandbox.context import Launcher, Run
 from sre.sandbox.supervisor import ProcessSpec
 
 NAME = "webhook"
-TOKEN_NAME = "webhook"  # noqa: S105 - the name of secrets/webhook.password, the token Alertmanager sends
+PORT = "webhook.http"
 
 
-def token_file(run: Run) -> str:
-    return str(run.secret(TOKEN_NAME))
+def notify_url(run: Run) -> str:
+    """The address of a human receiver, with `{receiver}` to fill in."""
+    return run.url("http", run.port(PORT)) + "/notify/{receiver}"
 
 
 def start(run: Run) -> None:
-    port = run.port("webhook.http")
+    port = run.port(PORT)
     run.supervisor.start(
         ProcessSpec(
             name=NAME,
             component=NAME,
-            argv=[
-                sys.executable,
-                "-m",
-                "sre.sandbox.webhook",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--token-file",
-                token_file(run),
-            ],
+            argv=[sys.executable, "-m", "sre.sandbox.webhook", "--listen", f"127.0.0.1:{port}"],
             health=health.http_get(port, "/healthz"),
             ports={"http": port},
         )
@@ -43,7 +36,7 @@ def start(run: Run) -> None:
 
 LAUNCHER = Launcher(
     name=NAME,
-    title="Alertmanager webhook receiver (sre.sandbox.webhook; /alerts needs the bearer token)",
+    title="Stand-in for the chat and pager bridges (sre.sandbox.webhook): /notify/<receiver>",
     kinds=(),
     binaries=(),
     start=start,
