@@ -68,6 +68,17 @@ def get_json(url: str, ca_file: Path) -> tuple[int, dict[str, Any]]:
     return status, json.loads(body)
 
 
+def post(url: str, body: bytes, ca_file: Path) -> tuple[int, dict[str, Any]]:
+    """POST a body; the status and the JSON answer (HTTP errors are answers too)."""
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, context=tls_context(ca_file), timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
 def secret(path: str | Path) -> str:
     return Path(path).read_text().strip()
 
