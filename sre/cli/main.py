@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-from sre import __version__
+from sre import __version__, clock
 from sre.cli import alerts, dashboards, elk, inventory, probe, runbook, sandbox, serve
 from sre.errors import SreError
 
@@ -49,6 +49,7 @@ def root(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    clock.start()
     try:
         # click's own handling prints usage, a hint and the error over four lines; ours is one.
         code = app(args=list(argv) if argv is not None else None, prog_name="sre", standalone_mode=False)

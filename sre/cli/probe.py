@@ -137,6 +137,7 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     """
     import time
 
+    from sre import clock
     from sre.probes.loop import run as run_loop
     from sre.probes.session import Selection, Session
 
@@ -160,7 +161,9 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
     started = time.time()
     # The bar stays until the output is written: closing the loop and judging are not a silent pause.
     with _progress(show=_interactive(output) and bool(session.targets)) as progress:
-        everything = run_loop(_run_with_progress(session, concurrency, timeout, progress))
+        # --timeout is the whole command's: loading the model and the drivers have used some of it.
+        budget = clock.left(timeout)
+        everything = run_loop(_run_with_progress(session, concurrency, budget, progress))
         if progress is not None:
             progress.update(progress.task_ids[0], description="judging")
         layout = _layout(output, wide=wide, show_skipped=show_skipped)
@@ -170,8 +173,8 @@ def run(  # noqa: PLR0917  (typer maps parameters to options)
         from sre.probes.output import otlp
 
         # Its own short deadline, within what is left of the run's budget (but never nothing).
-        left = timeout - (time.time() - started)
-        otlp.export(everything, environment=session.environment, deadline=min(otlp.DEADLINE, max(0.5, left)))
+        deadline = min(otlp.DEADLINE, max(0.25, clock.left(timeout)))
+        otlp.export(everything, environment=session.environment, deadline=deadline)
     if any(not r.passed for r in everything):
         raise typer.Exit(1)
 

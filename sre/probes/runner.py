@@ -46,11 +46,12 @@ async def run_probes(
     on_result: OnResult | None = None,
 ) -> list[Result]:
     """Probe every target; results come back in the order of `targets`."""
-    preload({t.check for t in targets})
     loop = asyncio.get_running_loop()
+    # The clock starts before the drivers load: their import is part of what the run's caller waits for.
+    deadline = loop.time() + budget
+    preload({t.check for t in targets})
     # Name lookups: a thread per probe in flight, twice, for lookups timed-out probes left behind.
     daemon_executor(loop, max(16, min(2 * concurrency, 256)))
-    deadline = loop.time() + budget
     results: list[Result | None] = [None] * len(targets)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(len(targets)):
@@ -77,7 +78,7 @@ async def run_probes(
 
 
 def preload(checks: set[str]) -> None:
-    """Import every check module (and let it load what it needs, `warm()`) before the clock starts.
+    """Import every check module (and let it load what it needs, `warm()`) before the first probe starts.
 
     A protocol driver's first import blocks the event loop for tens of milliseconds (botocore's S3
     models for hundreds); done inside the sweep, it would be charged to whichever probes are in flight.

@@ -53,6 +53,7 @@ def launchers(profile: Profile) -> list[Launcher]:
         clickhouse,
         exporters,
         gateway,
+        http_metrics,
         mlflow,
         nats,
         otel,
@@ -61,6 +62,7 @@ def launchers(profile: Profile) -> list[Launcher]:
         prometheus,
         redis,
         seaweedfs,
+        serve,
         webhook,
         workers,
     )
@@ -74,9 +76,10 @@ def launchers(profile: Profile) -> list[Launcher]:
             alertmanager.LAUNCHER,
             blackbox.LAUNCHER,
             exporters.LAUNCHER,
+            http_metrics.LAUNCHER,
             probe_exporter.LAUNCHER,
         ),
-        prometheus.LAUNCHER,
+        *(prometheus.LAUNCHER, serve.LAUNCHER),
     ]
     # Each launcher says which profile it belongs to; the full profile runs them all.
     return [launcher for launcher in ordered if profile in ("full", launcher.profile)]

@@ -3,7 +3,8 @@ that really uses PostgreSQL, Redis and NATS.
 
 Every request (but `/livez`) makes one round over its dependencies: a query
 (and an insert when the database is writable), a Redis INCR (GET on a replica)
-and a JetStream publish that waits for its ack. `/healthz` answers 200 with
+and a JetStream publish that waits for its ack. `POST /write` is the DR
+drill's acknowledged write (sre/sandbox/writes.py). `/healthz` answers 200 with
 `"status": "ok"` when the round passed, else 503 naming the failing
 dependencies by platform service id. A gRPC server answers the standard health
 service (SERVING / NOT_SERVING) from the same round, refreshed every second.
@@ -30,6 +31,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from sre.errors import one_line
+from sre.sandbox import writes
+from sre.sandbox.writes import Writer
 
 TIMEOUT = 1.5
 STREAM = "SANDBOX"
@@ -75,19 +78,26 @@ class Dependencies:
         )
         self._nats: Any = None
         self._js: Any = None
+        self.writes = Writer(self._connect_pg_writer, cfg.tier)
+
+    async def _connect_pg(self, *, autocommit: bool) -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(
+            host="127.0.0.1",
+            port=self.cfg.pg_port,
+            user=self.cfg.pg_user,
+            dbname=self.cfg.pg_db,
+            password=_secret(self.cfg.pg_password_file),
+            connect_timeout=2,
+            autocommit=autocommit,
+        )
+
+    async def _connect_pg_writer(self) -> psycopg.AsyncConnection[Any]:
+        return await self._connect_pg(autocommit=False)
 
     async def _postgres(self, service: str) -> dict[str, Any]:
         async with self._pg_lock:
             if self._pg is None or self._pg.closed:
-                self._pg = await psycopg.AsyncConnection.connect(
-                    host="127.0.0.1",
-                    port=self.cfg.pg_port,
-                    user=self.cfg.pg_user,
-                    dbname=self.cfg.pg_db,
-                    password=_secret(self.cfg.pg_password_file),
-                    connect_timeout=2,
-                    autocommit=True,
-                )
+                self._pg = await self._connect_pg(autocommit=True)
             try:
                 cur = await self._pg.execute("SELECT pg_is_in_recovery()")
                 row = await cur.fetchone()
@@ -164,6 +174,7 @@ class Dependencies:
     async def close(self) -> None:
         if self._pg is not None:
             await self._pg.close()
+        await self.writes.close()
         await self._redis.aclose()
         if self._nats is not None:
             await self._nats.close()
@@ -193,8 +204,24 @@ def make_app(cfg: Config, deps: Dependencies) -> web.Application:
         started = time.perf_counter()
         return _verdict(cfg, service, await deps.round(service), started)
 
-    app = web.Application()
+    async def write(request: web.Request) -> web.Response:
+        # Read one byte past the bound, so an oversized body is refused without reading all of it.
+        body = await request.content.read(writes.MAX_BODY + 1)
+        try:
+            writer, seq = writes.parse(body)
+        except writes.BadWrite as exc:
+            status = 413 if len(body) > writes.MAX_BODY else 400
+            return web.json_response({"ok": False, "error": str(exc)}, status=status)
+        try:
+            await asyncio.wait_for(deps.writes.write(writer, seq), TIMEOUT * 2)
+        except (psycopg.Error, OSError, TimeoutError) as exc:
+            error = one_line(exc, with_type=True)
+            return web.json_response({"ok": False, "tier": cfg.tier, "error": error}, status=503)
+        return web.json_response({"ok": True, "tier": cfg.tier})
+
+    app = web.Application(client_max_size=writes.MAX_BODY * 4)
     app.router.add_get("/livez", livez)
+    app.router.add_post("/write", write)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app
 

@@ -2,9 +2,9 @@
 
 Each case runs the CLI in a new interpreter (as a user would) against a server that never answers,
 trickles, floods headers, sends 50 MB, stalls after TLS, lists Kubernetes nodes at 1 byte/s, or
-collects OTLP without ever answering. The bound on wall time is the issue's: within the run's
-`--timeout` plus one second, over what the same command costs against a server that answers at once
-(interpreter start and imports, measured in the same test run, so a loaded machine does not fail it).
+collects OTLP without ever answering. The bound on wall time: the whole process, interpreter start
+and imports included, ends within the run's `--timeout` plus one second (the budget counts from the
+process's start, so the second is for judging, writing the result and exiting).
 Peak RSS, from the child itself, stays under 100 MiB.
 """
 
@@ -92,16 +92,12 @@ class Hostile:
     bait: int
     tls_stall: int
     kubernetes: int
-    baseline: float  # the same command against a server that answers at once
 
 
 @pytest.fixture(scope="module")
-def hostile(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
+def hostile(servers: Servers) -> Iterator[Hostile]:
     loop = LoopThread()
     tls = server_context(servers.pki.good, minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_3)
-    folder = tmp_path_factory.mktemp("hostile-base")
-    quick = cli(folder, "--target", f"http://127.0.0.1:{servers.http}/healthz", "--kind", "http")
-    assert quick.code == 0, quick.stderr
     try:
         yield Hostile(
             trickle=loop.serve_tcp(trickle_head),
@@ -110,14 +106,13 @@ def hostile(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Itera
             bait=loop.serve_tcp(backtracking_bait),
             tls_stall=loop.serve_tcp(stall, tls),
             kubernetes=loop.serve_tcp(trickling_kubernetes),
-            baseline=quick.wall,
         )
     finally:
         loop.stop()
 
 
 def within_deadline(ran: Ran, hostile: Hostile) -> None:
-    assert ran.wall < hostile.baseline + TIMEOUT + 1, f"{ran.wall:.1f} s; {ran.stderr[-500:]}"
+    assert ran.wall < TIMEOUT + 1, f"{ran.wall:.1f} s; {ran.stderr[-500:]}"
     assert ran.rss_mib < RSS_LIMIT_MIB, f"peak RSS {ran.rss_mib:.0f} MiB"
     assert "Traceback" not in ran.stderr
 
@@ -230,7 +225,7 @@ def test_names_that_never_resolve_do_not_hold_the_process(
     wall = time.monotonic() - begin
     result = json.loads(done.stdout)["results"][0]
     assert result["reason"] in ("timeout", "dns"), result
-    assert wall < hostile.baseline + TIMEOUT + 1, f"{wall:.1f} s; {done.stderr[-500:]}"
+    assert wall < TIMEOUT + 1, f"{wall:.1f} s; {done.stderr[-500:]}"
 
 
 def test_the_exporter_refuses_a_header_flood_in_bounded_memory(platform_file: Path, hostile: Hostile) -> None:

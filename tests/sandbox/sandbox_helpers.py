@@ -68,6 +68,17 @@ def get_json(url: str, ca_file: Path) -> tuple[int, dict[str, Any]]:
     return status, json.loads(body)
 
 
+def post(url: str, body: bytes, ca_file: Path) -> tuple[int, dict[str, Any]]:
+    """POST a body; the status and the JSON answer (HTTP errors are answers too)."""
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, context=tls_context(ca_file), timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
 def secret(path: str | Path) -> str:
     return Path(path).read_text().strip()
 
@@ -95,8 +106,8 @@ def temporary_place() -> Iterator[Place]:
     folder.chmod(0o755)
     shutil.copy(REPO / "platform.yaml", folder / "platform.yaml")
     # What the full profile reads beside the platform file: probe definitions (the probe exporter),
-    # alert definitions (rules and Alertmanager's routes).
-    for content in ("probes", "alerts"):
+    # alert definitions (rules and Alertmanager's routes), runbooks (sre serve).
+    for content in ("probes", "alerts", "runbooks"):
         shutil.copytree(REPO / content, folder / content)
     try:
         yield Place(folder, folder / "platform.yaml")

@@ -1,9 +1,10 @@
 """The observability loop on the full sandbox: probe exporter -> Prometheus (targets from /sd, the
-generated rules) -> Alertmanager (the generated routes) -> the local webhook receiver, for real.
+generated rules) -> Alertmanager (the generated routes) -> `sre serve` (the runbook receiver) and the
+stand-in for the human receivers, for real.
 
 Every probe query of every generated dashboard returns data for what the sandbox runs; alerts fire
-when a server stops, reach the webhook with the bearer token, are muted by a tier going down, and
-resolve when it comes back.
+when a server stops, reach `sre serve` with the bearer token (its API lists their episodes and the
+runs they asked for), are muted by a tier going down, and resolve when it comes back.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import json
 import re
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -31,7 +33,7 @@ from sre.sandbox.state import TierRow
 
 pytestmark = pytest.mark.integration
 
-CONTROL_PLANE = ("prometheus", "alertmanager", "blackbox", "probe-exporter", "webhook")
+CONTROL_PLANE = ("prometheus", "alertmanager", "blackbox", "probe-exporter", "sre-serve", "webhook")
 # Fire: `for` 15 s, rules every 5 s, a scrape every 5 s; Alertmanager waits 1 s. About half a minute.
 FIRE_TIMEOUT = 120.0
 
@@ -45,16 +47,24 @@ class Loop:
         self.prometheus = self.urls["prometheus"]["http"]
         self.alertmanager = self.urls["alertmanager"]["http"]
         self.webhook = self.urls["webhook"]["http"]
-        self.token = (sandbox.root / "secrets" / "webhook.password").read_text().strip()
+        self.serve = self.urls["sre-serve"]["http"]
+        secrets = sandbox.root / "secrets"
+        self.token = (secrets / "sre-serve.password").read_text().strip()
+        self.api_token = (secrets / "sre-serve-api.password").read_text().strip()
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         url = self.prometheus + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
         with urllib.request.urlopen(url, timeout=10) as resp:
             return json.load(resp)["data"]["result"]  # type: ignore[no-any-return]
 
-    def get(self, url: str) -> Any:
-        with urllib.request.urlopen(url, timeout=10) as resp:
+    def get(self, url: str, token: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as resp:
             return json.load(resp)
+
+    def api(self, path: str) -> Any:
+        """`sre serve`'s JSON API, with its API token."""
+        return self.get(self.serve + "/api/v1" + path, self.api_token)
 
     def firing(self) -> list[dict[str, str]]:
         alerts = self.get(self.prometheus + "/api/v1/alerts")["data"]["alerts"]
@@ -63,10 +73,21 @@ class Loop:
     def notifications(self) -> list[dict[str, Any]]:
         return self.get(self.webhook + "/notifications")  # type: ignore[no-any-return]
 
-    def delivered(
-        self, since: float, status: str, path: str = "/alerts", **labels: str
-    ) -> list[dict[str, Any]]:
-        """Notifications to `path` received since `since` holding an alert with these labels and status."""
+    def received(self, since: float, status: str, **labels: str) -> list[dict[str, Any]]:
+        """Alert episodes `sre serve` stored since `since` with these labels: first seen then (firing),
+        or resolved since then."""
+        out = []
+        for e in self.api("/episodes?limit=1000"):
+            if not all(e["labels"].get(k) == v for k, v in labels.items()):
+                continue
+            new = e["first_seen"] >= since
+            over = e["status"] == "resolved" and e["updated_at"] >= since
+            if new if status == "firing" else over:
+                out.append(e)
+        return out
+
+    def delivered(self, since: float, status: str, path: str, **labels: str) -> list[dict[str, Any]]:
+        """Notifications to the stand-in's `path` since `since` holding an alert with these labels and status."""
         out = []
         for n in self.notifications():
             if n["received_at"] < since or n["path"] != path:
@@ -144,8 +165,13 @@ def test_prometheus_discovers_through_sd_and_loads_the_generated_rules(loop: Loo
     groups = loop.get(loop.prometheus + "/api/v1/rules")["data"]["groups"]
     assert {"redis-probes", "platform-tiers", "ext_api-primary-slo"} <= {g["name"] for g in groups}
     assert all(g["interval"] <= 5 for g in groups)
-    # The rules run every 5 s: the SLO recording rules have data after one evaluation.
+    # The rules run every 5 s: the SLO recording rules have data after one evaluation, the probes'
+    # and the one from the gateway's own request metric (slo.requests in platform.yaml).
     eventually(lambda: loop.query('slo:sli_error:ratio_rate5m{service="ext_api"}'), timeout=30)
+    (requests,) = eventually(
+        lambda: loop.query('slo:sli_error:ratio_rate5m{slo_id="ext_api-primary-requests"}'), timeout=30
+    )
+    assert 0 <= float(requests["value"][1]) < 1  # the share of 5xx among the requests served
 
 
 # --- every panel has data -------------------------------------------------------------------------
@@ -241,7 +267,6 @@ def test_every_probe_query_of_every_dashboard_has_data(loop: Loop) -> None:
 NO_EXPORTER_HERE = {
     "ALERTS": "no alert fires while the sandbox is healthy (the panel shows `none`)",
     "sre_runbook_": "no switchover drill has run in this sandbox",
-    "http_server_request_duration_seconds": "the gateways and the CDN export no OpenTelemetry HTTP metrics",
     "jetstream_": "no prometheus-nats-exporter in the sandbox (none in Debian)",
     "gnatsd_": "no prometheus-nats-exporter in the sandbox (none in Debian)",
     "ClickHouse": "the sandbox's Prometheus does not scrape ClickHouse's /metrics",
@@ -291,14 +316,43 @@ def _wait(what: Callable[[], Any], timeout: float = FIRE_TIMEOUT) -> Any:
     return eventually(what, timeout=timeout, every=0.5)
 
 
-def test_a_stopped_replica_fires_reaches_the_webhook_and_resolves(loop: Loop) -> None:
+def _serve_metric(loop: Loop, name: str) -> dict[str, float]:
+    """Samples of one metric of `sre serve`'s /metrics: labels text -> value."""
+    with urllib.request.urlopen(loop.serve + "/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            key, _, value = line.rpartition(" ")
+            out[key[len(name) :]] = float(value)
+    return out
+
+
+def test_a_stopped_replica_fires_reaches_sre_serve_and_resolves(loop: Loop) -> None:
     started = time.time()
     loop.sandbox.stop_process("redis-secondary")
     try:
-        hit = _wait(lambda: loop.delivered(started, "firing", alertname="ReplicaNotReady", service="redis"))
-        fired_after = hit[0]["received_at"] - started
-        print(f"\ntime to fire: ReplicaNotReady delivered {fired_after:.1f} s after the replica stopped")
-        assert hit[0]["path"] == "/alerts" and hit[0]["authorized"] is True
+        hit = _wait(lambda: loop.received(started, "firing", alertname="ReplicaNotReady", service="redis"))
+        fired_after = hit[0]["first_seen"] - started
+        print(
+            f"\ntime to fire: ReplicaNotReady reached sre serve {fired_after:.1f} s after the replica stopped"
+        )
+        # Stored means authorised: sre serve answers 401 to a notification without its bearer token.
+        assert _serve_metric(loop, "sre_runbook_notifications_total")[""] >= 1
+        assert '{reason="unauthorized"}' not in _serve_metric(loop, "sre_runbook_rejected_total")
+        labels = hit[0]["labels"]
+        assert labels["runbook"] == "rebuild-replica" and labels["severity"] == "page"
+        assert {"zone", "dc", "team"} <= set(labels)
+        # The episode asked for its runbook: a run of rebuild-replica on the replica, which waits for
+        # its four-eyes approval before any step.
+        episode = _wait(
+            lambda: [e for e in loop.received(started, "firing", alertname="ReplicaNotReady") if e["run_id"]]
+        )[0]
+        run = loop.api(f"/runs/{episode['run_id']}")
+        assert (run["runbook"], run["params"]) == (
+            "rebuild-replica",
+            {"service": "redis", "tier": "secondary"},
+        )
         firing = loop.firing()
         names = {(a["alertname"], a["service"], a["tier"]) for a in firing}
         assert ("ReplicaNotReady", "redis", "secondary") in names
@@ -310,19 +364,16 @@ def test_a_stopped_replica_fires_reaches_the_webhook_and_resolves(loop: Loop) ->
             ("/notify/platform-ticket", "ProbeFailed"),
         ):
             _wait(functools.partial(loop.delivered, started, "firing", path, alertname=name, service="redis"))
-        (labels,) = [a["labels"] for a in hit[0]["alerts"] if a["labels"]["alertname"] == "ReplicaNotReady"]
-        assert labels["runbook"] == "rebuild-replica" and labels["severity"] == "page"
-        assert {"zone", "dc", "team"} <= set(labels)
     finally:
         loop.sandbox.start_process("redis-secondary")
     restarted = time.time()
     resolved = _wait(
-        lambda: loop.delivered(restarted, "resolved", alertname="ReplicaNotReady", service="redis")
+        lambda: loop.received(restarted, "resolved", alertname="ReplicaNotReady", service="redis")
     )
-    assert resolved[0]["authorized"] is True
-    print(f"resolved notification {resolved[0]['received_at'] - restarted:.1f} s after the replica started")
-    # No notification ever carried the token itself.
-    assert loop.token not in json.dumps(loop.notifications())
+    print(f"resolved notification {resolved[0]['updated_at'] - restarted:.1f} s after the replica started")
+    # Nothing sre serve keeps or logs carries the token.
+    assert loop.token not in json.dumps(loop.api("/episodes?limit=1000"))
+    assert loop.token not in (loop.sandbox.root / "logs" / "sre-serve.log").read_text()
 
 
 # Every process of the secondary tier: its replicas, its worker (behind the gateway's secondary
@@ -336,12 +387,12 @@ def test_a_tier_down_fires_once_mutes_its_services_and_resolves(loop: Loop) -> N
         loop.sandbox.stop_process(name)
     try:
         hit = _wait(
-            lambda: loop.delivered(started, "firing", alertname="DatacenterTierDown", tier="secondary")
+            lambda: loop.received(started, "firing", alertname="DatacenterTierDown", tier="secondary")
         )
         print(
-            f"\ntime to fire: DatacenterTierDown delivered {hit[0]['received_at'] - started:.1f} s after the stop"
+            f"\ntime to fire: DatacenterTierDown reached sre serve {hit[0]['first_seen'] - started:.1f} s "
+            "after the stop"
         )
-        assert hit[0]["path"] == "/alerts" and hit[0]["authorized"] is True
 
         def muted() -> list[dict[str, Any]] | None:
             alerts = loop.get(loop.alertmanager + "/api/v2/alerts")
@@ -365,5 +416,14 @@ def test_a_tier_down_fires_once_mutes_its_services_and_resolves(loop: Loop) -> N
         for name in reversed(SECONDARY):
             loop.sandbox.start_process(name)
     restarted = time.time()
-    resolved = _wait(lambda: loop.delivered(restarted, "resolved", alertname="DatacenterTierDown"))
-    print(f"resolved notification {resolved[0]['received_at'] - restarted:.1f} s after the tier started")
+    resolved = _wait(lambda: loop.received(restarted, "resolved", alertname="DatacenterTierDown"))
+    print(f"resolved notification {resolved[0]['updated_at'] - restarted:.1f} s after the tier started")
+
+
+def test_sre_serve_refuses_a_notification_without_its_token(loop: Loop) -> None:
+    body = json.dumps({"version": "4", "status": "firing", "alerts": []}).encode()
+    for headers in ({}, {"Authorization": "Bearer not-the-token-of-this-sandbox"}):
+        request = urllib.request.Request(loop.serve + "/alerts", data=body, headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401

@@ -1,5 +1,6 @@
 """The sandbox's own build of the generated alerts: rules, scrape job and Alertmanager config for the
-loop probe exporter -> Prometheus -> Alertmanager -> webhook, with the sandbox's short intervals.
+loop probe exporter -> Prometheus -> Alertmanager -> `sre serve` (and the stand-in for the human
+receivers), with the sandbox's short intervals.
 
 Built once per `up` into DIR/alerts (the layout of `sre alerts build`), from the alerts/ folder beside
 the platform file; a platform without one gets no rules and Alertmanager's silent default.
@@ -19,7 +20,7 @@ def built(run: Run) -> Path | None:
     """DIR/alerts, built now if this `up` has not built it yet; None without an alerts/ folder."""
     from sre.alerting.build import MARKER, Local, build, write
     from sre.alerting.definitions import DEFAULT_DIR, load
-    from sre.sandbox.launchers import webhook
+    from sre.sandbox.launchers import serve, webhook
 
     source = run.platform.source.parent / DEFAULT_DIR
     if not source.is_dir():
@@ -27,12 +28,11 @@ def built(run: Run) -> Path | None:
     out = run.root / FOLDER
     if (out / MARKER).exists():
         return out
-    hook = run.url("http", run.port("webhook.http"))
     local = Local(
         exporter=f"127.0.0.1:{run.port(EXPORTER_PORT)}",
-        notify_url=hook + "/notify/{receiver}",
-        runbook_webhook=hook + "/alerts",
-        credentials_file=webhook.token_file(run),
+        notify_url=webhook.notify_url(run),
+        runbook_webhook=serve.url(run) + "/alerts",
+        credentials_file=serve.token_file(run),
     )
     write(build(run.platform, load(source), local), out)
     return out

@@ -1,7 +1,8 @@
 """Alertmanager (Debian prometheus-alertmanager): the control plane's alert router, no cluster port.
 
-It runs the generated configuration (alerts/ beside the platform file), its webhooks pointed at the
-sandbox's receiver; without alerts/ every alert goes to a receiver that sends nothing.
+It runs the generated configuration (alerts/ beside the platform file): the automation route posts to
+the sandbox's `sre serve`, the human receivers to the webhook stand-in. Without alerts/ every alert
+goes to a receiver that sends nothing.
 """
 
 from __future__ import annotations

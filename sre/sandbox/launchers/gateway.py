@@ -98,9 +98,12 @@ def start(run: Run) -> None:
             ports={f"{fe.service}.{fe.tier}": fe.port for fe in frontends},
         )
     )
-    run.urls["gateway"] = {"runtime_api": f"unix://{socket}", "tier_map": str(map_file)}
+    control = {"runtime_api": f"unix://{socket}", "tier_map": str(map_file)}
+    run.urls["gateway"] = control
     for fe in frontends:
-        run.serve(fe.service, fe.tier, run.url("https", fe.port), process="haproxy")
+        # Runbooks find the runtime API and the map through the gateway's endpoint (haproxy_runtime).
+        endpoint = {"url": run.url("https", fe.port), "params": control}
+        run.serve(fe.service, fe.tier, endpoint, process="haproxy")
     for s in services:
         if s != otel:
             run.serve_cold(s, f"gateway.{s}", "https", "the gateway")

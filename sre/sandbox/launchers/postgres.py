@@ -30,6 +30,13 @@ CREATE TABLE IF NOT EXISTS events (
     at timestamptz NOT NULL DEFAULT now(),
     service text NOT NULL,
     tier text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drill_writes (
+    writer int NOT NULL,
+    seq bigint NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    tier text NOT NULL,
+    PRIMARY KEY (writer, seq)
 )
 """
 

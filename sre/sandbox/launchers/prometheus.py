@@ -1,6 +1,6 @@
-"""Prometheus (Debian prometheus): scrapes the monitoring stack, probes every running HTTPS endpoint
-through blackbox_exporter, and runs the generated loop: the probe exporter's targets from its /sd,
-the generated rules, alerts to the sandbox's Alertmanager."""
+"""Prometheus (Debian prometheus): scrapes the monitoring stack and `sre serve`, probes every running
+HTTPS endpoint through blackbox_exporter, and runs the generated loop: the probe exporter's targets
+from its /sd, the generated rules, alerts to the sandbox's Alertmanager."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sre.alerting.build import RULES, SCRAPE
 from sre.sandbox import binaries
 from sre.sandbox.context import Launcher, Run
-from sre.sandbox.launchers import alerting, exporters
+from sre.sandbox.launchers import alerting, exporters, http_metrics, serve
 from sre.sandbox.launchers.monitoring import start_exporter
 from sre.sandbox.render import render
 
@@ -47,6 +47,15 @@ def start(run: Run) -> None:
             port=port,
             alertmanager_port=run.port("alertmanager.http"),
             blackbox_port=run.port("blackbox.http"),
+            # Targets that label their own series (service, tier, ...), and sre serve's /metrics.
+            static_jobs=[
+                *(
+                    [(http_metrics.JOB, run.port(http_metrics.PORT))]
+                    if http_metrics.NAME in run.started
+                    else []
+                ),
+                ("sre_serve", run.port(serve.PORT)),
+            ],
             probes=probes(run),
             generated_jobs=jobs,
             exporter_jobs=[

@@ -1,49 +1,27 @@
-"""A local Alertmanager webhook receiver (sre.sandbox.webhook): where the sandbox's alerts arrive."""
+"""The stand-in for the chat and pager bridges (sre.sandbox.webhook): the human routes' alerts arrive here."""
 
 from __future__ import annotations
 
-import sys
-
-from sre.sandbox import health
 from sre.sandbox.context import Launcher, Run
-from sre.sandbox.supervisor import ProcessSpec
+from sre.sandbox.launchers.monitoring import start_python
 
 NAME = "webhook"
-TOKEN_NAME = "webhook"  # noqa: S105 - the name of secrets/webhook.password, the token Alertmanager sends
+PORT = "webhook.http"
 
 
-def token_file(run: Run) -> str:
-    return str(run.secret(TOKEN_NAME))
+def notify_url(run: Run) -> str:
+    """The address of a human receiver, with `{receiver}` to fill in."""
+    return run.url("http", run.port(PORT)) + "/notify/{receiver}"
 
 
 def start(run: Run) -> None:
-    port = run.port("webhook.http")
-    run.supervisor.start(
-        ProcessSpec(
-            name=NAME,
-            component=NAME,
-            argv=[
-                sys.executable,
-                "-m",
-                "sre.sandbox.webhook",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--token-file",
-                token_file(run),
-            ],
-            health=health.http_get(port, "/healthz"),
-            ports={"http": port},
-        )
-    )
-    run.urls[NAME] = {
-        "http": run.url("http", port),
-        "notifications": run.url("http", port) + "/notifications",
-    }
+    url = start_python(run, NAME, ["sre.sandbox.webhook"], PORT, ready="/healthz")
+    run.urls[NAME] = {"http": url, "notifications": url + "/notifications"}
 
 
 LAUNCHER = Launcher(
     name=NAME,
-    title="Alertmanager webhook receiver (sre.sandbox.webhook; /alerts needs the bearer token)",
+    title="Stand-in for the chat and pager bridges (sre.sandbox.webhook): /notify/<receiver>",
     kinds=(),
     binaries=(),
     start=start,
