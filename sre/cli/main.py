@@ -10,7 +10,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from sre import __version__, clock
-from sre.cli import alerts, dashboards, elk, inventory, probe, runbook, sandbox, serve
+from sre.cli import alerts, dashboards, drill, elk, inventory, probe, runbook, sandbox, serve
 from sre.errors import SreError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(probe.app, name="probe")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(runbook.app, name="runbook")
+app.add_typer(drill.app, name="drill")
 app.command("serve")(serve.serve)
 
 

@@ -9,6 +9,7 @@ each acknowledged row afterwards (RPO).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -41,13 +42,13 @@ def longest_gap(times: list[float], start: float, end: float) -> float:
     before = [t for t in times if t < start]
     after = [t for t in times if t > end]
     points = ([before[-1]] if before else [start]) + inside + ([after[0]] if after else [end])
-    return max((b - a for a, b in zip(points, points[1:], strict=False)), default=end - start)
+    return max((b - a for a, b in itertools.pairwise(points)), default=end - start)
 
 
 class Writers:
-    def __init__(self, url: str, count: int, tls: ssl.SSLContext | bool) -> None:
+    def __init__(self, url: str, ids: range, tls: ssl.SSLContext | bool) -> None:
         self.url = url
-        self.count = count
+        self.ids = ids
         self.tls = tls
         self.writes = Writes()
         self._stop = asyncio.Event()
@@ -57,7 +58,7 @@ class Writers:
         import httpx
 
         self._client = httpx.AsyncClient(verify=self.tls, timeout=REQUEST_TIMEOUT)
-        self._tasks = [asyncio.create_task(self._write(k)) for k in range(1, self.count + 1)]
+        self._tasks = [asyncio.create_task(self._write(k)) for k in self.ids]
 
     async def _write(self, writer: int) -> None:
         import httpx
