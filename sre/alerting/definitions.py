@@ -112,6 +112,7 @@ class SloRules(Strict):
     ticket: BurnAlert
     availability: Texts
     latency: Texts
+    requests: Texts
 
 
 class AlertDef(Texts):

@@ -1,19 +1,25 @@
-"""SLO rules from probe results: SLI error ratios per window, the budget, and burn-rate alerts.
+"""SLO rules from probe results and the services' own metrics: SLI error ratios per window, the
+budget, and burn-rate alerts.
 
 The SLI of a service on an active tier is the share of failed probes (availability) or of probes
-that failed or took longer than the latency threshold (latency), over every vantage point. Burn-rate
+that failed or took longer than the latency threshold (latency), over every vantage point; where
+the model names the service's request counters (`slo.requests`), also the share of failed requests
+(slo `requests`, alert RequestErrorBudgetBurn). Burn-rate
 alerts are multi-window: a pair fires when both its windows spend the budget faster than its factor.
 Budgets are rounded to ten digits, so 99.95 % gives 0.0005, not 0.0004999999999999449.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sre.alerting.definitions import BurnAlert, Texts, seconds
 from sre.alerting.model import Alert, Case, Expect, Group, Record, RuleFile, Series, fill
 from sre.alerting.probe_rules import TEST_VANTAGE, Build, service_labels
+from sre.errors import InputError
 from sre.grafana.promql import selector
+from sre.platform.model import Matcher, parse_selector
 
 SLI = "slo:sli_error:ratio_rate{window}"
 GOOD_LATENCY = "slo:probe_within_latency:ratio"
@@ -40,6 +46,8 @@ def slo_file(b: Build, sid: str) -> RuleFile | None:
         _availability(b, sid, tid, group)
         if svc.slo.latency is not None:
             _latency(b, sid, tid, group)
+        if svc.slo.requests is not None:
+            _requests(b, sid, tid, group)
         out.groups.append(group)
     return out
 
@@ -183,24 +191,39 @@ def _probe_series(b: Build, sid: str, tid: str, metric: str, values: str, *, van
     return Series(metric, {"job": b.job, "check": svc.kind, **keep, "vantage": vantage}, values)
 
 
-def _availability(b: Build, sid: str, tid: str, group: Group) -> None:
+ALERTS = {"availability": "AvailabilityBudgetBurn", "requests": "RequestErrorBudgetBurn"}
+
+
+def _availability_slo(
+    b: Build, sid: str, tid: str, group: Group, *, slo: str, sli: str
+) -> tuple[Objective, Alert, Alert]:
+    """The records, meta rules and burn alerts of an availability SLO measured by `sli`."""
     svc = b.platform.services[sid]
     assert svc.slo is not None
-    ids = _ids(sid, tid, "availability")
-    where = selector("probe_success", job=b.job, service=sid, tier=tid)
-    _sli_records(b, group, ids, f"1 - avg(avg_over_time({where}[<window>]))", svc.slo.window_days)
+    ids = _ids(sid, tid, slo)
+    _sli_records(b, group, ids, sli, svc.slo.window_days)
     _meta(group, ids, svc.slo.availability, svc.slo.window_days)
-    spent = budget(svc.slo.availability)
+    texts = b.defs.rules.slo.availability if slo == "availability" else b.defs.rules.slo.requests
     o = Objective(
-        "AvailabilityBudgetBurn",
-        b.defs.rules.slo.availability,
+        ALERTS[slo],
+        texts,
         ids,
         service_labels(b.platform, sid, tid),
-        spent,
+        budget(svc.slo.availability),
         f"{svc.slo.availability:g} %",
         svc.name,
     )
     page, ticket = _burn_alerts(b, group, o)
+    return o, page, ticket
+
+
+def _availability(b: Build, sid: str, tid: str, group: Group) -> None:
+    svc = b.platform.services[sid]
+    assert svc.slo is not None
+    where = selector("probe_success", job=b.job, service=sid, tier=tid)
+    sli = f"1 - avg(avg_over_time({where}[<window>]))"
+    o, page, ticket = _availability_slo(b, sid, tid, group, slo="availability", sli=sli)
+    spent = o.budget
 
     def steady(value: float) -> tuple[Series, ...]:
         values = f"{number(value)}x{STEPS}"
@@ -261,3 +284,68 @@ def _latency(b: Build, sid: str, tid: str, group: Group) -> None:
     k = round(n * (rates.medium or 0) * spent)
     medium = vantages(k) if len(factors) > 1 and factors[0] * spent < k / n < factors[1] * spent else None
     _cases_for(group, page, ticket, o, Inputs(vantages(n), medium, vantages(1), vantages(0)))
+
+
+def _render(metric: str, matchers: tuple[Matcher, ...], sid: str, tid: str) -> str:
+    inner = [f'service="{sid}"', f'tier="{tid}"'] + [f'{k}{op}"{v}"' for k, op, v in matchers]
+    return f"{metric}{{{','.join(inner)}}}"
+
+
+def _sample(label: str, op: str, value: str) -> str:
+    """A value an error series may carry for one matcher of `errors` (unit tests need one)."""
+    if op == "=":
+        return value
+    first = value.split("|", 1)[0]
+    guess = re.sub(r"\[(.)[^\]]*\]", r"\1", first).replace("\\d", "0").replace(".", "0")
+    if re.fullmatch(value, guess) is None:
+        raise InputError(
+            f"slo.requests.errors: cannot make a test value for {label}=~{value!r}; "
+            "use = or a plain pattern such as 5.."
+        )
+    return guess
+
+
+def _matches(labels: dict[str, str], matchers: tuple[Matcher, ...]) -> bool:
+    def one(value: str, op: str, want: str) -> bool:
+        hit = value == want if op in ("=", "!=") else re.fullmatch(want, value) is not None
+        return hit if op in ("=", "=~") else not hit
+
+    return all(one(labels.get(k, ""), op, v) for k, op, v in matchers)
+
+
+def _requests(b: Build, sid: str, tid: str, group: Group) -> None:
+    """The availability SLO from the service's own counters: errors / total, beside the probes'."""
+    svc = b.platform.services[sid]
+    assert svc.slo is not None and svc.slo.requests is not None
+    total_name, total_m = parse_selector(svc.slo.requests.total)
+    errors_name, errors_m = parse_selector(svc.slo.requests.errors)
+    errors, total = _render(errors_name, errors_m, sid, tid), _render(total_name, total_m, sid, tid)
+    # No failed request leaves no error series at all: that is a ratio of 0, not no data.
+    sli = f"(sum(rate({errors}[<window>])) or vector(0)) / sum(rate({total}[<window>]))"
+    o, page, ticket = _availability_slo(b, sid, tid, group, slo="requests", sli=sli)
+    spent = o.budget
+    where = {k: o.labels[k] for k in ("service", "zone", "tier", "dc")}
+    ok_labels = {**where, **{k: v for k, op, v in total_m if op == "="}}
+    bad_labels = {**ok_labels, **{k: _sample(k, op, v) for k, op, v in errors_m if op in ("=", "=~")}}
+    if total_name != errors_name or not (
+        _matches(bad_labels, total_m) and _matches(bad_labels, errors_m) and not _matches(ok_labels, errors_m)
+    ):
+        raise InputError(
+            f"services.{sid}.slo.requests: errors must select a part of total (the same counter, "
+            "more matchers)"
+        )
+    per_minute = 100.0
+
+    def share(ratio: float) -> tuple[Series, ...]:
+        ok = f"0+{number(per_minute * (1 - ratio))}x{STEPS}"
+        bad = f"0+{number(per_minute * ratio)}x{STEPS}"
+        return (Series(total_name, ok_labels, ok), Series(errors_name, bad_labels, bad))
+
+    rates = burns(b)
+    inputs = Inputs(
+        fast=share(1),
+        medium=share(rates.medium * spent) if rates.medium is not None else None,
+        slow=share(rates.slow * spent),
+        healthy=share(rates.healthy * spent),
+    )
+    _cases_for(group, page, ticket, o, inputs)

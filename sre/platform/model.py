@@ -6,6 +6,7 @@ sections live in `checks.py`, so every message can carry a field path.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -130,10 +131,51 @@ class Latency(Strict):
     percentile: Annotated[float, Field(ge=50, lt=100)] = 99
 
 
+_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?")
+_MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,\s*|$)')
+Matcher = tuple[str, str, str]  # label, operator (= != =~ !~), value
+
+
+def parse_selector(text: str) -> tuple[str, tuple[Matcher, ...]]:
+    """`metric{label="v", other=~"re"}` -> (metric, matchers); ValueError naming what is wrong."""
+    found = _SELECTOR.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(f'expected a series selector such as name{{label="value"}}; got {text!r}')
+    name, body = found[1], (found[2] or "").strip()
+    matchers: list[Matcher] = []
+    at = 0
+    while at < len(body):
+        m = _MATCHER.match(body, at)
+        if m is None:
+            raise ValueError(f"{text!r}: cannot read the matcher at {body[at:]!r}")
+        matchers.append((m[1], m[2], m[3]))
+        at = m.end()
+    for label, _, _ in matchers:
+        if label in ("service", "tier"):
+            raise ValueError(f"{text!r}: leave out {label}=; the rules select each service and tier")
+    return name, tuple(matchers)
+
+
+class RequestSli(Strict):
+    """An availability SLI from the service's own request counters: the share of `errors` in
+    `total`, both series selectors of counters (the rules add service and tier)."""
+
+    total: str
+    errors: str
+
+    @field_validator("total", "errors")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        parse_selector(value)
+        return value.strip()
+
+
 class Slo(Strict):
     availability: Annotated[float, Field(gt=0, lt=100)]
     latency: Latency | None = None
     window_days: Annotated[int, Field(ge=1, le=366)] = 30
+    # The availability SLO measured by the service's own metrics too, beside the probes.
+    requests: RequestSli | None = None
 
 
 class ServiceTier(Strict):

@@ -190,12 +190,16 @@ def test_same_series_as_blackbox(servers: Servers, chain: ChainServers, blackbox
     wanted = cases(servers, chain)
     ours, metrics = _sre_probes(config, wanted)
     problems: list[str] = []
+    seen: set[str] = set()
     for (name, module, target), mine in zip(wanted, ours, strict=True):
         theirs = _blackbox_probe(base, module, target)
         _promtool(mine, f"sre {name}")
         _promtool(theirs, f"blackbox {name}")
+        seen |= families(theirs).keys()
         problems += _compare(name, families(theirs), families(mine))
     assert not problems, "\n".join(problems)
+    # the cases reach the families compared above (the targets' /healthz sends Last-Modified)
+    assert "probe_http_last_modified_timestamp_seconds" in seen, sorted(seen)
     # /metrics: the meta-series blackbox's own alerts read.
     _promtool(metrics, "sre /metrics")
     with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:

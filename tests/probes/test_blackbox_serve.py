@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from probe_servers import LAST_MODIFIED
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -206,3 +208,52 @@ def test_model_endpoints_keep_the_platform_tls_policy(exporter: Exporter, server
     assert _value(text, "probe_success") == 0
     assert 'probe_failure_reason{reason="tls_version_below_policy"} 1.0' in text
     assert _families(text)["probe_tls_version_info"] == {(("version", "TLS 1.2"),): 1.0}
+
+
+def test_last_modified_and_iana_cipher(exporter: Exporter, servers: Servers) -> None:
+    _, text = _get(exporter, {"module": "http_2xx", "target": f"https://localhost:{servers.https12}/healthz"})
+    expected = parsedate_to_datetime(LAST_MODIFIED).timestamp()
+    assert _value(text, "probe_http_last_modified_timestamp_seconds") == expected
+    # blackbox prints Go's (IANA) suite names, not OpenSSL's
+    (labels,) = _families(text)["probe_tls_cipher_info"]
+    cipher = dict(labels)["cipher"]
+    assert cipher.startswith("TLS_ECDHE_") and "_WITH_" in cipher, cipher
+    _, text = _get(exporter, {"module": "http_2xx", "target": f"http://127.0.0.1:{servers.http}/nope"})
+    assert "probe_http_last_modified_timestamp_seconds" not in text
+
+
+def test_bearer_token_file_is_read_by_each_probe(tmp_path: Path, servers: Servers) -> None:
+    token = tmp_path / "token"
+    config = tmp_path / "blackbox.yml"
+    config.write_text(
+        "modules:\n  echo:\n    prober: http\n    timeout: 3s\n    http:\n"
+        f"      bearer_token_file: {token}\n"
+        '      fail_if_body_not_matches_regexp: ["Bearer first-token-0123456789"]\n'
+    )
+    run = RunContext(vantage="test")
+    # a missing file is not an error at start (blackbox reads it per probe)...
+    served = serve_modules(load_modules(config), run, config)
+    exporter = Exporter(
+        Definitions(exporter=ExporterSpec(allow=["127.0.0.1"])),
+        run,
+        registry=CollectorRegistry(),
+        blackbox=served,
+    )
+    params = {"module": "echo", "target": f"http://127.0.0.1:{servers.http}/echo"}
+    status, text = _get(exporter, params)
+    # ... but a probe failure with its reason
+    assert status == 200 and _value(text, "probe_success") == 0
+    assert (("reason", "auth"),) in _families(text)["probe_failure_reason"]
+    token.write_text("first-token-0123456789\n")
+    _, text = _get(exporter, params)
+    assert _value(text, "probe_success") == 1
+    token.write_text("second-token-0123456789\n")  # rotated: the next probe sends the new one
+    _, text = _get(exporter, params | {"debug": "true"})
+    assert (
+        _value(text.split("Metrics that would have been returned:\n")[1].split("\n\n")[0], "probe_success")
+        == 0
+    )
+    assert "second-token-0123456789" not in text and "first-token-0123456789" not in text
+    token.write_text("x" * 100_000)  # bounded: an oversized file is refused, not read
+    status, text = _get(exporter, params)
+    assert status == 200 and (("reason", "auth"),) in _families(text)["probe_failure_reason"]

@@ -46,7 +46,8 @@ def _red(board: Board, service: Service, *, count: str, errors: str, bucket: str
     slo_errors = 1 - service.slo.availability / 100 if service.slo else None
     board.graph(
         "Errors (share of requests)",
-        q(f"sum({rate(errors)}) / sum({rate(count)})", "errors"),
+        # No failed request has no error series at all: that is 0 %, not "no data".
+        q(f"(sum({rate(errors)}) or vector(0)) / sum({rate(count)})", "errors"),
         unit="percentunit",
         thresholds=bound(slo_errors),
         description="Share of requests that failed on the server side; red from the error rate the "

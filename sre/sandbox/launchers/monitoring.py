@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from sre.sandbox import health
@@ -23,3 +24,22 @@ def start_exporter(run: Run, name: str, binary: str, args: Sequence[str], ready:
     )
     run.urls[name] = {"http": run.url("http", port)}
     return port
+
+
+def start_python(
+    run: Run, name: str, module: Sequence[str], port_key: str, *, ready: str, start_timeout: float = 30.0
+) -> str:
+    """Start `python -m MODULE...` (this interpreter: the sandbox's own servers) on its port, as the
+    component of the same name, healthy when `ready` answers. Returns its base URL."""
+    port = run.port(port_key)
+    run.supervisor.start(
+        ProcessSpec(
+            name=name,
+            component=name,
+            argv=[sys.executable, "-m", *module, "--listen", f"127.0.0.1:{port}"],
+            health=health.http_get(port, ready),
+            ports={"http": port},
+            start_timeout=start_timeout,
+        )
+    )
+    return run.url("http", port)

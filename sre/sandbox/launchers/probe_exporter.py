@@ -6,13 +6,10 @@ environment file first, from the endpoints recorded so far; `up` rewrites it com
 
 from __future__ import annotations
 
-import sys
-
-from sre.sandbox import health
 from sre.sandbox.context import Launcher, Run
 from sre.sandbox.environment import ENV_NAME, environment_path, write_environment
 from sre.sandbox.launchers.alerting import EXPORTER_PORT
-from sre.sandbox.supervisor import ProcessSpec
+from sre.sandbox.launchers.monitoring import start_python
 
 NAME = "probe-exporter"
 VANTAGE = "sandbox"
@@ -23,32 +20,10 @@ def start(run: Run) -> None:
     write_environment(
         environment_path(platform), platform, run.endpoints, run.rows, root=run.root, ca_file=run.tls.ca_cert
     )
-    port = run.port(EXPORTER_PORT)
-    run.supervisor.start(
-        ProcessSpec(
-            name=NAME,
-            component=NAME,
-            argv=[
-                sys.executable,
-                "-m",
-                "sre",
-                "probe",
-                "serve",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--env",
-                ENV_NAME,
-                "--platform",
-                str(platform.source.absolute()),
-                "--vantage",
-                VANTAGE,
-            ],
-            health=health.http_get(port, "/sd"),
-            ports={"http": port},
-            start_timeout=60.0,
-        )
+    argv = ["sre", "probe", "serve", "--env", ENV_NAME, "--platform", str(platform.source.absolute())]
+    url = start_python(
+        run, NAME, [*argv, "--vantage", VANTAGE], EXPORTER_PORT, ready="/sd", start_timeout=60.0
     )
-    url = run.url("http", port)
     run.urls[NAME] = {"http": url, "sd": url + "/sd"}
 
 

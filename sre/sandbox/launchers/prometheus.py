@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sre.alerting.build import RULES, SCRAPE
 from sre.sandbox import binaries
 from sre.sandbox.context import Launcher, Run
-from sre.sandbox.launchers import alerting, exporters, serve
+from sre.sandbox.launchers import alerting, exporters, http_metrics, serve
 from sre.sandbox.launchers.monitoring import start_exporter
 from sre.sandbox.render import render
 
@@ -47,7 +47,15 @@ def start(run: Run) -> None:
             port=port,
             alertmanager_port=run.port("alertmanager.http"),
             blackbox_port=run.port("blackbox.http"),
-            serve_port=run.port(serve.PORT),
+            # Targets that label their own series (service, tier, ...), and sre serve's /metrics.
+            static_jobs=[
+                *(
+                    [(http_metrics.JOB, run.port(http_metrics.PORT))]
+                    if http_metrics.NAME in run.started
+                    else []
+                ),
+                ("sre_serve", run.port(serve.PORT)),
+            ],
             probes=probes(run),
             generated_jobs=jobs,
             exporter_jobs=[

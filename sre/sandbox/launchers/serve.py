@@ -10,12 +10,9 @@ Prometheus (stage 4), after the probe exporter has written that file.
 
 from __future__ import annotations
 
-import sys
-
-from sre.sandbox import health
 from sre.sandbox.context import Launcher, Run
 from sre.sandbox.environment import ENV_NAME
-from sre.sandbox.supervisor import ProcessSpec
+from sre.sandbox.launchers.monitoring import start_python
 
 NAME = "sre-serve"
 PORT = "sre-serve.http"
@@ -42,26 +39,14 @@ def start(run: Run) -> None:
     if not runbooks.is_dir():
         # No runbooks beside the platform: the receiver still records every alert, and starts nothing.
         runbooks = run.folder(NAME, "runbooks", mode=0o700)
-    port = run.port(PORT)
     argv = [
-        *(sys.executable, "-m", "sre", "serve", "--listen", f"127.0.0.1:{port}"),
-        *("--store", str(folder / STORE), "--runbooks", str(runbooks)),
+        *("sre", "serve", "--store", str(folder / STORE), "--runbooks", str(runbooks)),
         *("--token-file", token_file(run), "--api-token-file", str(run.secret(API_TOKEN))),
         *("--env", ENV_NAME, "--platform", str(run.platform.source.absolute())),
         *("--notify-url", webhook.notify_url(run).format(receiver=NAME)),
         *("--alertmanager-url", run.url("http", run.port("alertmanager.http"))),  # for its silences
     ]
-    run.supervisor.start(
-        ProcessSpec(
-            name=NAME,
-            component=NAME,
-            argv=argv,
-            health=health.http_get(port, "/healthz"),
-            ports={"http": port},
-            start_timeout=60.0,
-        )
-    )
-    base = url(run)
+    base = start_python(run, NAME, argv, PORT, ready="/healthz", start_timeout=60.0)
     run.urls[NAME] = {
         "http": base,
         "alerts": base + "/alerts",

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
-from sre.sandbox import health
 from sre.sandbox.context import Launcher, Run
-from sre.sandbox.supervisor import ProcessSpec
+from sre.sandbox.launchers.monitoring import start_python
 
 NAME = "webhook"
 PORT = "webhook.http"
@@ -18,20 +15,8 @@ def notify_url(run: Run) -> str:
 
 
 def start(run: Run) -> None:
-    port = run.port(PORT)
-    run.supervisor.start(
-        ProcessSpec(
-            name=NAME,
-            component=NAME,
-            argv=[sys.executable, "-m", "sre.sandbox.webhook", "--listen", f"127.0.0.1:{port}"],
-            health=health.http_get(port, "/healthz"),
-            ports={"http": port},
-        )
-    )
-    run.urls[NAME] = {
-        "http": run.url("http", port),
-        "notifications": run.url("http", port) + "/notifications",
-    }
+    url = start_python(run, NAME, ["sre.sandbox.webhook"], PORT, ready="/healthz")
+    run.urls[NAME] = {"http": url, "notifications": url + "/notifications"}
 
 
 LAUNCHER = Launcher(
