@@ -89,12 +89,8 @@ def _follows(info: dict[str, Any], master: _Node) -> bool:
 
 
 def _facts(source: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "from_role": source.get("role"),
-        "to_role": target.get("role"),
-        "from_offset": source.get("master_repl_offset"),
-        "to_offset": target.get("slave_repl_offset", target.get("master_repl_offset")),
-    }
+    # Roles only: the plan hash covers facts, and replication offsets move with every write.
+    return {"from_role": source.get("role"), "to_role": target.get("role")}
 
 
 class RedisFailover(Action):
@@ -133,7 +129,12 @@ class RedisFailover(Action):
                 await self._failover(args, source, target)
             else:
                 await self._replicaof(args, source, target)
-            return {"method": method, "seconds": round(time.perf_counter() - started, 3)}
+            info = await target.replication()
+            return {
+                "method": method,
+                "seconds": round(time.perf_counter() - started, 3),
+                "offset": info.get("master_repl_offset"),
+            }
         finally:
             await source.close()
             await target.close()
