@@ -48,7 +48,8 @@ def main(cycles: int) -> int:
     folder = Path(tempfile.mkdtemp(prefix="sre-bench-drill-"))
     folder.chmod(0o755)
     shutil.copy(REPO / "platform.yaml", folder / "platform.yaml")
-    shutil.copytree(REPO / "runbooks", folder / "runbooks")
+    for content in ("runbooks", "probes"):  # the runbook's probe steps read the probe definitions
+        shutil.copytree(REPO / content, folder / content)
     sandbox = Sandbox(folder / "sb")
     try:
         sandbox.up(load_platform(folder / "platform.yaml"), "core")
@@ -66,7 +67,11 @@ def main(cycles: int) -> int:
         if not done.stdout.strip():
             print(f"drill failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
             return 1
-        summary = json.loads(done.stdout)["summary"]
+        report = json.loads(done.stdout)
+        summary = report["summary"]
+        for cycle in report["cycles"]:
+            if not cycle["ok"]:
+                print(f"cycle {cycle['cycle']} failed: {cycle['failure']}")
         anchor = bare_promote(folder, folder / "sb")
     finally:
         sandbox.down()

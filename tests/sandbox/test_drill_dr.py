@@ -17,7 +17,7 @@ import pytest
 from sandbox_helpers import Running, pg, sre
 
 from sre.cli.runbook import open_engine
-from sre.drill.dr import Hooks, Report, run_drill
+from sre.drill.dr import Hooks, Report, run_drill, tier_states
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +97,25 @@ def test_a_stalled_replica_fails_the_cycle_with_its_reason(core: Running, tmp_pa
     )
     assert {s.outcome for s in cycle.steps} == {"not run"}
     assert report.rows_lost == 0 and report.rows_acknowledged > 0
+
+
+def test_the_real_switchover_back_and_forth_moves_postgres_and_redis_and_loses_nothing(
+    core: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SRE_CONTROL_PLANE_TIER", "tertiary")  # this engine runs here, in no tier it leaves
+    engine = open_engine(core.place.platform_file, None, str(tmp_path / "store.db"), env="sandbox")
+    seen: list[dict[str, dict[str, str]]] = []
+
+    async def tiers(number: int, source: str, target: str) -> None:
+        seen.append(await tier_states(engine))
+
+    report = asyncio.run(run_drill(engine, cycles=2, writers=3, hooks=Hooks(after_cycle=tiers)))
+    assert report.ok, [c.failure for c in report.cycles]
+    assert [(c.from_, c.to) for c in report.cycles] == [("primary", "secondary"), ("secondary", "primary")]
+    assert seen[0]["secondary"] == {"db_postgres": "primary", "redis": "master"}
+    assert seen[0]["primary"] == {"db_postgres": "replica", "redis": "replica"}
+    assert report.tiers["primary"] == {"db_postgres": "primary", "redis": "master"}
+    steps = {s.id: s for s in report.cycles[0].steps}
+    assert steps["promote"].outcome == steps["redis-failover"].outcome == "done"
+    assert steps["scale-target"].outcome == "skipped"
+    assert all(c.rows_acknowledged > 0 and c.rows_lost == 0 for c in report.cycles)
