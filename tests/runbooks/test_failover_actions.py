@@ -116,8 +116,8 @@ def test_redis_failover_is_done_when_already_so_and_refuses_a_source_that_is_no_
     ctx = context(rworld)
     back = act("redis_failover", {"service": "cache", "from": "secondary", "to": "primary"}, ctx)
     assert back.check().done is True  # primary is the master and secondary follows it: nothing to do
-    client(second).execute_command("REPLICAOF", "NO", "ONE")
-    client(first).execute_command("REPLICAOF", "127.0.0.1", "1")  # follows nothing that answers
+    client(second).replicaof("NO", "ONE")
+    client(first).replicaof("127.0.0.1", 1)  # follows nothing that answers
     wrong = act("redis_failover", {"service": "cache", "from": "primary", "to": "secondary"}, ctx)
     with pytest.raises(ActionFailed, match="is not the master") as caught:
         wrong.check()
