@@ -28,14 +28,21 @@ def run(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 
 def start_exporter(
-    port: int, env: str, platform_file: Path, *, vantage: str | None = None, stdout: int = subprocess.DEVNULL
+    port: int,
+    env: str,
+    platform_file: Path,
+    *,
+    vantage: str | None = None,
+    stdout: int = subprocess.DEVNULL,
+    extra_args: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """`sre probe serve` as a process on 127.0.0.1:PORT, as Prometheus would scrape it."""
     argv = ["probe", "serve", "--listen", f"127.0.0.1:{port}", "--env", env, "--platform", str(platform_file)]
-    extra = {"SRE_VANTAGE": vantage} if vantage else {}
+    argv += extra_args
+    environ = {"SRE_VANTAGE": vantage} if vantage else {}
     return subprocess.Popen(
         [sys.executable, "-m", "sre", *argv],
         stdout=stdout,
         stderr=subprocess.PIPE,
-        env={**os.environ, **extra},
+        env={**os.environ, **environ},
     )

@@ -199,7 +199,7 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
     and blackbox's (its standard ones such as http_2xx, or those of --config.file), and /sd: the
     environment's endpoints for Prometheus' http_sd_configs."""
     from sre.probes.blackbox.config import load_modules, standard_modules
-    from sre.probes.blackbox.modules import serve_modules
+    from sre.probes.blackbox.modules import Served, serve_modules
     from sre.probes.exporter import Exporter
     from sre.probes.exporter import serve as serve_exporter
     from sre.probes.loop import run as run_loop
@@ -208,12 +208,17 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise InputError(f"--listen: expected HOST:PORT, such as 127.0.0.1:9116; got {listen!r}")
-    modules = standard_modules()
-    if config_file is not None:
-        modules.update(load_modules(config_file))
     session = Session.planned(env=env, platform_file=platform_file, probes=probes, vantage=vantage)
+
+    def blackbox_modules() -> dict[str, Served]:
+        modules = standard_modules()
+        if config_file is not None:
+            modules.update(load_modules(config_file))
+        return serve_modules(modules, session.context, config_file)
+
     exporter = Exporter.for_session(session)
-    exporter.blackbox = serve_modules(modules, session.context, config_file)
+    exporter.blackbox = blackbox_modules()
+    exporter.reloader = blackbox_modules if config_file is not None else None
     exporter.meta_series()
 
     def ready() -> None:

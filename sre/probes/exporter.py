@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
 
+from sre.errors import InputError
 from sre.probes import runner
 from sre.probes.context import RunContext
 from sre.probes.definitions import Definitions
@@ -68,6 +69,9 @@ class Exporter:
     _names: set[str] = field(default_factory=set)
     _names_of: int = -1  # len(known) when _names was made
     unknown_modules: Counter | None = None
+    # Builds the blackbox modules again from their file (SIGHUP, POST /-/reload); raises InputError.
+    reloader: Callable[[], dict[str, Served]] | None = None
+    _reloaded: tuple[Gauge, Gauge] | None = None
 
     def __post_init__(self) -> None:
         # Labels come from fixed sets only (modules served, four outcomes): junk requests add no series.
@@ -84,7 +88,7 @@ class Exporter:
     def meta_series(self) -> None:
         """blackbox_exporter's own series, once blackbox modules are served."""
         if not self._meta:
-            _meta_series(self.registry)
+            self._reloaded = _meta_series(self.registry)
             self.unknown_modules = Counter(
                 "blackbox_module_unknown",
                 "Count of unknown modules requested by probes",
@@ -221,6 +225,32 @@ class Exporter:
             text = render.debug(found.module, result, text, run.scrubber.text)
         return web.Response(body=text.encode(), content_type=None, headers={"Content-Type": TEXT})
 
+    def reload(self) -> str | None:
+        """Read the module file again, as blackbox does on SIGHUP or POST /-/reload. A file that does
+        not load keeps the modules served so far; the error is returned and
+        blackbox_exporter_config_last_reload_successful says 0 until a reload succeeds."""
+        if self.reloader is None:
+            return None
+        try:
+            served = self.reloader()
+        except InputError as exc:
+            if self._reloaded is not None:
+                self._reloaded[0].set(0)
+            return str(exc)
+        self.blackbox = served
+        if self._reloaded is not None:
+            self._reloaded[0].set(1)
+            self._reloaded[1].set(time.time())
+        return None
+
+    async def handle_reload(self, request: web.Request) -> web.Response:
+        if request.method != "POST":
+            return web.Response(status=405, text="This endpoint requires a POST request.\n")
+        error = self.reload()
+        if error is not None:
+            return web.Response(status=500, text=f"failed to reload config: {error}\n")
+        return web.Response(text="reloaded\n")
+
     async def handle_metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(self.registry), headers={"Content-Type": TEXT})
 
@@ -235,6 +265,7 @@ class Exporter:
         app.router.add_get("/", self.handle_index)
         app.router.add_get("/probe", self.handle_probe)
         app.router.add_get("/metrics", self.handle_metrics)
+        app.router.add_route("*", "/-/reload", self.handle_reload)
         if self.discovery is not None:
             self.discovery.mount(app)
         return app
@@ -253,6 +284,7 @@ async def serve(exporter: Exporter, host: str, port: int, ready: Callable[[], No
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, _reload_logged, exporter)
         await stop.wait()
     finally:
         await app_runner.cleanup()
@@ -307,8 +339,17 @@ def _stderr(text: str) -> None:
     sys.stderr.flush()
 
 
-def _meta_series(registry: CollectorRegistry) -> None:
-    """blackbox_exporter's own series, so its meta-alerts (config reload failed, exporter down) have data."""
+def _reload_logged(exporter: Exporter) -> None:
+    error = exporter.reload()
+    if error is not None:
+        _stderr(f"sre probe exporter: config reload failed, the previous modules stay: {error}\n")
+    elif exporter.reloader is not None:
+        _stderr(f"sre probe exporter: config reloaded (modules: {', '.join(exporter.modules)})\n")
+
+
+def _meta_series(registry: CollectorRegistry) -> tuple[Gauge, Gauge]:
+    """blackbox_exporter's own series, so its meta-alerts (config reload failed, exporter down) have
+    data; returns the two reload gauges."""
     from sre import __version__
 
     build = Gauge(
@@ -319,16 +360,19 @@ def _meta_series(registry: CollectorRegistry) -> None:
     )
     python = f"python{sys.version_info.major}.{sys.version_info.minor}"
     build.labels(__version__, "sre", "sre", python, sys.platform, platform.machine()).set(1)
-    Gauge(
+    successful = Gauge(
         "blackbox_exporter_config_last_reload_successful",
         "Blackbox exporter config loaded successfully.",
         registry=registry,
-    ).set(1)
-    Gauge(
+    )
+    successful.set(1)
+    when = Gauge(
         "blackbox_exporter_config_last_reload_success_timestamp_seconds",
         "Timestamp of the last successful configuration reload.",
         registry=registry,
-    ).set(time.time())
+    )
+    when.set(time.time())
+    return successful, when
 
 
 def _names(target: str) -> list[str]:

@@ -121,6 +121,9 @@ class LoopThread:
         self.loop.close()
 
 
+LAST_MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"  # /healthz's Last-Modified header
+
+
 async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """A small HTTP/1.1 server: /healthz (JSON ok), / (the SPA), /status/NNN, /redirect[/N], else 404."""
     try:
@@ -162,9 +165,10 @@ async def http_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
         status, ctype, body = 200, "application/json", json.dumps(headers).encode()
     else:
         status, ctype, body = 404, "text/plain", b"not found"
+    extra = f"Last-Modified: {LAST_MODIFIED}\r\n" if path == "/healthz" else ""
     writer.write(
         f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-        f"Connection: close\r\n\r\n".encode()
+        f"{extra}Connection: close\r\n\r\n".encode()
         + body
     )
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -83,12 +84,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainServers]:
         loop.stop()
 
 
-@pytest.fixture(scope="module")
-def blackbox(
-    servers: Servers, chain: ChainServers, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Path]]:
+def start_blackbox(config: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The real blackbox_exporter on a free port, once it answers /metrics."""
     binary = need_binary("prometheus-blackbox-exporter")
-    config = blackbox_yml(tmp_path_factory.mktemp("blackbox"), servers.pki.ca_file, chain.ca_file)
     for _ in range(5):  # a port picked free can be taken before the exporter binds it: try another
         port = closed_port()
         proc = subprocess.Popen(
@@ -108,11 +106,18 @@ def blackbox(
                 continue
             break
         if proc.poll() is None:
-            break
-    else:
-        pytest.fail(
-            f"blackbox_exporter did not start: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}"
-        )
+            return proc, base
+    pytest.fail(
+        f"blackbox_exporter did not start: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}"
+    )
+
+
+@pytest.fixture(scope="module")
+def blackbox(
+    servers: Servers, chain: ChainServers, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    config = blackbox_yml(tmp_path_factory.mktemp("blackbox"), servers.pki.ca_file, chain.ca_file)
+    proc, base = start_blackbox(config)
     try:
         yield base, config
     finally:
@@ -190,12 +195,16 @@ def test_same_series_as_blackbox(servers: Servers, chain: ChainServers, blackbox
     wanted = cases(servers, chain)
     ours, metrics = _sre_probes(config, wanted)
     problems: list[str] = []
+    seen: set[str] = set()
     for (name, module, target), mine in zip(wanted, ours, strict=True):
         theirs = _blackbox_probe(base, module, target)
         _promtool(mine, f"sre {name}")
         _promtool(theirs, f"blackbox {name}")
+        seen |= families(theirs).keys()
         problems += _compare(name, families(theirs), families(mine))
     assert not problems, "\n".join(problems)
+    # the cases reach the families compared above (the targets' /healthz sends Last-Modified)
+    assert "probe_http_last_modified_timestamp_seconds" in seen, sorted(seen)
     # /metrics: the meta-series blackbox's own alerts read.
     _promtool(metrics, "sre /metrics")
     with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:
@@ -207,3 +216,52 @@ def test_same_series_as_blackbox(servers: Servers, chain: ChainServers, blackbox
             tuple(k for k, _ in labels) for labels in mine_meta[family]
         }, family
     assert mine_meta["blackbox_exporter_config_last_reload_successful"] == {(): 1.0}
+
+
+def _post(url: str) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _reload_state(base: str) -> float:
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as resp:
+        return families(resp.read().decode())["blackbox_exporter_config_last_reload_successful"][()]
+
+
+def test_reload_as_blackbox(tmp_path: Path) -> None:
+    """POST /-/reload with a bad file, then a good one: the same answers and reload state from both."""
+    seen = []
+    for name in ("blackbox", "sre"):
+        config = tmp_path / name / "blackbox.yml"
+        config.parent.mkdir()
+        config.write_text("modules:\n  m:\n    prober: tcp\n    timeout: 2s\n")
+        if name == "blackbox":
+            proc, base = start_blackbox(config)
+        else:
+            port = closed_port()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "sre", "probe", "serve", "--listen", f"127.0.0.1:{port}",
+                 "--config.file", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )  # fmt: skip
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(150):
+                try:
+                    _reload_state(base)
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    time.sleep(0.1)
+        try:
+            config.write_text("modules:\n  m:\n    prober: tcp\n    tcp: {no_such_key: 1}\n")
+            bad = (_post(f"{base}/-/reload"), _reload_state(base))
+            config.write_text("modules:\n  m:\n    prober: tcp\n    timeout: 1s\n")
+            good = (_post(f"{base}/-/reload"), _reload_state(base))
+            seen.append((bad, good))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert seen[0] == seen[1] == (((500, 0.0), (200, 1.0))), seen

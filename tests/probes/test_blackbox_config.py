@@ -166,9 +166,6 @@ def test_unreadable_files_are_errors_at_start(tmp_path: Path) -> None:
     text = "modules:\n  m:\n    prober: http\n    http:\n      tls_config: {ca_file: /nonexistent/ca.pem}\n"
     with pytest.raises(InputError, match=r"modules\.m\.http\.tls_config"):
         serve_modules(load_modules(_write(tmp_path, text)), RunContext(), tmp_path / "blackbox.yml")
-    text = "modules:\n  m:\n    prober: http\n    http:\n      bearer_token_file: /nonexistent/token\n"
-    with pytest.raises(InputError, match=r"modules\.m\.http\.bearer_token_file"):
-        serve_modules(load_modules(_write(tmp_path, text)), RunContext(), tmp_path / "blackbox.yml")
 
 
 def test_cli_refuses_at_start(tmp_path: Path) -> None:

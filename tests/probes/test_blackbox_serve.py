@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from probe_servers import LAST_MODIFIED, closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
+from sre_cli import start_exporter
 
 from sre.probes.blackbox.config import load_modules
 from sre.probes.blackbox.modules import serve_modules
@@ -206,3 +214,144 @@ def test_model_endpoints_keep_the_platform_tls_policy(exporter: Exporter, server
     assert _value(text, "probe_success") == 0
     assert 'probe_failure_reason{reason="tls_version_below_policy"} 1.0' in text
     assert _families(text)["probe_tls_version_info"] == {(("version", "TLS 1.2"),): 1.0}
+
+
+def test_last_modified_and_iana_cipher(exporter: Exporter, servers: Servers) -> None:
+    _, text = _get(exporter, {"module": "http_2xx", "target": f"https://localhost:{servers.https12}/healthz"})
+    expected = parsedate_to_datetime(LAST_MODIFIED).timestamp()
+    assert _value(text, "probe_http_last_modified_timestamp_seconds") == expected
+    # blackbox prints Go's (IANA) suite names, not OpenSSL's
+    (labels,) = _families(text)["probe_tls_cipher_info"]
+    cipher = dict(labels)["cipher"]
+    assert cipher.startswith("TLS_ECDHE_") and "_WITH_" in cipher, cipher
+    _, text = _get(exporter, {"module": "http_2xx", "target": f"http://127.0.0.1:{servers.http}/nope"})
+    assert "probe_http_last_modified_timestamp_seconds" not in text
+
+
+def test_bearer_token_file_is_read_by_each_probe(tmp_path: Path, servers: Servers) -> None:
+    token = tmp_path / "token"
+    config = tmp_path / "blackbox.yml"
+    config.write_text(
+        "modules:\n  echo:\n    prober: http\n    timeout: 3s\n    http:\n"
+        f"      bearer_token_file: {token}\n"
+        '      fail_if_body_not_matches_regexp: ["Bearer first-token-0123456789"]\n'
+    )
+    run = RunContext(vantage="test")
+    # a missing file is not an error at start (blackbox reads it per probe)...
+    served = serve_modules(load_modules(config), run, config)
+    exporter = Exporter(
+        Definitions(exporter=ExporterSpec(allow=["127.0.0.1"])),
+        run,
+        registry=CollectorRegistry(),
+        blackbox=served,
+    )
+    params = {"module": "echo", "target": f"http://127.0.0.1:{servers.http}/echo"}
+    status, text = _get(exporter, params)
+    # ... but a probe failure with its reason
+    assert status == 200 and _value(text, "probe_success") == 0
+    assert (("reason", "auth"),) in _families(text)["probe_failure_reason"]
+    token.write_text("first-token-0123456789\n")
+    _, text = _get(exporter, params)
+    assert _value(text, "probe_success") == 1
+    token.write_text("second-token-0123456789\n")  # rotated: the next probe sends the new one
+    _, text = _get(exporter, params | {"debug": "true"})
+    assert (
+        _value(text.split("Metrics that would have been returned:\n")[1].split("\n\n")[0], "probe_success")
+        == 0
+    )
+    assert "second-token-0123456789" not in text and "first-token-0123456789" not in text
+    token.write_text("x" * 100_000)  # bounded: an oversized file is refused, not read
+    status, text = _get(exporter, params)
+    assert status == 200 and (("reason", "auth"),) in _families(text)["probe_failure_reason"]
+
+
+def _reload_gauge(metrics: str) -> float:
+    return _value(metrics, "blackbox_exporter_config_last_reload_successful")
+
+
+def test_reload_keeps_the_old_modules_when_the_new_file_is_bad(tmp_path: Path, servers: Servers) -> None:
+    config = tmp_path / "blackbox.yml"
+    config.write_text("modules:\n  first:\n    prober: tcp\n    timeout: 2s\n")
+    run = RunContext(vantage="test")
+    exporter = Exporter(
+        Definitions(exporter=ExporterSpec(allow=["127.0.0.1"])),
+        run,
+        registry=CollectorRegistry(),
+        blackbox=serve_modules(load_modules(config), run, config),
+        reloader=lambda: serve_modules(load_modules(config), run, config),
+    )
+    target = f"127.0.0.1:{servers.http}"
+
+    async def go() -> None:
+        async with TestClient(TestServer(exporter.app())) as client:
+            assert (await client.get("/-/reload")).status == 405  # as blackbox: POST only
+            config.write_text("modules:\n  second:\n    prober: tcp\n    tcp: {no_such_key: 1}\n")
+            resp = await client.post("/-/reload")
+            text = await resp.text()
+            assert resp.status == 500 and "no_such_key" in text and "\n" not in text.rstrip("\n")
+            assert _reload_gauge(await (await client.get("/metrics")).text()) == 0
+            resp = await client.get("/probe", params={"module": "first", "target": target})
+            assert _value(await resp.text(), "probe_success") == 1  # the old modules stay
+            config.write_text("modules:\n  second:\n    prober: tcp\n    timeout: 2s\n")
+            assert (await client.post("/-/reload")).status == 200
+            assert _reload_gauge(await (await client.get("/metrics")).text()) == 1
+            resp = await client.get("/probe", params={"module": "second", "target": target})
+            assert _value(await resp.text(), "probe_success") == 1
+            resp = await client.get("/probe", params={"module": "first", "target": target})
+            assert resp.status == 400
+
+    asyncio.run(go())
+
+
+def test_sighup_reloads_the_serving_process(tmp_path: Path, servers: Servers, platform_file: Path) -> None:
+    config = tmp_path / "blackbox.yml"
+    config.write_text("modules:\n  first:\n    prober: tcp\n    timeout: 2s\n")
+    port = closed_port()
+    proc = start_exporter(port, "test", platform_file, extra_args=("--config.file", str(config)))
+    base = f"http://127.0.0.1:{port}"
+    target = f"localhost:{servers.https13}"  # a model endpoint: allowed without exporter.allow
+
+    def probe(module: str) -> tuple[int, str]:
+        query = urllib.parse.urlencode({"module": module, "target": target})
+        try:
+            with urllib.request.urlopen(f"{base}/probe?{query}", timeout=10) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def metrics() -> str:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as resp:
+            return str(resp.read().decode())
+
+    try:
+        for _ in range(150):
+            try:
+                status, text = probe("first")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        else:
+            pytest.fail("the exporter did not start")
+        assert status == 200 and _value(text, "probe_success") == 1
+        config.write_text("modules:\n  second:\n    prober: tcp\n    timeout: 2s\n")
+        proc.send_signal(signal.SIGHUP)
+        for _ in range(100):
+            if probe("second")[0] == 200:
+                break
+            time.sleep(0.05)
+        assert probe("first")[0] == 400
+        config.write_text("modules: [not a mapping\n")
+        proc.send_signal(signal.SIGHUP)
+        for _ in range(100):
+            if _reload_gauge(metrics()) == 0:
+                break
+            time.sleep(0.05)
+        assert _reload_gauge(metrics()) == 0
+        status, text = probe("second")
+        assert status == 200 and _value(text, "probe_success") == 1
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    lines = [line for line in err.decode().splitlines() if "reload" in line]
+    assert len(lines) == 2 and "reload failed" in lines[1] and str(config) in lines[1], lines
+    assert "Traceback" not in err.decode()

@@ -14,6 +14,8 @@ import base64
 import socket
 from collections.abc import Callable
 from dataclasses import replace
+from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -25,6 +27,8 @@ from sre.probes.checks.http import check_http
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.regex import compile_regex
+from sre.safefile import FileProblem, read_secret
+from sre.scrub import Scrubber
 
 from .config import HttpProbe, Module
 
@@ -67,22 +71,46 @@ def _with_ip(url: str, ip: str) -> str:
     return parts._replace(netloc=f"{host}{port}").geturl()
 
 
-def http_headers(probe: HttpProbe, secret: str | None) -> dict[str, str]:
-    """The module's headers with its authorization (the bearer token file already read)."""
+def http_headers(probe: HttpProbe) -> dict[str, str]:
+    """The module's headers with its fixed authorization (bearer_token_file is read per probe)."""
     headers = dict(probe.headers)
     if probe.basic_auth is not None:
         pair = f"{probe.basic_auth.username}:{probe.basic_auth.password or ''}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-    token = probe.bearer_token or secret
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
+    if probe.bearer_token:
+        headers["Authorization"] = f"Bearer {probe.bearer_token}"
     return headers
+
+
+def _bearer_file(probe: HttpProbe, scrubber: Scrubber) -> dict[str, str]:
+    """The Authorization header from bearer_token_file, read now: blackbox re-reads it for each probe."""
+    if not probe.bearer_token_file:
+        return {}
+    try:
+        token = read_secret(Path(probe.bearer_token_file), what="bearer_token_file")
+    except FileProblem as exc:
+        raise ProbeError(Reason.auth, str(exc)) from None
+    scrubber.add(token)  # a no-op for a token already known
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _last_modified(ctx: ProbeContext) -> None:
+    value = ctx.observation.headers.get("last-modified")
+    if not value:
+        return
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return  # blackbox leaves the series out when the header does not parse
+    if when.tzinfo is not None:
+        ctx.fact("http_last_modified", int(when.timestamp()))
 
 
 async def check_blackbox_http(target: Target, ctx: ProbeContext) -> None:
     module = _module(target)
     probe = module.http
     allowed: Allowed = target.settings["allow"]
+    auth = _bearer_file(probe, target.settings["scrubber"])
     url = target.endpoint.url
     method, body = probe.method, probe.body
     redirects = 0
@@ -91,7 +119,7 @@ async def check_blackbox_http(target: Target, ctx: ProbeContext) -> None:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         ip = await resolve(ctx, parts.hostname or "", port, probe.preferred_ip_protocol)
-        headers = {"Host": parts.netloc, **target.settings["headers"]}
+        headers = {"Host": parts.netloc, **target.settings["headers"], **auth}
         settings = {"method": method, "headers": headers, "body": body, "valid_status_codes": ANY_STATUS}
         server_name = probe.tls_config.server_name or parts.hostname
         hop = replace(
@@ -101,10 +129,11 @@ async def check_blackbox_http(target: Target, ctx: ProbeContext) -> None:
                 update={"url": _with_ip(url, ip), "server_name": server_name}
             ),
         )
-        for name in ("tls_version", "tls_cipher", "cert_not_after", "http_status"):
+        for name in ("tls_version", "tls_cipher", "cert_not_after", "http_status", "http_last_modified"):
             ctx.observation.facts.pop(name, None)
         await check_http(hop, ctx)
         ctx.fact("http_ssl", parts.scheme == "https")
+        _last_modified(ctx)
         status = ctx.observation.facts.get("http_status")
         location = ctx.observation.headers.get("location")
         if not (probe.follow_redirects and status in REDIRECTS and location):

@@ -13,7 +13,6 @@ from sre.probes.context import RunContext
 from sre.probes.model import Expectation, Target
 from sre.probes.plan import ADHOC_TIER
 from sre.probes.targets import ParsedTarget, TargetError, parse_target
-from sre.safefile import FileProblem, read_secret
 
 from .checks import CHECKS, http_headers
 from .config import Module, TlsConfig
@@ -76,7 +75,12 @@ class Served:
             dc="-",
             endpoint=Endpoint(url=url, ca_file=tls.ca_file, server_name=tls.server_name),
             expect=Expectation(standby="active"),
-            settings={"module": self.module, "allow": allowed, "headers": self.headers},
+            settings={
+                "module": self.module,
+                "allow": allowed,
+                "headers": self.headers,
+                "scrubber": self.adhoc.scrubber,
+            },
             timeout=self.module.timeout or NO_TIMEOUT,
         )
         return parsed, target
@@ -93,7 +97,8 @@ class Served:
 
 
 def serve_modules(modules: dict[str, Module], run: RunContext, source: Path | None) -> dict[str, Served]:
-    """Build every module once; a CA, key or token file that cannot be read is an error at start."""
+    """Build every module once; a CA or key file that cannot be read is an error at start (a bearer
+    token file is read by each probe, as blackbox reads it)."""
     out: dict[str, Served] = {}
     contexts: dict[TlsConfig, ssl.SSLContext] = {}  # modules with the same tls_config share one
     for name, module in modules.items():
@@ -114,15 +119,10 @@ def serve_modules(modules: dict[str, Module], run: RunContext, source: Path | No
         model = replace(run, ssl_preset=context, _ssl={})
         headers: dict[str, str] = {}
         if prober == "http":
-            secret = None
-            if module.http.bearer_token_file:
-                try:
-                    secret = read_secret(Path(module.http.bearer_token_file), what="bearer_token_file")
-                except FileProblem as exc:
-                    raise InputError(f"{where}.http.bearer_token_file: {exc}") from None
-            headers = http_headers(module.http, secret)
+            # bearer_token_file is read by each probe, as blackbox does (a rotated token is picked up)
+            headers = http_headers(module.http)
             auth = module.http.basic_auth
-            for value in (secret, module.http.bearer_token, auth.password if auth else None):
+            for value in (module.http.bearer_token, auth.password if auth else None):
                 if value:
                     run.scrubber.add(value)
         out[name] = Served(name, module, adhoc, model, headers)

@@ -18,6 +18,7 @@ import yaml
 from sre.probes.model import Reason, Result, Status
 from sre.probes.output.escape import visible
 
+from .ciphers import iana
 from .config import Module
 
 Series = tuple[str, str, dict[str, str], float]  # name, help, labels, value
@@ -139,6 +140,13 @@ def _http(r: Result) -> Iterator[Series]:
         _num(f, "http_content_length"),
     )
     yield "probe_http_redirects", "The number of redirects", {}, _num(f, "http_redirects")
+    if "http_last_modified" in f:
+        yield (
+            "probe_http_last_modified_timestamp_seconds",
+            "Returns the Last-Modified HTTP response header in unixtime",
+            {},
+            _num(f, "http_last_modified"),
+        )
     yield (
         "probe_http_ssl",
         "Indicates if SSL was used for the final redirect",
@@ -254,7 +262,7 @@ def _tls(r: Result) -> Iterator[Series]:
         yield (
             "probe_tls_cipher_info",
             "Returns the TLS cipher negotiated during handshake",
-            {"cipher": str(f["tls_cipher"])},
+            {"cipher": iana(str(f["tls_cipher"]))},
             1.0,
         )
 
