@@ -85,7 +85,11 @@ def open_engine(
     environment = load_environment(platform, env) if env else None
     store = Store(open_database(store_url, default_store(platform.source)))
     settings = Settings(
-        env=env or DEFAULT_ENVIRONMENT, alertmanager_url=alertmanager_url, notify_url=notify_url
+        env=env or DEFAULT_ENVIRONMENT,
+        alertmanager_url=alertmanager_url,
+        notify_url=notify_url,
+        # Where this engine and its store really run, when not the model's control_plane.tier.
+        control_plane_tier=os.environ.get("SRE_CONTROL_PLANE_TIER") or None,
     )
     return Engine(store=store, catalog=catalog, platform=platform, environment=environment, settings=settings)
 

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from sre.runbooks.store import Run
 
 
+PLAN_ATTEMPTS = 3
+
+
 @dataclass
 class Outcome:
     """How a run ended: its id (None when the plan refused), state, message, plan and journal."""
@@ -51,24 +54,33 @@ async def run_runbook(
 
     `params` are raw strings, checked against the model like `--param` flags
     (InputError on a bad one). A plan with a failing check is not run: the
-    outcome is `refused` with the reasons, and nothing was changed.
+    outcome is `refused` with the reasons, and nothing was changed. A plan
+    whose facts change before its run starts is planned and approved again.
     """
     from sre.errors import InputError
     from sre.runbooks.params import check_params
 
     runbook = engine.catalog.get(name)
     checked = check_params(runbook, params, engine.platform)
-    plan = await engine.plan(runbook, checked, requested_by)
-    refused = [f"{s.id}: {s.error}" for s in plan.steps if s.error]
-    if refused:
-        return Outcome(None, st.REFUSED, "; ".join(refused), plan)
-    if runbook.needs_approval:
-        if approved_by is None:
-            raise InputError(f"runbook {name} needs approval: give approved_by")
-        engine.approve(plan.hash, approved_by)
-    run_id, plan = await engine.request(
-        runbook, checked, requested_by=requested_by, trigger=trigger, approved_hash=plan.hash
-    )
+    for attempt in range(1, PLAN_ATTEMPTS + 1):
+        plan = await engine.plan(runbook, checked, requested_by)
+        refused = [f"{s.id}: {s.error}" for s in plan.steps if s.error]
+        if refused:
+            return Outcome(None, st.REFUSED, "; ".join(refused), plan)
+        if runbook.needs_approval:
+            if approved_by is None:
+                raise InputError(f"runbook {name} needs approval: give approved_by")
+            engine.approve(plan.hash, approved_by)
+        try:
+            run_id, plan = await engine.request(
+                runbook, checked, requested_by=requested_by, trigger=trigger, approved_hash=plan.hash
+            )
+            break
+        except InputError:
+            # The facts moved between the plan and the request (a probe that recovered): the
+            # approval does not cover the new plan, so plan and approve again, a few times.
+            if attempt == PLAN_ATTEMPTS:
+                raise
     claimed = engine.store.claim_run(engine.owner, engine.lease, run_id)
     if claimed is None:
         raise InputError(f"run {run_id}: another worker holds it")

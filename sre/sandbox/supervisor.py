@@ -113,7 +113,7 @@ def _group_members(pgid: int, not_before: float) -> list[psutil.Process]:
     return members
 
 
-def _as_user(argv: list[str], user: str | None) -> list[str]:
+def as_user(argv: list[str], user: str | None) -> list[str]:
     """argv, run as `user` (its group, no other groups) when we are root and it is another user.
 
     setpriv switches and then execs in place, so the supervised pid is still the server's. Popen's own
@@ -213,7 +213,7 @@ class Supervisor:
             out.flush()
             try:
                 proc = subprocess.Popen(
-                    _as_user(record.argv, record.user),
+                    as_user(record.argv, record.user),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,

@@ -52,17 +52,33 @@ class Writer:
         self._lock = asyncio.Lock()
 
     async def write(self, writer: int, seq: int) -> None:
-        """Insert and COMMIT; raises on any failure (the caller answers non-2xx)."""
+        """Insert and COMMIT; raises on any failure (the caller answers non-2xx).
+
+        A connection that broke while idle (its server restarted, a switchover ended the
+        session) is replaced and the write tried once more: the insert is idempotent, so a
+        second try is safe even when the first did commit.
+        """
+        import psycopg
+
         async with self._lock:
-            if self._conn is None or self._conn.closed:
-                self._conn = await self._connect()
+            fresh = self._conn is None or self._conn.closed
             try:
-                await self._conn.execute(INSERT, (writer, seq, self._tier))
-                await self._conn.commit()
-            except BaseException:
-                conn, self._conn = self._conn, None
-                await conn.close()
-                raise
+                await self._once(writer, seq)
+            except psycopg.OperationalError:
+                if fresh:
+                    raise
+                await self._once(writer, seq)
+
+    async def _once(self, writer: int, seq: int) -> None:
+        if self._conn is None or self._conn.closed:
+            self._conn = await self._connect()
+        try:
+            await self._conn.execute(INSERT, (writer, seq, self._tier))
+            await self._conn.commit()
+        except BaseException:
+            conn, self._conn = self._conn, None
+            await conn.close()
+            raise
 
     async def close(self) -> None:
         if self._conn is not None:

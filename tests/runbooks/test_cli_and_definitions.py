@@ -39,9 +39,19 @@ steps:
 
 def test_the_shipped_runbooks_load_against_the_shipped_platform() -> None:
     catalog = load_catalog(ROOT / "runbooks", load_platform(ROOT / "platform.yaml"))
-    assert {"restart-worker", "rebuild-replica", "drain-tier"} <= set(catalog.runbooks)
-    assert "dr-switchover" not in catalog.runbooks
-    assert {r.runbook for r in catalog.rules} == {"restart-worker", "rebuild-replica", "drain-tier"}
+    assert {"restart-worker", "rebuild-replica", "drain-tier", "dr-switchover", "dr-failover"} <= set(
+        catalog.runbooks
+    )
+    assert {r.runbook for r in catalog.rules} == {
+        "restart-worker",
+        "rebuild-replica",
+        "drain-tier",
+        "dr-failover",
+    }
+    for name in ("dr-switchover", "dr-failover"):
+        dr = catalog.runbooks[name]
+        assert dr.spec.approval.four_eyes, name
+        assert [s.id for s in dr.spec.steps if s.point_of_no_return] == ["promote"], name
     replica = catalog.runbooks["rebuild-replica"]
     assert replica.spec.approval.four_eyes
     assert [s.id for s in replica.spec.steps if s.point_of_no_return] == ["reinitialize"]

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from sre.runbooks.actions.base import Action, ActionFailed, Check, Context, Scrubber, Settings
 from sre.runbooks.actions.datastores import NatsPublish, PostgresSql, RedisCommand
+from sre.runbooks.actions.dr_gates import ControlPlaneGate, PgCandidate, PgFenced
 from sre.runbooks.actions.gates import Probe, WaitUntil
+from sre.runbooks.actions.gateway import GatewayRoute, GatewayWrite
 from sre.runbooks.actions.haproxy import HaproxyRuntime
 from sre.runbooks.actions.kubernetes import KubernetesRolloutRestart, KubernetesScale
+from sre.runbooks.actions.postgres_dr import PgCatchUp, PgPromote, PgReadOnly, PgRecordLoss, PgRejoin
 from sre.runbooks.actions.web import HttpCall, Notify, Silence
 
 REGISTRY: dict[str, Action] = {
@@ -26,6 +29,16 @@ REGISTRY: dict[str, Action] = {
         HttpCall(),
         Silence(),
         Notify(),
+        ControlPlaneGate(),
+        PgCandidate(),
+        PgFenced(),
+        PgReadOnly(),
+        PgCatchUp(),
+        PgPromote(),
+        PgRejoin(),
+        PgRecordLoss(),
+        GatewayRoute(),
+        GatewayWrite(),
     )
 }
 

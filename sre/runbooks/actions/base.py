@@ -50,6 +50,7 @@ class Settings:
     alertmanager_url: str | None = None
     notify_url: str | None = None
     vantage: str = "runbook"
+    control_plane_tier: str | None = None  # where this engine really runs, when not the model's
 
 
 class Scrubber:

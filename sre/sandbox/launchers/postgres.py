@@ -179,13 +179,19 @@ def start(run: Run) -> None:
         _server(run, "postgres-primary", primary, p_port, _answers(p_port, admin_pw, "SELECT 1", 1))
     )
     _bootstrap(p_port, admin_pw, app_pw, replication_pw)
-    app_secret = {"password": {"file": str(run.secret("postgres-app"))}}
+    # The superuser is for runbooks (promote, read-only, pg_rewind); probes use the app role.
+    secrets = {
+        "password": {"file": str(run.secret("postgres-app"))},
+        "admin_password": {"file": str(run.secret("postgres-admin"))},
+    }
 
-    def endpoint(port: int, **params: str) -> dict[str, object]:
+    def endpoint(port: int, process: str, **params: str) -> dict[str, object]:
         url = f"postgresql://{APP_USER}@127.0.0.1:{port}/{APP_DB}?sslmode=disable"
-        return {"url": url, **({"params": params} if params else {}), "secrets": app_secret}
+        # Where the sandbox supervises this cluster: how a runbook restarts it as a standby.
+        control = {"admin_user": ADMIN, "sandbox_dir": str(run.root), "sandbox_process": process}
+        return {"url": url, "params": {**control, **params}, "secrets": secrets}
 
-    run.serve(run.service(), active, endpoint(p_port), process="postgres-primary")
+    run.serve(run.service(), active, endpoint(p_port, "postgres-primary"), process="postgres-primary")
     replication = f"host=127.0.0.1 port={p_port} user={REPLICATION_USER} passfile={passfile}"
     basebackup = [
         str(run.binary("pg_basebackup")),
@@ -215,7 +221,7 @@ def start(run: Run) -> None:
                 _streaming(p_port, admin_pw, "postgres-secondary"),
             )
         )
-        run.serve(run.service(), hot, endpoint(s_port), process="postgres-secondary")
+        run.serve(run.service(), hot, endpoint(s_port, "postgres-secondary"), process="postgres-secondary")
 
     if cold is not None:
         base = backups / "base"
@@ -232,7 +238,7 @@ def start(run: Run) -> None:
         run.serve(
             run.service(),
             cold,
-            endpoint(t_port, base_backup=str(base)),
+            endpoint(t_port, "postgres-tertiary", base_backup=str(base)),
             process="postgres-tertiary",
             state="stopped",
             reason=f"cold standby: a stopped cluster from the base backup in {base}; "

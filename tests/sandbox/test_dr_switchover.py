@@ -1,0 +1,189 @@
+"""dr-switchover and dr-failover on a real sandbox (PostgreSQL, HAProxy, workers): one sandbox for the module.
+
+The tests run in file order and each leaves primary as the primary, secondary streaming from it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from dr_support import (
+    admin,
+    engine,
+    missing,
+    one,
+    run,
+    runbooks_with,
+    streaming_standbys,
+    tier_map,
+    writers,
+)
+from sandbox_helpers import Running, env, eventually, post
+
+from sre.errors import InputError
+
+pytestmark = pytest.mark.integration
+
+SETTLED = {"primary": "primary", "secondary": "secondary", "tertiary": "tertiary"}
+
+
+def _primary_is(core: Running, tier: str) -> None:
+    other = "secondary" if tier == "primary" else "primary"
+    assert one(core, tier, "SELECT pg_is_in_recovery()") is False
+    assert one(core, other, "SELECT pg_is_in_recovery()") is True
+    eventually(lambda: f"postgres-{other}" in streaming_standbys(core, tier), timeout=30)
+
+
+def _replicates(core: Running, primary: str, standby: str) -> None:
+    """A row written on the primary shows on the standby: it really streams again."""
+    marker = f"rejoin-{time.time_ns()}"
+    with admin(core, primary) as conn:
+        conn.execute("INSERT INTO events (service, tier) VALUES (%s, %s)", (marker, primary))
+    eventually(lambda: one(core, standby, "SELECT count(*) FROM events WHERE service = %s", (marker,)) == 1)
+
+
+def test_switchover_and_back_keeps_every_acknowledged_write(core: Running, tmp_path: Path) -> None:
+    eng = engine(core, tmp_path)
+    with writers(core) as w:
+        eventually(lambda: sum(map(len, w.acked.values())) > 20)
+        there = run(eng, "dr-switchover", {"from": "primary", "to": "secondary"})
+        assert there.ok, (there.message, there.journal[-3:])
+        _primary_is(core, "secondary")
+        assert tier_map(core) == dict.fromkeys(SETTLED, "secondary")
+        acked_between = sum(map(len, w.acked.values()))
+        eventually(lambda: sum(map(len, w.acked.values())) > acked_between + 20)
+        back = run(eng, "dr-switchover", {"from": "secondary", "to": "primary"})
+        assert back.ok, (back.message, back.journal[-3:])
+        eventually(lambda: sum(map(len, w.acked.values())) > acked_between + 40)
+    _primary_is(core, "primary")
+    assert tier_map(core) == dict.fromkeys(SETTLED, "primary")
+    assert sum(map(len, w.acked.values())) > 60
+    assert missing(core, "primary", w) == []
+    _replicates(core, "primary", "secondary")
+    # The journal has what the drill reports: every step's time, the final WAL position, the promotion.
+    done = {e["step"]: e for e in there.journal if e["event"] == "done"}
+    assert {"freeze", "source-read-only", "catch-up", "promote", "move-traffic", "rejoin"} <= set(done)
+    applied = {e["step"]: e["result"] for e in there.journal if e["event"] == "applied"}
+    assert applied["source-read-only"]["final_lsn"] == applied["catch-up"]["final_lsn"]
+    assert applied["promote"]["timeline"] > applied["source-read-only"]["timeline"]
+    assert applied["rejoin"]["rewound"] is True
+    # Timelines still agree, so the next switch plans clean.
+    assert not run(eng, "dr-switchover", {"from": "primary", "to": "tertiary"}).ok
+
+
+def test_plan_refuses_a_stalled_replica_with_the_reason(core: Running, tmp_path: Path) -> None:
+    eng = engine(core, tmp_path)
+    before = tier_map(core)
+    one(core, "secondary", "SELECT pg_wal_replay_pause()")
+    try:
+        paused = run(eng, "dr-switchover", {"from": "primary", "to": "secondary"})
+        assert paused.state == "refused" and paused.run_id is None
+        assert paused.refusals() == ["candidate: no good candidate: secondary has its WAL replay paused"]
+        one(core, "secondary", "SELECT pg_wal_replay_resume()")
+        # A walreceiver stopped by SIGSTOP: the standby hears nothing while the primary writes 2 MiB and more.
+        pid = one(core, "secondary", "SELECT pid FROM pg_stat_wal_receiver")
+        import os
+        import signal
+
+        os.kill(int(pid), signal.SIGSTOP)
+        try:
+            with admin(core, "primary") as conn:
+                conn.execute(
+                    "INSERT INTO events (service, tier) SELECT 'pad-' || md5(i::text), 'primary'"
+                    " FROM generate_series(1, 30000) i"
+                )
+            stalled = run(eng, "dr-switchover", {"from": "primary", "to": "secondary"})
+        finally:
+            os.kill(int(pid), signal.SIGCONT)
+        assert stalled.state == "refused"
+        (reason,) = stalled.refusals()
+        assert reason.startswith("candidate: no good candidate: secondary replay lag ") and reason.endswith(
+            " over 1 MiB"
+        ), reason
+    finally:
+        one(core, "secondary", "SELECT pg_wal_replay_resume()")
+    _primary_is(core, "primary")
+    assert tier_map(core) == before
+
+
+def test_a_target_that_does_not_catch_up_rolls_back_and_unfreezes_the_source(
+    core: Running, tmp_path: Path
+) -> None:
+    folder = runbooks_with(tmp_path, "dr-switchover", "deadline: 20", "deadline: 2")
+    eng = engine(core, tmp_path, folder)
+    before = tier_map(core)
+
+    def stall_after_freeze(run_id: str, step: str, event: str, detail: dict[str, object]) -> None:
+        if step == "freeze" and event == "done":
+            one(core, "secondary", "SELECT pg_wal_replay_pause()")
+            with admin(core, "primary") as conn:  # WAL the paused standby will not replay
+                conn.execute("INSERT INTO events (service, tier) VALUES ('after-freeze', 'primary')")
+
+    eng.observers.append(stall_after_freeze)
+    try:
+        outcome = run(eng, "dr-switchover", {"from": "primary", "to": "secondary"})
+    finally:
+        one(core, "secondary", "SELECT pg_wal_replay_resume()")
+    assert outcome.state == "rolled_back", outcome.message
+    assert "catch-up" in outcome.message and "did not replay" in outcome.message
+    compensated = [e["step"] for e in outcome.journal if e["event"] == "compensated"]
+    assert compensated == ["source-read-only", "freeze"]
+    assert tier_map(core) == before
+    assert one(core, "secondary", "SELECT pg_is_in_recovery()") is True
+    e = env(core)
+    status, body = post(
+        e.endpoints["ext_api"]["primary"].url + "/write", b'{"writer": 90, "seq": 1}', Path(e.ca_file or "")
+    )
+    assert (status, body.get("tier")) == (200, "primary"), body
+    _primary_is(core, "primary")
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"from": "primary; DROP TABLE drill_writes", "to": "secondary"}, "parameter from: "),
+        ({"from": "primary", "to": "../secondary"}, "parameter to: "),
+        ({"from": "primary", "to": "secondary", "extra": "x"}, "unknown parameter(s) extra"),
+        ({"from": "primary"}, "parameter to is required"),
+    ],
+)
+def test_hostile_parameters_are_refused_before_any_plan(
+    core: Running, tmp_path: Path, params: dict[str, str], says: str
+) -> None:
+    with pytest.raises(InputError, match=None) as caught:
+        run(engine(core, tmp_path), "dr-switchover", params)
+    assert says in str(caught.value)
+
+
+def test_a_switch_onto_itself_or_from_a_standby_is_refused(core: Running, tmp_path: Path) -> None:
+    eng = engine(core, tmp_path)
+    same = run(eng, "dr-switchover", {"from": "primary", "to": "primary"})
+    assert same.refusals()[0] == "candidate: source and target are both primary"
+    backwards = run(eng, "dr-switchover", {"from": "secondary", "to": "primary"})
+    assert (
+        "candidate: no switch: source secondary is not a primary (it is in recovery)" in backwards.refusals()
+    )
+
+
+def test_the_control_plane_in_the_source_dc_is_refused(core: Running, tmp_path: Path) -> None:
+    eng = engine(core, tmp_path)
+    eng.settings.control_plane_tier = None  # the model's: secondary
+    outcome = run(eng, "dr-switchover", {"from": "secondary", "to": "primary"})
+    assert any(
+        r.startswith("control-plane: control plane (sre serve and its store) runs in tier secondary, DC ams1")
+        for r in outcome.refusals()
+    ), outcome.refusals()
+
+
+def test_failover_refuses_while_the_old_primary_answers(core: Running, tmp_path: Path) -> None:
+    before = tier_map(core)
+    outcome = run(engine(core, tmp_path), "dr-failover", {"from": "primary"})
+    assert outcome.state == "refused" and outcome.run_id is None
+    assert outcome.refusals() == [
+        "fenced: not fenced: db_postgres/primary still answers as a primary; stop it or cut it off "
+        "before a failover (or run dr-switchover, which needs it up)"
+    ]
+    _primary_is(core, "primary")
+    assert tier_map(core) == before
