@@ -12,13 +12,16 @@ import typer
 
 from sre.cli.options import EnvOption, TableOrJson, command_group, shared_options
 from sre.cli.runbook import EngineArgs
+from sre.errors import InputError
+
+SANDBOX = "sandbox"
 
 app = command_group("Drills: prove a runbook on the sandbox, measured while it runs.")
 
 
 @dataclass(frozen=True)
 class DrillArgs(EngineArgs):
-    env: EnvOption = "sandbox"  # a drill switches the platform back and forth: the sandbox, unless told
+    env: EnvOption = SANDBOX
 
 
 @app.command()
@@ -49,6 +52,11 @@ def dr(
             f"{cycle.rows_lost} lost{'' if cycle.ok else ': ' + cycle.failure}\n"
         )
 
+    if engine_args.env != SANDBOX:
+        # It switches the whole platform back and forth and writes rows of its own: not for a real one.
+        raise InputError(
+            f"--env: sre drill dr runs on the sandbox only (--env {SANDBOX}); got {engine_args.env!r}"
+        )
     engine = engine_args.open()
     report = run_loop(
         run_drill(
