@@ -58,6 +58,10 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
     procs = [_redis(tmp_path / "r1", first, None), _redis(tmp_path / "r2", second, first)]
     try:
         wait(lambda: client(second).info("replication").get("master_link_status") == "up", 20, procs[1])
+        # The master's side too: FAILOVER refuses a replica it does not list as online yet.
+        wait(
+            lambda: client(first).info("replication").get("slave0", {}).get("state") == "online", 20, procs[0]
+        )
         yield Pair(first, second, procs[1])
     finally:
         for proc in procs:
