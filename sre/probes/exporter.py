@@ -12,6 +12,7 @@ A target that is a model endpoint is probed with its service's definition
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import platform
@@ -279,6 +280,8 @@ async def serve(exporter: Exporter, host: str, port: int, ready: Callable[[], No
     await app_runner.setup()
     try:
         await web.TCPSite(app_runner, host, port).start()
+        # What start-up made lives as long as the process: the collector need not walk it again.
+        gc.freeze()
         ready()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -27,6 +27,7 @@ TLS_NAMES = {"TLS10": "1.0", "TLS11": "1.1", "TLS12": "1.2", "TLS13": "1.3"}
 NO_TIMEOUT = 120.0  # blackbox's bound when neither the module nor the scrape says one
 # Which sre target grammar reads each prober's target (http: a URL, the others host:port).
 KINDS = {"http": "http", "tcp": "tcp", "dns": "dns", "grpc": "grpc"}
+MADE_LIMIT, MADE_TEXT = 256, 512  # targets remembered per module, and the longest remembered
 
 
 def ssl_context(tls: TlsConfig, where: str) -> ssl.SSLContext:
@@ -55,9 +56,22 @@ class Served:
     adhoc: RunContext  # blackbox semantics: no TLS policy beyond the module's min_version
     model: RunContext  # a model endpoint: the platform's TLS policy and certificate warning
     headers: dict[str, str] = field(default_factory=dict)
+    # target text -> what target() made of it: Prometheus asks for the same few targets again and
+    # again, and parsing and validating one costs a tenth of a probe. Bounded: emptied when full.
+    _made: dict[str, tuple[ParsedTarget, Target]] = field(default_factory=dict, repr=False)
 
     def target(self, text: str, allowed: Callable[[str], str | None]) -> tuple[ParsedTarget, Target]:
         """The parsed target and the sre Target that probes it. Raises TargetError."""
+        made = self._made.get(text)
+        if made is None or made[1].settings["allow"] != allowed:
+            made = self._make(text, allowed)
+            if len(text) <= MADE_TEXT:  # any text may come here (before the allow check): stay small
+                if len(self._made) >= MADE_LIMIT:
+                    self._made.clear()
+                self._made[text] = made
+        return made
+
+    def _make(self, text: str, allowed: Callable[[str], str | None]) -> tuple[ParsedTarget, Target]:
         prober = self.module.prober
         if prober == "dns" and "://" not in text:
             text = f"dns://{text}"

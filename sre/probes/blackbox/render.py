@@ -9,6 +9,7 @@ result's facts, with 0 where nothing was observed; `probe_status`,
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from .ciphers import iana
 from .config import Module
 
 Series = tuple[str, str, dict[str, str], float]  # name, help, labels, value
+_HEADS: dict[str, str] = {}  # a family's HELP and TYPE lines, made once (the families are fixed)
 HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 GRPC_STATES = ("UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN")
 # A handshake that failed leaves no TLS series in blackbox (the facts of sre's second,
@@ -47,6 +49,7 @@ def fnv32a(ip: str) -> int:
     return value
 
 
+@functools.lru_cache(maxsize=256)  # a certificate's names, the same probe after probe
 def _is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
@@ -268,11 +271,11 @@ def _tls(r: Result) -> Iterator[Series]:
 
 
 def _number(value: float) -> str:
+    if value - value == 0:  # finite (NaN and the infinities are not)
+        return repr(float(value))
     if math.isnan(value):
         return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
+    return "+Inf" if value > 0 else "-Inf"
 
 
 def _label(value: str) -> str:
@@ -284,18 +287,18 @@ def _label(value: str) -> str:
 def render(prober: str, result: Result, timeout: float) -> str:
     """The text exposition, written directly: the families are fixed and few, and going through
     prometheus-client's registry cost an eighth of the exporter's time per probe."""
-    families: dict[str, tuple[str, list[str]]] = {}
+    families: dict[str, list[str]] = {}
     for name, text, labels, value in series(prober, result, timeout):
-        found = families.get(name)
-        if found is None:
-            found = families[name] = (text, [])
-        shown = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-        found[1].append(f"{name}{{{shown}}} {_number(value)}" if shown else f"{name} {_number(value)}")
-    out = []
-    for name, (text, rows) in families.items():
-        out.append(f"# HELP {name} {text}\n# TYPE {name} gauge\n")
-        out.extend(f"{row}\n" for row in rows)
-    return "".join(out)
+        rows = families.get(name)
+        if rows is None:
+            head = _HEADS.get(name) or _HEADS.setdefault(name, f"# HELP {name} {text}\n# TYPE {name} gauge\n")
+            rows = families[name] = [head]
+        if labels:
+            shown = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+            rows.append(f"{name}{{{shown}}} {_number(value)}\n")
+        else:
+            rows.append(f"{name} {_number(value)}\n")
+    return "".join(row for rows in families.values() for row in rows)
 
 
 def debug(module: Module, result: Result, metrics: str, scrub: Callable[[str], str]) -> str:
