@@ -63,6 +63,7 @@ def launchers(profile: Profile) -> list[Launcher]:
         redis,
         seaweedfs,
         serve,
+        server_metrics,
         webhook,
         workers,
     )
@@ -77,6 +78,7 @@ def launchers(profile: Profile) -> list[Launcher]:
             blackbox.LAUNCHER,
             exporters.LAUNCHER,
             http_metrics.LAUNCHER,
+            server_metrics.LAUNCHER,
             probe_exporter.LAUNCHER,
         ),
         *(prometheus.LAUNCHER, serve.LAUNCHER),

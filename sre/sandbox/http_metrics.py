@@ -17,14 +17,14 @@ TLS); nginx's are `sre_http <service>_<tier> METHOD STATUS SECONDS` (the sandbox
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sre.sandbox.bridge import command_line
 
 NAME = "http_server_request_duration_seconds"
 # OpenTelemetry's default explicit buckets for http.server.request.duration (seconds).
@@ -123,14 +123,11 @@ def main(argv: list[str] | None = None) -> None:
     from aiohttp import web
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    parser = argparse.ArgumentParser(prog="python -m sre.sandbox.http_metrics")
-    parser.add_argument("config", type=Path)
-    parser.add_argument("--listen", required=True, help="HOST:PORT")
-    args = parser.parse_args(argv)
+    config, host, port = command_line("sre.sandbox.http_metrics", argv)
     try:
-        bridge = Bridge(json.loads(args.config.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        sys.exit(f"{args.config}: not a bridge configuration: {exc}")
+        bridge = Bridge(config)
+    except (KeyError, TypeError) as exc:
+        sys.exit(f"sre.sandbox.http_metrics: not a bridge configuration: {exc!r}")
 
     async def metrics(request: web.Request) -> web.Response:
         body = bridge.metrics()
@@ -138,8 +135,7 @@ def main(argv: list[str] | None = None) -> None:
 
     app = web.Application()
     app.router.add_get("/metrics", metrics)
-    host, _, port = args.listen.rpartition(":")
-    web.run_app(app, host=host, port=int(port), print=None, access_log=None)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sre.alerting.build import RULES, SCRAPE
 from sre.sandbox import binaries
 from sre.sandbox.context import Launcher, Run
-from sre.sandbox.launchers import alerting, exporters, http_metrics, serve
+from sre.sandbox.launchers import alerting, exporters, http_metrics, serve, server_metrics
 from sre.sandbox.launchers.monitoring import start_exporter
 from sre.sandbox.render import render
 
@@ -60,7 +60,7 @@ def start(run: Run) -> None:
             generated_jobs=jobs,
             exporter_jobs=[
                 (job, exporters.target_file(run.root, job))
-                for job in exporters.JOBS
+                for job in (*exporters.JOBS, server_metrics.JOB)
                 if exporters.target_file(run.root, job).exists()
             ],
             rule_files=rules,
