@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 
 PLAN_ATTEMPTS = 3
+DRIFTED = "facts drifted since plan"  # the engine's refusal when a run's facts are not its plan's
 
 
 @dataclass
@@ -63,6 +64,7 @@ async def run_runbook(
     runbook = engine.catalog.get(name)
     checked = check_params(runbook, params, engine.platform)
     for attempt in range(1, PLAN_ATTEMPTS + 1):
+        last = attempt == PLAN_ATTEMPTS
         plan = await engine.plan(runbook, checked, requested_by)
         refused = [f"{s.id}: {s.error}" for s in plan.steps if s.error]
         if refused:
@@ -75,12 +77,22 @@ async def run_runbook(
             run_id, plan = await engine.request(
                 runbook, checked, requested_by=requested_by, trigger=trigger, approved_hash=plan.hash
             )
-            break
         except InputError:
             # The facts moved between the plan and the request (a probe that recovered): the
             # approval does not cover the new plan, so plan and approve again, a few times.
-            if attempt == PLAN_ATTEMPTS:
+            if last:
                 raise
+            continue
+        outcome = await _execute(engine, run_id, plan)
+        # Refused at its start for the same reason (nothing was done): again, a few times.
+        if last or not (outcome.state == st.REFUSED and outcome.message.startswith(DRIFTED)):
+            return outcome
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+async def _execute(engine: Engine, run_id: str, plan: Plan) -> Outcome:
+    from sre.errors import InputError
+
     claimed = engine.store.claim_run(engine.owner, engine.lease, run_id)
     if claimed is None:
         raise InputError(f"run {run_id}: another worker holds it")

@@ -218,3 +218,20 @@ def test_rendered_labels_are_escaped() -> None:
         [need_binary("promtool"), "check", "metrics"], input=text, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_errors_do_not_quote_credentials(tmp_path: Path) -> None:
+    # A reload's error goes to any client of POST /-/reload: a credential's value is never shown.
+    text = (
+        "modules:\n  m:\n    prober: http\n    http:\n"
+        '      bearer_token: {x: "secret-token-0123456789"}\n'
+        '      headers: {Authorization: ["secret-header-0123456789"]}\n'
+        "  n:\n    prober: http\n    http:\n"
+        '      basic_auth: {username: u, password: ["secret-pass-0123456789"]}\n'
+    )
+    with pytest.raises(InputError) as caught:
+        load_modules(_write(tmp_path, text))
+    message = str(caught.value)
+    assert "secret-" not in message
+    assert "modules.m.http.bearer_token" in message and "modules.n.http.basic_auth.password" in message
+    assert "modules.m.http.headers.Authorization" in message

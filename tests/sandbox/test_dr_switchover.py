@@ -5,6 +5,7 @@ The tests run in file order and each leaves primary as the primary, secondary st
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from dr_support import (
 from sandbox_helpers import Running, env, eventually, post
 
 from sre.errors import InputError
+from sre.runbooks.actions import REGISTRY
+from sre.runbooks.actions.gates import probe_status
 
 pytestmark = pytest.mark.integration
 
@@ -69,8 +72,12 @@ def test_switchover_and_back_keeps_every_acknowledged_write(core: Running, tmp_p
     assert applied["source-read-only"]["final_lsn"] == applied["catch-up"]["final_lsn"]
     assert applied["promote"]["timeline"] > applied["source-read-only"]["timeline"]
     assert applied["rejoin"]["rewound"] is True
-    # Timelines still agree, so the next switch plans clean.
-    assert not run(eng, "dr-switchover", {"from": "primary", "to": "tertiary"}).ok
+    # The cold tier is no candidate until it has been started and caught up.
+    cold = run(eng, "dr-switchover", {"from": "primary", "to": "tertiary"})
+    assert cold.state == "refused"
+    assert cold.refusals()[0].startswith(
+        "candidate: no good candidate: tertiary is a cold standby that does not answer; start it"
+    ), cold.refusals()
 
 
 def test_plan_refuses_a_stalled_replica_with_the_reason(core: Running, tmp_path: Path) -> None:
@@ -187,3 +194,41 @@ def test_failover_refuses_while_the_old_primary_answers(core: Running, tmp_path:
     ]
     _primary_is(core, "primary")
     assert tier_map(core) == before
+
+
+def test_failover_of_a_stopped_primary_records_what_it_may_lose_then_the_old_primary_rejoins(
+    core: Running, tmp_path: Path
+) -> None:
+    eng = engine(core, tmp_path)
+    with writers(core) as w:
+        eventually(lambda: sum(map(len, w.acked.values())) > 20)
+        assert core.sandbox.stop_process("postgres-primary")  # the fence: it no longer answers
+        acked_before = {k: list(v) for k, v in w.acked.items()}
+        outcome = run(eng, "dr-failover", {"from": "primary"})
+        assert outcome.ok, (outcome.message, outcome.journal[-3:])
+        eventually(lambda: sum(map(len, w.acked.values())) > sum(map(len, acked_before.values())) + 20)
+    checked = {e["step"]: e.get("facts") for e in outcome.journal if e["event"] == "checked"}
+    assert checked["fenced"] == {"fenced": "unreachable"}
+    loss = next(
+        e["result"] for e in outcome.journal if e["step"] == "record-loss" and e["event"] == "applied"
+    )
+    assert set(loss) >= {"last_received_lsn", "last_replayed_lsn", "last_replayed_at", "data_age_seconds"}
+    assert loss["last_received_lsn"] == loss["last_replayed_lsn"]
+    # A clean stop sends the standby every committed byte first: nothing acknowledged is lost here.
+    assert missing(core, "secondary", w) == []
+    assert tier_map(core) == dict.fromkeys(SETTLED, "secondary")
+
+    # Back to the start: the old primary rejoins (rewound) and a planned switchover returns to it.
+    rejoin = REGISTRY["pg_rejoin"]
+    args = rejoin.Args.model_validate({"service": "db_postgres", "tier": "primary", "primary": "secondary"})
+    ctx = eng.context("test-rejoin")
+    asyncio.run(rejoin.apply(args, ctx))
+    asyncio.run(rejoin.verify(args, ctx))
+    # Its worker reconnects to the standby: the probes (HTTP and gRPC health) pass again.
+    eventually(
+        lambda: asyncio.run(probe_status(ctx, "k8s_workers", "primary"))[0] == "ok", timeout=30, every=0.5
+    )
+    back = run(eng, "dr-switchover", {"from": "secondary", "to": "primary"})
+    assert back.ok, (back.message, back.journal[-3:])
+    _primary_is(core, "primary")
+    _replicates(core, "primary", "secondary")

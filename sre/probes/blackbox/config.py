@@ -32,6 +32,7 @@ NOT_IMPLEMENTED = frozenset(
         "password_file", "username_file", "bearer_token_file_", "cipher_suites", "curve_preferences",
     }
 )  # fmt: skip
+CREDENTIALS = frozenset({"bearer_token", "basic_auth", "password", "headers"})  # values not quoted
 DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 TLS_VERSIONS = {"TLS10": "1.0", "TLS11": "1.1", "TLS12": "1.2", "TLS13": "1.3"}
@@ -229,6 +230,10 @@ def load_modules(path: Path) -> dict[str, Module]:
                     else "unsupported key (not a blackbox_exporter option sre knows)"
                 )
                 found = Problem(found.path, why)  # noqa: PLW2901
+            elif CREDENTIALS.intersection(map(str, found.path)):
+                # the value is a secret: say what was expected, never what was given (a reload's
+                # error is the answer to any client of POST /-/reload)
+                found = Problem(found.path, found.message.split("; got ", 1)[0])  # noqa: PLW2901
             problems.append(found)
         raise doc.fail(problems) from None
     if not parsed.modules:

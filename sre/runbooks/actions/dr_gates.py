@@ -65,8 +65,18 @@ class PgCandidate(Action):
                 raise ActionFailed(
                     f"no switch: source {a.source} is not a primary (it is in recovery)", permanent=True
                 )
-        async with admin(ctx, a.service, a.target) as conn:
-            row = await one(conn, STANDBY, {"lsn": source_lsn})
+        try:
+            async with admin(ctx, a.service, a.target) as conn:
+                row = await one(conn, STANDBY, {"lsn": source_lsn})
+        except ActionFailed as exc:
+            tier = ctx.platform.tiers.get(a.target)
+            if tier is not None and tier.standby == "cold":
+                raise ActionFailed(
+                    f"no good candidate: {a.target} is a cold standby that does not answer; start it and "
+                    f"let it catch up first ({exc})",
+                    permanent=True,
+                ) from None
+            raise
         recovering, paused, receiver, received_tli, lag, pending, age = row
         why = "no good candidate: " + a.target
         if not recovering:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -215,7 +216,7 @@ class PgRejoin(Action):
         try:
             done = await asyncio.to_thread(
                 rejoin_as_standby,
-                _path(root),
+                Path(root),
                 process,
                 port,
                 str(new_primary.get("user", "postgres")),
@@ -269,9 +270,3 @@ class PgRecordLoss(Action):
             "data_age_seconds": None if age is None else round(float(age), 3),
             "may_have_lost": "writes the old primary acknowledged after the last received position",
         }
-
-
-def _path(text: str) -> Any:
-    from pathlib import Path
-
-    return Path(text)
