@@ -78,6 +78,7 @@ class Dependencies:
         )
         self._nats: Any = None
         self._js: Any = None
+        self._events: Any = None  # this tier's durable consumer of the stream
         self.writes = Writer(self._connect_pg_writer, cfg.tier)
 
     async def _connect_pg(self, *, autocommit: bool) -> psycopg.AsyncConnection[Any]:
@@ -143,6 +144,12 @@ class Dependencies:
             await self._js.add_stream(name=STREAM, subjects=["sandbox.>"], max_msgs=10000)
         except Exception:
             await self._js.stream_info(STREAM)
+        # Each tier's worker reads back what it published, through a durable consumer, so the stream
+        # has a consumer whose pending and acknowledgements mean something (as a real subscriber's do).
+        tier = self.cfg.tier
+        self._events = await self._js.pull_subscribe(
+            f"sandbox.{tier}.>", durable=f"worker-{tier}", stream=STREAM
+        )
 
     async def _nats_round(self, service: str) -> dict[str, Any]:
         if self._nats is None:
@@ -150,6 +157,8 @@ class Dependencies:
         if not self._nats.is_connected:
             raise ConnectionError("not connected to NATS (reconnecting)")
         ack = await self._js.publish(f"sandbox.{self.cfg.tier}.{service}", b"request", timeout=TIMEOUT)
+        for msg in await self._events.fetch(1, timeout=TIMEOUT):
+            await msg.ack()
         return {"stream": ack.stream, "seq": ack.seq}
 
     async def round(self, service: str) -> dict[str, dict[str, Any]]:

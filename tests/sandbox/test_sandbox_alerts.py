@@ -270,7 +270,6 @@ def test_every_probe_query_of_every_dashboard_has_data(loop: Loop) -> None:
 NO_EXPORTER_HERE = {
     "ALERTS": "no alert fires while the sandbox is healthy (the panel shows `none`)",
     "sre_runbook_": "no switchover drill has run in this sandbox",
-    "jetstream_consumer_": "the sandbox's JetStream streams have no consumer (its workers only publish)",
     "flask_http_": "the sandbox's Prometheus does not scrape MLflow's /metrics (when the extra is installed)",
     "aws_s3_": "S3 request metrics come from CloudWatch, which the sandbox has not",
     "kube_": "the sandbox has no Kubernetes API",
