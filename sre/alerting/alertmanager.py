@@ -156,7 +156,7 @@ def routing_table(platform: Platform, defs: Definitions) -> list[dict[str, Any]]
     team = defs.settings.tier_team
     tier_wide = {"service": EVERY_SERVICE, "zone": EVERY_SERVICE, "team": team}
     row(
-        {"alertname": "DatacenterTierDown", "severity": "page", "runbook": "dr-switchover", **tier_wide},
+        {"alertname": "DatacenterTierDown", "severity": "page", "runbook": "dr-failover", **tier_wide},
         [AUTOMATION, f"{team}-page" if team in teams else DEFAULT],
     )
     row({"alertname": "Unowned", "severity": "page", "team": "nobody"}, [DEFAULT])

@@ -312,7 +312,7 @@ def platform_file(b: Build) -> RuleFile:
                 d,
                 labels,
                 severity=d.severity_for(tier.standby),
-                runbook="dr-switchover",
+                runbook="dr-failover",
             )
             group.rules.append(alert)
             some_down = (series(two[0], 0), series(two[1], 1))

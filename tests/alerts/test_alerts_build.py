@@ -116,7 +116,8 @@ def test_runbook_labels_follow_the_contract() -> None:
     assert found[("ReplicationLagHigh/seconds", "db_postgres", "secondary")] == "rebuild-replica"
     assert found[("ReplicationLagHigh/bytes", "db_postgres", "secondary")] == "rebuild-replica"
     assert found[("TierDegraded", "*", "primary")] == "drain-tier"
-    assert found[("DatacenterTierDown", "*", "secondary")] == "dr-switchover"
+    # A whole tier down has no primary left to switch over from: the failover, fenced and approved.
+    assert found[("DatacenterTierDown", "*", "secondary")] == "dr-failover"
     # A cold tier is down on purpose: no tier-down alert and no probe alert there.
     assert ("DatacenterTierDown", "*", "tertiary") not in found
     assert ("ProbeFailed", "redis", "tertiary") not in found

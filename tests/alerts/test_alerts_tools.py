@@ -96,7 +96,7 @@ def test_lint_names_a_runbook_without_its_file(tmp_path: Path, capsys: pytest.Ca
     platform_file = copy_alerts(tmp_path)
     runbooks = tmp_path / "runbooks"
     runbooks.mkdir()
-    for name in ("restart-worker", "rebuild-replica", "dr-switchover"):
+    for name in ("restart-worker", "rebuild-replica", "dr-failover"):
         (runbooks / f"{name}.yaml").write_text("version: 1\n")
     assert exit_code("alerts", "lint", "--platform", str(platform_file)) == 0
     err = capsys.readouterr().err
