@@ -53,12 +53,9 @@ def main(cycles: int) -> int:
     sandbox = Sandbox(folder / "sb")
     try:
         sandbox.up(load_platform(folder / "platform.yaml"), "core")
-        # The drill's engine and store run on this machine, in no tier it switches away from.
-        env = {
-            **os.environ,
-            "SRE_PLATFORM": str(folder / "platform.yaml"),
-            "SRE_CONTROL_PLANE_TIER": "tertiary",
-        }
+        # Where the drill's engine runs comes from the sandbox's environment file, as for a user.
+        env = {k: v for k, v in os.environ.items() if k != "SRE_CONTROL_PLANE_TIER"}
+        env["SRE_PLATFORM"] = str(folder / "platform.yaml")
         argv = [sys.executable, "-m", "sre", "drill", "dr", "--cycles", str(cycles), "--writers", "4",
                 "--store", str(folder / "store.db"), "--format", "json"]  # fmt: skip
         began = time.perf_counter()

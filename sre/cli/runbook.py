@@ -89,7 +89,8 @@ def open_engine(
         alertmanager_url=alertmanager_url,
         notify_url=notify_url,
         # Where this engine and its store really run, when not the model's control_plane.tier.
-        control_plane_tier=os.environ.get("SRE_CONTROL_PLANE_TIER") or None,
+        control_plane_tier=os.environ.get("SRE_CONTROL_PLANE_TIER")
+        or (environment.control_plane_tier if environment is not None else None),
     )
     return Engine(store=store, catalog=catalog, platform=platform, environment=environment, settings=settings)
 

@@ -124,6 +124,11 @@ def _environments(p: Platform) -> Iterator[Problem]:
 
 
 def environment_problems(p: Platform, env: EnvironmentBody, at: PathKey) -> Iterator[Problem]:
+    if env.control_plane_tier is not None and env.control_plane_tier not in p.tiers:
+        yield Problem(
+            (*at, "control_plane_tier"),
+            f"unknown tier {env.control_plane_tier!r}; expected one of {_one_of(p.tiers)}",
+        )
     for sid in env.unavailable:
         if sid not in p.services:
             yield Problem((*at, "unavailable", sid), f"unknown service {sid!r}")

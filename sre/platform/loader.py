@@ -77,6 +77,4 @@ def _absolute(body: EnvironmentBody, base: Path) -> EnvironmentBody:
         }
         for sid, per_tier in body.endpoints.items()
     }
-    return EnvironmentBody(
-        description=body.description, ca_file=ca_file, endpoints=endpoints, unavailable=body.unavailable
-    )
+    return body.model_copy(update={"ca_file": ca_file, "endpoints": endpoints})

@@ -265,6 +265,9 @@ class EnvironmentBody(Strict):
     endpoints: dict[Id, dict[Id, EndpointSpec]] = {}
     # Services this environment cannot run, and why (the sandbox has no Vault server, say).
     unavailable: dict[Id, str] = {}
+    # Where this environment's control plane (`sre serve`, `sre runbook`, their store) runs, when not in
+    # the model's `control_plane.tier`: DR runbooks refuse to leave the tier it runs in.
+    control_plane_tier: Id | None = None
 
 
 class Environment(EnvironmentBody):

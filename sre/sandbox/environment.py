@@ -63,6 +63,11 @@ def write_environment(
         "endpoints": endpoints,
         "unavailable": unavailable(platform, endpoints, rows),
     }
+    # The sandbox's control plane runs on this machine, beside no tier a drill switches between; the
+    # cold tier stands for that, so a switchover back from the hot tier is not refused for it.
+    cold = next((tid for tid, tier in platform.tiers.items() if tier.standby == "cold"), None)
+    if cold is not None:
+        body["control_plane_tier"] = cold
     EnvironmentBody.model_validate(body)  # what we write must load again
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

@@ -102,7 +102,8 @@ def test_a_stalled_replica_fails_the_cycle_with_its_reason(core: Running, tmp_pa
 def test_the_real_switchover_back_and_forth_moves_postgres_and_redis_and_loses_nothing(
     core: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SRE_CONTROL_PLANE_TIER", "tertiary")  # this engine runs here, in no tier it leaves
+    # No $SRE_CONTROL_PLANE_TIER: the sandbox's environment file says where this engine runs.
+    monkeypatch.delenv("SRE_CONTROL_PLANE_TIER", raising=False)
     engine = open_engine(core.place.platform_file, None, str(tmp_path / "store.db"), env="sandbox")
     seen: list[dict[str, dict[str, str]]] = []
 
