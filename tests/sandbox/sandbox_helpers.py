@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -157,3 +158,13 @@ def rd(running: Running, tier: str) -> redis.Redis:
     ep = env(running).endpoints["redis"][tier]
     assert ep.secrets["password"].file is not None
     return redis.Redis.from_url(ep.url, password=secret(ep.secrets["password"].file), socket_timeout=5)
+
+
+def haproxy(running: Running, command: str) -> str:
+    """One command on the sandbox HAProxy's runtime API (admin socket); `{map}` is its tier map file."""
+    root = running.sandbox.root
+    text = command.replace("{map}", str(root / "haproxy" / "tiers.map"))
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(root / "run" / "haproxy.sock"))
+        s.sendall(text.encode() + b"\n")
+        return s.makefile().read()

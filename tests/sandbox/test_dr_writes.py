@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import Running, env, pg, post
+from sandbox_helpers import Running, env, haproxy, pg, post
 
 pytestmark = pytest.mark.integration
 
@@ -71,20 +70,11 @@ def test_hostile_bodies_are_refused_with_their_reason(
 
 def test_a_frozen_tier_acknowledges_nothing(core: Running) -> None:
     url, ca = _write_url(core)
-    sock = core.sandbox.root / "run" / "haproxy.sock"
-    tier_map = core.sandbox.root / "haproxy" / "tiers.map"
-
-    def command(text: str) -> str:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(str(sock))
-            s.sendall(text.encode() + b"\n")
-            return s.makefile().read()
-
-    command(f"set map {tier_map} primary frozen")
+    haproxy(core, "set map {map} primary frozen")
     try:
         status, body = post(url, b'{"writer": 9, "seq": 1}', ca)
         assert status == 503 and body["status"] == "frozen"
     finally:
-        command(f"set map {tier_map} primary primary")
+        haproxy(core, "set map {map} primary primary")
     assert _rows(core, 9) == []
     assert post(url, b'{"writer": 9, "seq": 2}', ca)[0] == 200

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 import redis
-from sandbox_helpers import Running, env, eventually, get, get_json, pg, rd, sre, tls_context
+from sandbox_helpers import Running, env, eventually, get, get_json, haproxy, pg, rd, sre, tls_context
 
 from sre.sandbox.ports import port_is_open
 from sre.sandbox.supervisor import is_ours
@@ -131,21 +131,12 @@ def test_worker_answers_grpc_health(core: Running) -> None:
 def test_runtime_api_moves_a_tiers_traffic(core: Running) -> None:
     e = env(core)
     ca = Path(e.ca_file or "")
-    sock = core.sandbox.root / "run" / "haproxy.sock"
-    tier_map = core.sandbox.root / "haproxy" / "tiers.map"
-
-    def command(text: str) -> str:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(str(sock))
-            s.sendall(text.encode() + b"\n")
-            return s.makefile().read()
-
     url = e.endpoints["ext_api"]["primary"].url + "/healthz"
-    command(f"set map {tier_map} primary secondary")
+    haproxy(core, "set map {map} primary secondary")
     try:
         assert get_json(url, ca)[1]["tier"] == "secondary"
     finally:
-        command(f"set map {tier_map} primary primary")
+        haproxy(core, "set map {map} primary primary")
     assert get_json(url, ca)[1]["tier"] == "primary"
 
 
