@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chain_servers import ChainServers, start_chain_servers
 from platforms import write_platform
 from probe_servers import (
     DnsProtocol,
@@ -66,3 +67,13 @@ def platform_file(tmp_path: Path, servers: Servers) -> Path:
         grpc=servers.grpc,
         ca=servers.pki.ca_file,
     )
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainServers]:
+    """TLS servers whose CA expires before their leaf, with and without the CA sent (chain_servers.py)."""
+    loop = LoopThread()
+    try:
+        yield start_chain_servers(loop, tmp_path_factory.mktemp("chain"))
+    finally:
+        loop.stop()

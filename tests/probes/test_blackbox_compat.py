@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from chain_servers import ChainServers, start_chain_servers
-from probe_servers import LoopThread, closed_port
+from chain_servers import ChainServers
+from probe_servers import closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -73,15 +73,6 @@ def families(text: str) -> Families:
         for sample in family.samples:
             out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
     return out
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainServers]:
-    loop = LoopThread()
-    try:
-        yield start_chain_servers(loop, tmp_path_factory.mktemp("chain"))
-    finally:
-        loop.stop()
 
 
 def start_blackbox(config: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from chain_servers import ChainServers, start_chain_servers
-from probe_servers import LoopThread
+from chain_servers import ChainServers
 from probe_support import make_target, run_one
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -15,15 +12,6 @@ from sre.probes.output import prometheus
 
 pytestmark = pytest.mark.integration
 EXPIRY = "probe_ssl_earliest_cert_expiry"
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainServers]:
-    loop = LoopThread()
-    try:
-        yield start_chain_servers(loop, tmp_path_factory.mktemp("chain"))
-    finally:
-        loop.stop()
 
 
 def test_a_sent_ca_that_expires_first_is_judged(chain: ChainServers) -> None:
