@@ -27,6 +27,6 @@ def elapsed() -> float:
     return time.monotonic() - _began
 
 
-def left(budget: float, tail: float = 0.0) -> float:
-    """What is left of `budget` seconds after what has been spent, keeping `tail` for the work after it."""
-    return budget - elapsed() - tail
+def left(budget: float) -> float:
+    """What is left of `budget` seconds after what this command has spent."""
+    return budget - elapsed()

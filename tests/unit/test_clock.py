@@ -15,7 +15,3 @@ def test_a_later_command_in_the_same_process_counts_from_its_own_start() -> None
     assert clock.elapsed() < spent_before
     assert clock.left(10.0) > 10.0 - spent_before
 
-
-def test_what_is_left_keeps_the_tail_asked_for() -> None:
-    clock.start()
-    assert clock.left(5.0, tail=1.0) < clock.left(5.0) - 0.999
