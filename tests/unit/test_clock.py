@@ -14,4 +14,3 @@ def test_a_later_command_in_the_same_process_counts_from_its_own_start() -> None
     clock.start()
     assert clock.elapsed() < spent_before
     assert clock.left(10.0) > 10.0 - spent_before
-
