@@ -449,7 +449,11 @@ class RedisPair:
         return redis.Redis(port=port, password=self.PASSWORD, socket_timeout=5, decode_responses=True)
 
     def link_up(self) -> bool:
-        return bool(self.client(self.replica_port).info("replication").get("master_link_status") == "up")
+        # Both ends: the replica's link is up before the master counts it among connected_slaves.
+        replica = self.client(self.replica_port).info("replication").get("master_link_status") == "up"
+        return (
+            replica and int(self.client(self.master_port).info("replication").get("connected_slaves", 0)) >= 1
+        )
 
     def start_master(self) -> None:
         self.master = self._server("master", self.master_port).start().wait_port(self.master_port)
