@@ -6,6 +6,7 @@ scrubbed one-line reason naming the service and tier, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,12 @@ from sre.errors import one_line
 from sre.runbooks.actions.base import ActionFailed, Context
 
 CONNECT_TIMEOUT = 5
+
+
+class _FirstAttemptFailed(Exception):
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 @asynccontextmanager
@@ -36,13 +43,22 @@ async def connected(ctx: Context, service: str, tier: str) -> AsyncIterator[Any]
     if token:
         options["token"] = token
 
-    async def quiet(_: Exception) -> None:
-        return None  # nats-py logs every error callback; the failure is raised to us instead
+    connecting = True
+
+    async def on_error(exc: Exception) -> None:
+        if connecting:  # nats-py would keep trying the server; one attempt is what an action makes
+            raise _FirstAttemptFailed(exc)
 
     try:
-        nc = await nats.connect(endpoint.url, error_cb=quiet, **options)
+        nc = await asyncio.wait_for(
+            nats.connect(endpoint.url, error_cb=on_error, **options), CONNECT_TIMEOUT * 2
+        )
+    except _FirstAttemptFailed as exc:
+        raise ActionFailed(ctx.scrub(f"{service}/{tier}: {one_line(exc.cause)}")) from None
     except (NatsError, OSError, TimeoutError) as exc:
         raise ActionFailed(ctx.scrub(f"{service}/{tier}: {one_line(exc)}")) from None
+    finally:
+        connecting = False
     try:
         yield nc
     finally:

@@ -82,6 +82,7 @@ def start(run: Run) -> None:
                 "monitor": run.url("http", ports_of(run, tier, active)[1]),
                 "js_domain": tier,
                 "stream": STREAM,
+                "stream_subjects": ",".join(SUBJECTS),
                 "subject": "sandbox.sre-probe",
             },
         }
