@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
 from nats_pair import Pair, js_call, started
 from rb_support import World, wait
 from test_actions import act, context
@@ -58,8 +59,6 @@ def reader(url: str, *, make: bool = False, ack: int = 0, fetch: int = 1) -> lis
     """Fetch from the durable `reader` (made first when `make`), acknowledging the first `ack` messages."""
 
     async def job(js: Any) -> list[tuple[bytes, int]]:
-        from nats.js.api import AckPolicy, ConsumerConfig
-
         if make:
             config = ConsumerConfig(durable_name="reader", ack_policy=AckPolicy.EXPLICIT, ack_wait=1)
             await js.add_consumer("SANDBOX", config)
@@ -70,6 +69,27 @@ def reader(url: str, *, make: bool = False, ack: int = 0, fetch: int = 1) -> lis
         return [(m.data, m.metadata.sequence.stream) for m in got]
 
     found: list[tuple[bytes, int]] = js_call(url, job)
+    return found
+
+
+def drain(url: str) -> list[bytes]:
+    """Everything `reader` has still to deliver, acknowledged."""
+
+    async def job(js: Any) -> list[bytes]:
+        import nats.errors
+
+        sub = await js.pull_subscribe_bind("reader", stream="SANDBOX")
+        out: list[bytes] = []
+        while True:
+            try:
+                got = await sub.fetch(1000, timeout=1)
+            except nats.errors.TimeoutError:
+                return out
+            for msg in got:
+                await msg.ack()
+                out.append(msg.data)
+
+    found: list[bytes] = js_call(url, job)
     return found
 
 
@@ -113,6 +133,10 @@ def test_move_there_and_back_keeps_acknowledged_messages_and_consumer_places(
         publish(primary, "sandbox.a", b"m%d" % n)
     first = reader(primary, make=True, ack=1, fetch=2)  # m1 acknowledged, m2 delivered but not
     assert [d for d, _ in first] == [b"m1", b"m2"]
+    filtered = ConsumerConfig(
+        durable_name="only-a", filter_subject="sandbox.a", ack_policy=AckPolicy.EXPLICIT
+    )
+    js_call(primary, lambda js: js.add_consumer("SANDBOX", filtered))  # a filter must be a stream subject
     ctx = context(nworld)
     there = move(ctx, "primary", "secondary")
     plan = there.check()
@@ -126,7 +150,9 @@ def test_move_there_and_back_keeps_acknowledged_messages_and_consumer_places(
     load.join(10)
     there.verify()
     assert there.check().done is True  # a resumed run does not move twice
-    assert facts["consumers"] == {"reader": 2}  # ack floor 1 on the source, + 1
+    assert facts["consumers"] == {"only-a": 1, "reader": 2}  # ack floor on the source, + 1
+    info = js_call(secondary, lambda js: js.consumer_info("SANDBOX", "only-a"))
+    assert (info.config.filter_subject, info.num_pending) == ("sandbox.a", 3)
     assert facts["from_last_seq"] == facts["mirror_last_seq"]
 
     # Nothing the source acknowledged is missing on the target, under the same sequence numbers.
@@ -143,7 +169,7 @@ def test_move_there_and_back_keeps_acknowledged_messages_and_consumer_places(
     facts = back.apply()
     back.verify()
     assert publish(secondary, "sandbox.c", b"back").domain == "primary"
-    rest = [d for d, _ in reader(primary, ack=100, fetch=100)]
+    rest = drain(primary)
     assert b"m2" not in rest and rest[-1] == b"back"
     assert b"new-2" in rest and set(load.acked) <= set(rest)  # reader had not consumed them yet
 

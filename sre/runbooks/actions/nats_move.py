@@ -12,11 +12,11 @@ does instead:
 3. every durable consumer's ack floor is read on the source;
 4. the mirror is replaced by a stream with the same messages under the same sequence
    numbers (nats_streams.copy, through a `<stream>_MOVE` copy on the target's server);
-5. each durable consumer is created on it at its ack floor + 1 (acknowledged messages
-   are not delivered again; unacknowledged ones are);
-6. the source stream is re-created as a mirror of the new one
+5. the source stream is re-created as a mirror of the new one
    (`external.api = $JS.<to>.API`), so the next switch runs the same steps back;
-7. the new stream takes the platform's subjects: publishes go there.
+6. the new stream takes the platform's subjects: publishes go there;
+7. each durable consumer is created on it at its ack floor + 1 (acknowledged messages
+   are not delivered again; unacknowledged ones are).
 
 `mode: failover` does the same when the source still answers, and otherwise goes on
 without it: no seal, no ack floors, no reverse mirror; the mirror's last sequence and how
@@ -233,23 +233,37 @@ class _Move:
         return target
 
     async def consumers(self, floors: dict[str, Any]) -> None:
+        """Each durable consumer on the writable target at its ack floor + 1.
+
+        Made once the stream takes its subjects (a consumer's filter must be one of them); a
+        message published in between is at a sequence past every floor, so it is delivered. A
+        consumer that a client made in that moment (from new messages) is made again at its floor.
+        """
         from nats.js.api import DeliverPolicy
         from nats.js.errors import NotFoundError
 
-        js = self.js[self.a.to]
+        js, where = self.js[self.a.to], self.a.to
         for name, (start, config) in floors.items():
             try:
-                await js.consumer_info(self.name, name)
-                continue  # made by an earlier attempt of this step
+                found = await js.consumer_info(self.name, name)
             except NotFoundError:
-                pass
+                found = None
+            if found is not None:
+                if (
+                    found.config.deliver_policy == DeliverPolicy.BY_START_SEQUENCE
+                    and found.config.opt_start_seq == start
+                ):
+                    continue  # made by an earlier attempt of this step
+                await call(
+                    f"{where}: delete consumer {name} (not at its floor)", js.delete_consumer(self.name, name)
+                )
             moved = dataclasses.replace(
                 config,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                 opt_start_seq=start,
                 opt_start_time=None,
             )
-            await call(f"{self.a.to}: consumer {name} at {start}", js.add_consumer(self.name, moved))
+            await call(f"{where}: consumer {name} at {start}", js.add_consumer(self.name, moved))
 
     async def reverse(self, source: Stream) -> None:
         """The old source's stream again, as a mirror of the new one: the next switch's target."""
@@ -315,11 +329,11 @@ class NatsMove(Action):
             if target.role == "mirror":
                 facts["mirror_last_seq"] = target.last_seq
             target = await move.replace_mirror(target)
+            if source is not None:
+                await move.reverse(source)  # first: never two streams taking the subjects at once
+            await move.open(target, subjects)
             await move.consumers(floors)
             facts["consumers"] = {name: start for name, (start, _) in sorted(floors.items())}
-            if source is not None:
-                await move.reverse(source)
-            await move.open(target, subjects)
             facts["messages"] = target.messages
             facts["seconds"] = round(time.monotonic() - started, 3)
         return facts
