@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from chain_servers import ChainServers
+from exporter_client import serving
 from probe_servers import closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
@@ -137,7 +137,7 @@ def _sre_probes(config: Path, wanted: list[tuple[str, str, str]]) -> tuple[list[
 
     async def go() -> tuple[list[str], str]:
         out = []
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             for _, module, target in wanted:
                 resp = await client.get(
                     "/probe",

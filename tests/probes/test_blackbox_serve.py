@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from exporter_client import serving
 from probe_servers import LAST_MODIFIED, closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
@@ -108,7 +108,7 @@ def exporter(tmp_path: Path, servers: Servers) -> Exporter:
 
 def _get(exporter: Exporter, params: dict[str, str]) -> tuple[int, str]:
     async def go() -> tuple[int, str]:
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             resp = await client.get(
                 "/probe", params=params, headers={"X-Prometheus-Scrape-Timeout-Seconds": "4"}
             )
@@ -283,7 +283,7 @@ def test_reload_keeps_the_old_modules_when_the_new_file_is_bad(tmp_path: Path, s
     target = f"127.0.0.1:{servers.http}"
 
     async def go() -> None:
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             assert (await client.get("/-/reload")).status == 405  # as blackbox: POST only
             config.write_text("modules:\n  second:\n    prober: tcp\n    tcp: {no_such_key: 1}\n")
             resp = await client.post("/-/reload")
