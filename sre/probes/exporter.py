@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
 
 from sre.errors import InputError
-from sre.probes import runner
+from sre.probes import memory, runner
 from sre.probes.context import RunContext
 from sre.probes.definitions import Definitions
 from sre.probes.httpserver import HttpServer, Reply, Request
@@ -287,7 +287,9 @@ async def serve(exporter: Exporter, host: str, port: int, ready: Callable[[], No
     server = await exporter.start(host, port)
     try:
         # What start-up made lives as long as the process: the collector need not walk it again.
+        gc.collect()
         gc.freeze()
+        memory.settle()
         ready()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -30,6 +30,7 @@ from sre.probes.regex import compile_regex
 from sre.safefile import FileProblem, read_secret
 from sre.scrub import Scrubber
 
+from . import hosts
 from .config import HttpProbe, Module
 
 MAX_REDIRECTS = 10  # Go's net/http client stops after ten, as blackbox does
@@ -53,13 +54,15 @@ async def resolve(ctx: ProbeContext, host: str, port: int, prefer: str) -> str:
         return host
     loop = asyncio.get_running_loop()
     with ctx.phase("resolve"):
+        found = hosts.SYSTEM.lookup(host)  # as Go's resolver: the hosts file first, no thread
         try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            if not found:
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                found = [str(i[4][0]) for i in infos]
         except socket.gaierror as exc:
             raise ProbeError(Reason.dns, f"cannot resolve {host}: {exc.strerror}") from None
-    family = socket.AF_INET6 if prefer == "ip6" else socket.AF_INET
-    chosen = next((i for i in infos if i[0] == family), infos[0])
-    ip = str(chosen[4][0])
+    six = prefer == "ip6"
+    ip = next((a for a in found if (":" in a) == six), found[0])
     ctx.fact("ip", ip)
     return ip
 
