@@ -162,9 +162,9 @@ def _judge_http(probe: HttpProbe, ctx: ProbeContext, url: str) -> None:
         expected = ", ".join(map(str, probe.valid_status_codes)) or "2xx"
         raise ProbeError(Reason.status_code, f"HTTP {status}; expected {expected}")
     version = f"HTTP/{facts.get('http_version')}"
-    wanted = {v.replace("HTTP/2.0", "HTTP/2") for v in probe.valid_http_versions}
+    wanted = probe.valid_http_versions
     if wanted and version not in wanted:
-        raise ProbeError(Reason.protocol, f"{version} answered; expected {', '.join(sorted(wanted))}")
+        raise ProbeError(Reason.protocol, f"{version} answered; expected {', '.join(wanted)}")
     tls = urlsplit(url).scheme == "https"
     if probe.fail_if_ssl and tls:
         raise ProbeError(Reason.assertion, "the final request was over TLS (fail_if_ssl)")
