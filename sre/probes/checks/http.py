@@ -16,7 +16,6 @@ from urllib.parse import quote
 import httptools
 
 from sre.probes import net
-from sre.probes.checks._http2 import Http2
 from sre.probes.checks._http_message import Request, Response, Streams, Wire, read
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
@@ -44,10 +43,16 @@ async def check_http(target: Target, ctx: ProbeContext) -> None:
         h2 = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
         request = _request(ctx, settings, host, path)
         response = Response(settings, head_only=settings.method == "HEAD")
-        wire: Wire = Http2((reader, writer), response) if h2 else _Http1((reader, writer), response)
+        wire: Wire = _http2((reader, writer), response) if h2 else _Http1((reader, writer), response)
         await _exchange(ctx, wire, request, response, settings)
     finally:
         net.close(writer)
+
+
+def _http2(streams: Streams, response: Response) -> Wire:
+    from sre.probes.checks._http2 import Http2  # 30 ms of imports, for blackbox modules' h2 targets only
+
+    return Http2(streams, response)
 
 
 def _request(ctx: ProbeContext, settings: HttpSettings, host: str, path: str) -> Request:
