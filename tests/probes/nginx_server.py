@@ -1,7 +1,8 @@
 """nginx (Debian nginx-light) on free loopback ports: one TLS server (HTTP/2 by ALPN when asked) and one plain.
 
 Used by the tests (a real HTTP/2 server) and by the benchmarks (bench/_servers.py). Both servers answer
-`/` and `/healthz` with a small JSON body, `/redirect` with a 302 to `/healthz`, anything else 404.
+`/` and `/healthz` with a small JSON body, `/unsized` with the same body rewritten (sub_filter), so
+without Content-Length, `/redirect` with a 302 to `/healthz`, anything else 404.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ LOCATIONS = f"""\
         location = / {{ default_type application/json; return 200 '{BODY}'; }}
         location = /healthz {{ default_type application/json; return 200 '{BODY}'; }}
         location = /redirect {{ return 302 /healthz; }}
+        location = /unsized {{
+            default_type application/json; sub_filter_types application/json; sub_filter ok OK;
+            return 200 '{BODY}';
+        }}
         location / {{ return 404; }}"""
 
 

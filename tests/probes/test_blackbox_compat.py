@@ -54,6 +54,9 @@ def cases(s: Servers, chain: ChainServers, web: Nginx) -> list[tuple[str, str, s
         ("h2_redirect", "http_2xx", f"{h2}/redirect"),
         ("h2_404", "http_2xx", f"{h2}/nope"),
         ("h2_post", "http_h2_post", f"{h2}/healthz"),
+        ("h2_unsized", "http_2xx", f"{h2}/unsized"),
+        ("chunked", "http_2xx", f"http://127.0.0.1:{s.http}/chunked"),
+        ("unsized", "http_2xx", f"{plain}/unsized"),
         ("h2_disabled", "http_no_h2", f"{h2}/healthz"),
         ("h2_plain_http", "http_h2", f"{plain}/healthz"),
         ("chain_ca_expiring", "http_chain", f"https://localhost:{chain.with_ca}/healthz"),
@@ -218,6 +221,7 @@ def test_same_series_as_blackbox(
         "h2_redirect": (2, 1),
         "h2_404": (2, 0),
         "h2_post": (2, 1),
+        "h2_unsized": (2, 1),
         "h2_disabled": (1.1, 0),
         "h2_plain_http": (1.1, 0),
     }, versions
