@@ -36,6 +36,7 @@ class Http2:
         self._stream = 0
         self._status = 0
         self._frames = _Frames()
+        self._ended_with_head = False
 
     @property
     def status(self) -> int:
@@ -44,6 +45,15 @@ class Http2:
     @property
     def version(self) -> str:
         return "2.0"  # Go's resp.Proto is "HTTP/2.0", what valid_http_versions is compared with
+
+    @property
+    def declared_length(self) -> int:
+        # x/net/http2's handleResponse: the one Content-Length, else 0 for an answer that ended with
+        # its headers (not to HEAD), else unknown.
+        length = self._response.content_length()
+        if length is not None:
+            return length
+        return 0 if self._ended_with_head and not self._response.head_only else -1
 
     async def send(self, request: Request) -> None:
         conn = self._conn
@@ -115,6 +125,7 @@ class Http2:
                     self._status = int(value)  # h2 checked it is three digits
                 elif not name.startswith(b":"):
                     response.on_header(bytes(name), bytes(value))
+            self._ended_with_head = event.stream_ended is not None
             response.on_headers_complete()
         elif isinstance(event, h2.events.DataReceived) and event.stream_id == self._stream:
             response.on_body(event.data or b"")

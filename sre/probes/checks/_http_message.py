@@ -34,6 +34,11 @@ class Wire(Protocol):
     @property
     def version(self) -> str: ...
 
+    @property
+    def declared_length(self) -> int:
+        """What Go's client makes resp.ContentLength (probe_http_content_length): -1 when unknown."""
+        ...
+
     async def send(self, request: Request) -> None: ...
 
     async def feed(self) -> None: ...
@@ -84,6 +89,14 @@ class Response:
             raise ProbeError(
                 Reason.protocol, f"answer refused: {self.breach} (settings.max_headers, max_header_bytes)"
             )
+
+    def content_length(self) -> int | None:
+        """The Content-Length header's value when it is one number, else None."""
+        values = set(self.values.get("content-length", []))
+        if len(values) != 1:
+            return None
+        value = values.pop().strip()
+        return int(value) if value.isdigit() else None
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.count += 1

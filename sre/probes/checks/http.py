@@ -93,6 +93,7 @@ async def _exchange(
             await wire.feed()
     ctx.observation.body = body = response.take_body()
     ctx.fact("http_content_length", response.size)
+    ctx.fact("http_declared_length", wire.declared_length)
     failing = health_failing(body)
     if failing:
         ctx.fact(HEALTH_FAILING, failing)
@@ -130,6 +131,20 @@ class _Http1:
     @property
     def version(self) -> str:
         return str(self._parser.get_http_version())
+
+    @property
+    def declared_length(self) -> int:
+        # Go's net/http readTransfer and fixLength: a HEAD answer's header as given, no body for
+        # 1xx/204/304, unknown when chunked or unsized (read to the connection's end).
+        response, status = self._response, self.status
+        length = response.content_length()
+        if response.head_only:
+            return -1 if length is None else length
+        if status // 100 == 1 or status in (204, 304):
+            return 0
+        if "chunked" in response.headers.get("transfer-encoding", "").lower():
+            return -1
+        return -1 if length is None else length
 
     async def send(self, request: Request) -> None:
         head = "".join(f"{name}: {value}\r\n" for name, value in request.headers.items())
