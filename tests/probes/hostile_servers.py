@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import hpack
 from hyperframe.frame import ContinuationFrame, HeadersFrame, RstStreamFrame, SettingsFrame
+from probe_servers import LoopThread, server_context
 
 TRICKLE_SECONDS = 1.0
 FLOOD_BYTES = 100 << 20
@@ -156,6 +159,14 @@ async def h2_stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
     if await _h2_request(reader):
         writer.write(SETTINGS)
         await stall(reader, writer)
+
+
+def serve_h2_breakers(loop: LoopThread, cert: tuple[Path, Path]) -> dict[str, int]:
+    """The HTTP/2 servers above on TLS that takes `h2` by ALPN: name (garbage, flood, reset, stall) -> port."""
+    tls = server_context(cert, minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_3)
+    tls.set_alpn_protocols(["h2"])
+    handlers = {"garbage": h2_garbage, "flood": h2_header_flood, "reset": h2_reset, "stall": h2_stall}
+    return {name: loop.serve_tcp(handler, tls) for name, handler in handlers.items()}
 
 
 def _chain(*parts: Iterable[bytes]) -> Iterator[bytes]:

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from chain_servers import ChainServers
+from hostile_servers import serve_h2_breakers
 from nginx_server import Nginx
-from probe_servers import closed_port
+from probe_servers import LoopThread, closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -43,12 +44,17 @@ TIMESTAMPS = frozenset({"probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_
 TIMEOUT = 3.0
 
 
-def cases(s: Servers, chain: ChainServers, web: Nginx) -> list[tuple[str, str, str]]:
+def cases(s: Servers, chain: ChainServers, web: Nginx, broken: dict[str, int]) -> list[tuple[str, str, str]]:
     """(name, module, target): TLS 1.3 ok, TLS 1.2 only, untrusted, expiring (leaf, and CA in the chain),
     redirect, closed, silent, DNS, gRPC; HTTP/2 by ALPN to nginx (only HTTP/2.0 valid, a redirect,
-    enable_http2 false, a plain http:// target of the same server)."""
+    enable_http2 false, a plain http:// target of the same server) and to servers that break it."""
     h2, plain = f"https://localhost:{web.tls_port}", f"http://127.0.0.1:{web.http_port}"
     return [
+        *(
+            (f"h2_{name}", "http_h2", f"https://localhost:{port}/")
+            for name, port in broken.items()
+            if name != "stall"
+        ),
         ("h2", "http_h2", f"{h2}/healthz"),
         ("h2_default_module", "http_2xx", f"{h2}/"),
         ("h2_redirect", "http_2xx", f"{h2}/redirect"),
@@ -194,11 +200,24 @@ def _compare(name: str, theirs: Families, ours: Families) -> list[str]:
     return problems
 
 
+@pytest.fixture(scope="module")
+def h2_broken(servers: Servers) -> Iterator[dict[str, int]]:
+    loop = LoopThread()
+    try:
+        yield serve_h2_breakers(loop, servers.pki.good)
+    finally:
+        loop.stop()
+
+
 def test_same_series_as_blackbox(
-    servers: Servers, chain: ChainServers, nginx_h2: Nginx, blackbox: tuple[str, Path]
+    servers: Servers,
+    chain: ChainServers,
+    nginx_h2: Nginx,
+    h2_broken: dict[str, int],
+    blackbox: tuple[str, Path],
 ) -> None:
     base, config = blackbox
-    wanted = cases(servers, chain, nginx_h2)
+    wanted = cases(servers, chain, nginx_h2, h2_broken)
     ours, metrics = _sre_probes(config, wanted)
     problems: list[str] = []
     seen: set[str] = set()
@@ -222,6 +241,9 @@ def test_same_series_as_blackbox(
         "h2_404": (2, 0),
         "h2_post": (2, 1),
         "h2_unsized": (2, 1),
+        "h2_garbage": (0, 0),
+        "h2_flood": (0, 0),
+        "h2_reset": (0, 0),
         "h2_disabled": (1.1, 0),
         "h2_plain_http": (1.1, 0),
     }, versions

@@ -29,11 +29,8 @@ import pytest
 from hostile_servers import (
     backtracking_bait,
     big_body,
-    h2_garbage,
-    h2_header_flood,
-    h2_reset,
-    h2_stall,
     header_flood,
+    serve_h2_breakers,
     stall,
     trickle_head,
     trickling_kubernetes,
@@ -107,9 +104,6 @@ class Hostile:
 def hostile(servers: Servers) -> Iterator[Hostile]:
     loop = LoopThread()
     tls = server_context(servers.pki.good, minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_3)
-    h2 = server_context(servers.pki.good, minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_3)
-    h2.set_alpn_protocols(["h2"])
-    h2_servers = {"garbage": h2_garbage, "flood": h2_header_flood, "reset": h2_reset, "stall": h2_stall}
     try:
         yield Hostile(
             trickle=loop.serve_tcp(trickle_head),
@@ -118,7 +112,7 @@ def hostile(servers: Servers) -> Iterator[Hostile]:
             bait=loop.serve_tcp(backtracking_bait),
             tls_stall=loop.serve_tcp(stall, tls),
             kubernetes=loop.serve_tcp(trickling_kubernetes),
-            h2={name: loop.serve_tcp(handler, h2) for name, handler in h2_servers.items()},
+            h2=serve_h2_breakers(loop, servers.pki.good),
         )
     finally:
         loop.stop()
