@@ -83,6 +83,13 @@ modules:
       method: POST
       body: {"x" * 100_000}
       tls_config: {{ca_file: {ca_file}}}
+  http_head:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      method: HEAD
+      tls_config: {{ca_file: {ca_file}}}
   http_no_h2:
     prober: http
     timeout: 3s
