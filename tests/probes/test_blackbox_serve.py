@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from exporter_client import serving
+from nginx_server import BODY, Nginx
 from probe_servers import LAST_MODIFIED, closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
@@ -66,6 +67,37 @@ modules:
     http:
       preferred_ip_protocol: ip4
       fail_if_body_not_matches_regexp: ["never-there"]
+  http_h2:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      valid_http_versions: [HTTP/2.0]
+      fail_if_body_not_matches_regexp: ['"status": "ok"']
+      tls_config: {{ca_file: {ca_file}, server_name: localhost}}
+  http_h2_post:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      method: POST
+      body: {"x" * 100_000}
+      tls_config: {{ca_file: {ca_file}}}
+  http_head:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      method: HEAD
+      tls_config: {{ca_file: {ca_file}}}
+  http_no_h2:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      enable_http2: false
+      valid_http_versions: [HTTP/2.0]
+      tls_config: {{ca_file: {ca_file}}}
   tcp_connect:
     prober: tcp
     timeout: 2s
@@ -355,3 +387,50 @@ def test_sighup_reloads_the_serving_process(tmp_path: Path, servers: Servers, pl
     lines = [line for line in err.decode().splitlines() if "reload" in line]
     assert len(lines) == 2 and "reload failed" in lines[1] and str(config) in lines[1], lines
     assert "Traceback" not in err.decode()
+
+
+# HTTP/2 as blackbox's client (Go's, through prometheus/common, `enable_http2: true` by default) speaks it:
+# `h2` then `http/1.1` offered by ALPN over TLS, HTTP/1.1 to a plain http:// target. nginx is the server.
+def _probe(exporter: Exporter, module: str, target: str) -> str:
+    status, text = _get(exporter, {"module": module, "target": target})
+    assert status == 200, text
+    return text
+
+
+def test_h2_is_negotiated_with_nginx(exporter: Exporter, nginx_h2: Nginx) -> None:
+    """valid_http_versions [HTTP/2.0] passes; status, body (regex, length) and phases are HTTP/2's."""
+    text = _probe(exporter, "http_h2", f"https://localhost:{nginx_h2.tls_port}/healthz")
+    assert _value(text, "probe_success") == 1, text
+    assert _value(text, "probe_http_version") == 2
+    assert _value(text, "probe_http_status_code") == 200 and _value(text, "probe_http_ssl") == 1
+    assert _value(text, "probe_http_content_length") == len(BODY)
+    assert _value(text, "probe_failed_due_to_regex") == 0
+    phases = {
+        dict(labels)["phase"]: v for labels, v in _families(text)["probe_http_duration_seconds"].items()
+    }
+    assert set(phases) == {"resolve", "connect", "tls", "processing", "transfer"}
+    assert phases["tls"] > 0 and phases["processing"] > 0
+
+
+def test_h2_redirect_is_followed_and_counted(exporter: Exporter, nginx_h2: Nginx) -> None:
+    text = _probe(exporter, "http_2xx", f"https://localhost:{nginx_h2.tls_port}/redirect")
+    assert _value(text, "probe_success") == 1 and _value(text, "probe_http_redirects") == 1
+    assert _value(text, "probe_http_version") == 2 and _value(text, "probe_http_status_code") == 200
+    text = _probe(exporter, "http_2xx", f"https://localhost:{nginx_h2.tls_port}/nope")
+    assert _value(text, "probe_success") == 0 and _value(text, "probe_http_status_code") == 404
+
+
+def test_h2_post_answered_before_its_whole_body(exporter: Exporter, nginx_h2: Nginx) -> None:
+    """100 kB is more than HTTP/2's first 64 KiB window: nginx answers before it has the whole body, then
+    resets the rest of the request with NO_ERROR. The answer is complete (RFC 9113 8.1), as Go takes it."""
+    text = _probe(exporter, "http_h2_post", f"https://localhost:{nginx_h2.tls_port}/healthz")
+    assert _value(text, "probe_success") == 1 and _value(text, "probe_http_version") == 2
+
+
+def test_enable_http2_false_and_plain_http_stay_on_1_1(exporter: Exporter, nginx_h2: Nginx) -> None:
+    text = _probe(exporter, "http_no_h2", f"https://localhost:{nginx_h2.tls_port}/healthz")
+    assert _value(text, "probe_http_version") == 1.1 and _value(text, "probe_http_status_code") == 200
+    assert _value(text, "probe_success") == 0  # HTTP/1.1 is not in valid_http_versions
+    # no h2c: a plain target is HTTP/1.1, as Go's client speaks it
+    text = _probe(exporter, "http_h2", f"http://127.0.0.1:{nginx_h2.http_port}/healthz")
+    assert _value(text, "probe_http_version") == 1.1 and _value(text, "probe_success") == 0

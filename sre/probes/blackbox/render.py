@@ -135,7 +135,8 @@ def _http(r: Result) -> Iterator[Series]:
             {"phase": phase},
             r.phases.get(phase, 0.0),
         )
-    yield "probe_http_content_length", "Length of http content response", {}, _num(f, "http_content_length")
+    # Go's resp.ContentLength (-1: no Content-Length), then the bytes read
+    yield "probe_http_content_length", "Length of http content response", {}, _num(f, "http_declared_length")
     yield (
         "probe_http_uncompressed_body_length",
         "Length of uncompressed response body",

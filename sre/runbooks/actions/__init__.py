@@ -14,6 +14,7 @@ from sre.runbooks.actions.haproxy import HaproxyRuntime
 from sre.runbooks.actions.kubernetes import KubernetesRolloutRestart, KubernetesScale
 from sre.runbooks.actions.postgres_dr import PgCatchUp, PgPromote, PgReadOnly, PgRecordLoss, PgRejoin
 from sre.runbooks.actions.redis_failover import RedisFailover
+from sre.runbooks.actions.redis_promote import RedisPromote
 from sre.runbooks.actions.web import HttpCall, Notify, Silence
 
 REGISTRY: dict[str, Action] = {
@@ -24,6 +25,7 @@ REGISTRY: dict[str, Action] = {
         PostgresSql(),
         RedisCommand(),
         RedisFailover(),
+        RedisPromote(),
         NatsPublish(),
         HaproxyRuntime(),
         KubernetesScale(),
