@@ -47,6 +47,7 @@ SCRAPE_TIMEOUT_HEADER = "x-prometheus-scrape-timeout-seconds"  # as the server g
 TIMEOUT_OFFSET = 0.5  # finish before Prometheus gives up, as blackbox_exporter does
 DEFAULT_SCRAPE_TIMEOUT = 120.0
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
+VERDICT_LIMIT, VERDICT_TEXT = 256, 512  # allow answers remembered, and the longest target remembered
 UNKNOWN = "-"  # the module label of a request for a module this exporter does not serve
 
 
@@ -70,6 +71,9 @@ class Exporter:
     _meta: bool = False
     _names: set[str] = field(default_factory=set)
     _names_of: int = -1  # len(known) when _names was made
+    # (module, target text) -> allowed()'s answer: Prometheus asks for the same targets again and
+    # again. Emptied when the endpoints or the modules change, and when full.
+    _verdicts: dict[tuple[str, str], str | None] = field(default_factory=dict)
     unknown_modules: Counter | None = None
     # Builds the blackbox modules again from their file (SIGHUP, POST /-/reload); raises InputError.
     reloader: Callable[[], dict[str, Served]] | None = None
@@ -109,6 +113,7 @@ class Exporter:
         if self._names_of != len(self.known):
             self._names = {name for _, name in self.known}
             self._names_of = len(self.known)
+            self._verdicts.clear()
         return self._names
 
     def allowed(self, parsed: ParsedTarget, text: str) -> str | None:
@@ -121,6 +126,17 @@ class Exporter:
         return (
             f"target {parsed.url!r} is neither an endpoint of the environment nor allowed by exporter.allow"
         )
+
+    def _allowed_once(self, module: str, parsed: ParsedTarget, text: str) -> str | None:
+        key = (module, text)
+        if key in self._verdicts and self._names_of == len(self.known):
+            return self._verdicts[key]
+        verdict = self.allowed(parsed, text)
+        if len(text) <= VERDICT_TEXT:
+            if len(self._verdicts) >= VERDICT_LIMIT:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
 
     def _redirect_allowed(self, url: str) -> str | None:
         try:
@@ -205,7 +221,7 @@ class Exporter:
         except TargetError as exc:
             self.requests.labels(label, "refused").inc()
             return Reply.text(f"target: {exc}\n", 400)
-        refused = self.allowed(parsed, target)
+        refused = self._allowed_once(module, parsed, target)
         if refused is not None:
             self.requests.labels(label, "refused").inc()
             return Reply.text(refused + "\n", 403)
@@ -234,6 +250,7 @@ class Exporter:
                 self._reloaded[0].set(0)
             return str(exc)
         self.blackbox = served
+        self._verdicts.clear()
         if self._reloaded is not None:
             self._reloaded[0].set(1)
             self._reloaded[1].set(time.time())

@@ -236,6 +236,20 @@ def test_refusals_and_debug(exporter: Exporter, servers: Servers) -> None:
     assert "probe_success 1.0" in text and "Module configuration:" in text
 
 
+def test_a_refusal_remembered_is_forgotten_when_the_endpoint_joins_the_model(
+    exporter: Exporter, servers: Servers
+) -> None:
+    """Allow answers are remembered per module and target, until the endpoints change."""
+    from probe_support import make_target
+
+    target = f"http://web.test:{servers.http}/healthz"
+    assert _get(exporter, {"module": "http_2xx", "target": target})[0] == 403
+    assert _get(exporter, {"module": "http_2xx", "target": target})[0] == 403
+    exporter.add_targets([make_target(f"http://web.test:{servers.http}")])
+    status, text = _get(exporter, {"module": "http_2xx", "target": target})
+    assert status == 200 and "exporter.allow" not in text
+
+
 def test_model_endpoints_keep_the_platform_tls_policy(exporter: Exporter, servers: Servers) -> None:
     from probe_support import make_target
 

@@ -41,6 +41,7 @@ GRPC_CODES = {
 }
 
 
+@functools.lru_cache(maxsize=256)  # the same few addresses, probe after probe
 def fnv32a(ip: str) -> int:
     """blackbox's probe_ip_addr_hash: FNV-1a (32 bits) of the address's bytes (4 for IPv4, 16 for IPv6)."""
     value = 0x811C9DC5
