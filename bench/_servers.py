@@ -15,40 +15,13 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "probes"))
 
-from probe_servers import Pki, make_pki  # noqa: E402
-
-NGINX = """\
-user root;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 8192; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    server {{
-        listen 127.0.0.1:{tls_port} ssl;
-        ssl_protocols TLSv1.3;
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        location / {{ default_type application/json; return 200 '{{"status": "ok"}}'; }}
-    }}
-    server {{
-        listen 127.0.0.1:{http_port} backlog=4096;
-        location / {{ default_type application/json; return 200 '{{"status": "ok"}}'; }}
-    }}
-}}
-"""
+from nginx_server import Nginx, run_nginx  # noqa: E402
+from probe_servers import make_pki  # noqa: E402
 
 BLACKBOX = """\
 modules:
@@ -87,30 +60,11 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
     sys.exit(f"{url} did not come up")
 
 
-@dataclass
-class Nginx:
-    tls_port: int
-    http_port: int
-    pki: Pki
-    pid: int
-
-
 @contextlib.contextmanager
 def nginx(folder: Path) -> Iterator[Nginx]:
     need("nginx")
-    pki = make_pki(folder)
-    tls_port, http_port = free_port(), free_port()
-    conf = folder / "nginx.conf"
-    conf.write_text(
-        NGINX.format(dir=folder, tls_port=tls_port, http_port=http_port, cert=pki.good[0], key=pki.good[1])
-    )
-    proc = subprocess.Popen(["nginx", "-p", str(folder), "-c", str(conf), "-g", "daemon off;"])
-    try:
-        _wait_http(f"http://127.0.0.1:{http_port}/", proc)
-        yield Nginx(tls_port, http_port, pki, proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with run_nginx("nginx", folder, make_pki(folder)) as web:
+        yield web
 
 
 @contextlib.contextmanager

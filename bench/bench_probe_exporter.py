@@ -17,12 +17,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RATE_GOAL, RSS_GOAL = 1.3, 1.5
+RATE_GOAL, CPU_GOAL, RSS_GOAL = 1.3, 1.0, 1.5
 PROBES = """\
 version: 1
 exporter:
@@ -59,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE.parent / "tests" / "probes"))
-    from _servers import _wait_http, blackbox, cpu_seconds, free_port, need, nginx, peak_rss_mib
+    from _servers import _wait_http, blackbox, free_port, need, nginx, peak_rss_mib
     from platforms import write_platform
 
     need("wrk", "nginx", "prometheus-blackbox-exporter")
@@ -85,27 +87,26 @@ def main() -> None:
                 }
                 for url, _ in sides.values():
                     check_one(url)
-                runs: dict[str, list[tuple[float, float]]] = {"sre": [], "blackbox": []}
+                runs: dict[str, list[Run]] = {"sre": [], "blackbox": []}
                 for i in range(args.rounds):
                     order = ["sre", "blackbox"] if i % 2 == 0 else ["blackbox", "sre"]
                     for side in order:
                         url, pid = sides[side]
-                        cpu = cpu_seconds(pid)
-                        rate, done, bad = wrk(url, args.seconds, args.concurrency)
-                        if bad:
-                            sys.exit(f"{side}: {bad} answers were not 200")
-                        cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / max(done, 1)
-                        runs[side].append((rate, cpu_ms))
-                        shown = f"{rate:7.0f} probes/s  {cpu_ms:.2f} ms CPU/probe"
-                        print(f"  round {i + 1} {side:8} {shown}", flush=True)
+                        run = measure(url, pid, nginx_workers(web.pid), args.seconds, args.concurrency)
+                        if run.bad:
+                            sys.exit(f"{side}: {run.bad} answers were not 200")
+                        runs[side].append(run)
+                        print(f"  round {i + 1} {side:8} {run}", flush=True)
                 for url, _ in sides.values():
                     check_one(url)
                 rss = {side: peak_rss_mib(pid) for side, (_, pid) in sides.items()}
             finally:
                 sre.terminate()
                 sre.wait(timeout=10)
-    rate = {side: statistics.median(r for r, _ in rows) for side, rows in runs.items()}
-    cpu = {side: statistics.median(c for _, c in rows) for side, rows in runs.items()}
+    rate = {side: statistics.median(r.rate for r in rows) for side, rows in runs.items()}
+    cpu = {side: statistics.median(r.cpu_ms for r in rows) for side, rows in runs.items()}
+    cores = {side: statistics.median(r.cores for r in rows) for side, rows in runs.items()}
+    web_cores = max(r.nginx_cores for rows in runs.values() for r in rows)
     print(
         f"wrk -c{args.concurrency} -d{args.seconds}s against /probe (TLS 1.3, new connection each), "
         f"median of {args.rounds} alternated rounds; the machine is shared, so the numbers are noisy"
@@ -116,14 +117,53 @@ def main() -> None:
     ):
         print(
             f"  {name:32} {rate[side]:7.0f} probes/s  {cpu[side]:5.2f} ms CPU/probe"
-            f"  peak RSS {rss[side]:6.1f} MiB"
+            f"  {cores[side]:4.2f} cores  peak RSS {rss[side]:6.1f} MiB"
         )
-    ratio, rss_ratio = rate["sre"] / rate["blackbox"], rss["sre"] / rss["blackbox"]
-    print(
-        f"  ratio sre/blackbox: {ratio:.2f}x probes/s (goal >= {RATE_GOAL}x: {'met' if ratio >= RATE_GOAL else 'NOT met'}), "  # noqa: E501
-        f"{cpu['sre'] / cpu['blackbox']:.2f}x CPU per probe (goal <= 1x), "
-        f"{rss_ratio:.2f}x peak RSS (goal <= {RSS_GOAL}x)"
+    # What bounds the rate: an exporter near its cores (sre's event loop has one) is CPU-bound; the
+    # target (one nginx worker) stays well below one core, so it is not the limit for either side.
+    print(f"  nginx (the target, one worker): at most {web_cores:.2f} cores in any run")
+    ratios = {
+        "probes/s": (rate["sre"] / rate["blackbox"], RATE_GOAL, True),
+        "CPU per probe": (cpu["sre"] / cpu["blackbox"], CPU_GOAL, False),
+        "peak RSS": (rss["sre"] / rss["blackbox"], RSS_GOAL, False),
+    }
+    shown = ", ".join(
+        f"{value:.2f}x {what} (goal {'>=' if above else '<='} {goal}x: "
+        f"{'met' if (value >= goal if above else value <= goal) else 'NOT met'})"
+        for what, (value, goal, above) in ratios.items()
     )
+    print(f"  ratio sre/blackbox: {shown}")
+
+
+@dataclass(frozen=True)
+class Run:
+    rate: float  # probes per second
+    bad: int  # answers other than 200
+    cpu_ms: float  # exporter CPU per probe
+    cores: float  # exporter CPU seconds per second
+    nginx_cores: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rate:7.0f} probes/s  {self.cpu_ms:.2f} ms CPU/probe  {self.cores:4.2f} cores"
+            f"  (nginx {self.nginx_cores:4.2f} cores)"
+        )
+
+
+def measure(url: str, pid: int, web: list[int], seconds: int, concurrency: int) -> Run:
+    from _servers import cpu_seconds
+
+    cpu, web_cpu, began = cpu_seconds(pid), sum(map(cpu_seconds, web)), time.monotonic()
+    rate, done, bad = wrk(url, seconds, concurrency)
+    wall = time.monotonic() - began
+    used, web_used = cpu_seconds(pid) - cpu, sum(map(cpu_seconds, web)) - web_cpu
+    return Run(rate, bad, used * 1000 / max(done, 1), used / wall, web_used / wall)
+
+
+def nginx_workers(master: int) -> list[int]:
+    """nginx's worker processes (the master only waits)."""
+    found = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in found] or [master]
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 MASK = "***"
 MIN_SECRET = 4  # shorter values would mask ordinary words; they are no secret worth the name
+# Texts already scrubbed, and their result: a probe's facts (fact names, a TLS version, a
+# certificate's subject) are the same strings probe after probe. Emptied when a secret is added.
+CACHE_TEXTS, CACHE_LENGTH = 1024, 256
 
 _AUTH = re.compile(r"\b(Bearer|Basic|ApiKey|Token|Digest|Negotiate)(\s+)[A-Za-z0-9._~+/=:-]{8,}", re.I)
 _URL_USER = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^\s/?#@\"'<>]*@", re.I)
@@ -62,6 +65,7 @@ class Scrubber:
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._forms: set[str] = set()
         self._ordered: list[str] = []
+        self._done: dict[str, str] = {}
         for value in values:
             self.add(value)
 
@@ -74,12 +78,22 @@ class Scrubber:
             self._forms |= new
             # Longest first, so a secret inside a longer registered form is masked as a whole.
             self._ordered = sorted(self._forms, key=len, reverse=True)
+            self._done = {}
 
     def text(self, text: str) -> str:
+        done = self._done.get(text)
+        if done is not None:
+            return done
+        given = text
         for form in self._ordered:
             if form in text:
                 text = text.replace(form, MASK)
-        return patterns(text)
+        text = patterns(text)
+        if len(given) <= CACHE_LENGTH:
+            if len(self._done) >= CACHE_TEXTS:
+                self._done = {}
+            self._done[given] = text
+        return text
 
     def value(self, value: Any) -> Any:
         """Strings anywhere inside lists, tuples and dicts (keys too)."""
@@ -98,6 +112,8 @@ def patterns(text: str) -> str:
         text = _URL_USER.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     if "=" in text:
         text = _QUERY.sub(lambda m: m.group(1) + MASK, text)
+    if " " not in text and text.isprintable():
+        return text  # _AUTH needs whitespace after the scheme; printable text has none but " "
     return _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
 
 

@@ -24,17 +24,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from aiohttp import web
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
 
 from sre.errors import InputError
-from sre.probes import runner
+from sre.probes import memory, runner
 from sre.probes.context import RunContext
 from sre.probes.definitions import Definitions
+from sre.probes.httpserver import HttpServer, Reply, Request
+from sre.probes.httpserver import log as httpserver_log
 from sre.probes.model import Target
 from sre.probes.output import prometheus
 from sre.probes.plan import adhoc_target
-from sre.probes.sd import Discovery, groups
+from sre.probes.sd import PATH, Discovery, groups
 from sre.probes.session import Session
 from sre.probes.targets import AllowPattern, ParsedTarget, TargetError, parse_target
 from sre.scrub import patterns
@@ -42,10 +43,11 @@ from sre.scrub import patterns
 if TYPE_CHECKING:
     from sre.probes.blackbox.modules import Served
 
-SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
+SCRAPE_TIMEOUT_HEADER = "x-prometheus-scrape-timeout-seconds"  # as the server gives names
 TIMEOUT_OFFSET = 0.5  # finish before Prometheus gives up, as blackbox_exporter does
 DEFAULT_SCRAPE_TIMEOUT = 120.0
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
+VERDICT_LIMIT, VERDICT_TEXT = 256, 512  # allow answers remembered, and the longest target remembered
 UNKNOWN = "-"  # the module label of a request for a module this exporter does not serve
 
 
@@ -69,6 +71,9 @@ class Exporter:
     _meta: bool = False
     _names: set[str] = field(default_factory=set)
     _names_of: int = -1  # len(known) when _names was made
+    # (module, target text) -> allowed()'s answer: Prometheus asks for the same targets again and
+    # again. Emptied when the endpoints or the modules change, and when full.
+    _verdicts: dict[tuple[str, str], str | None] = field(default_factory=dict)
     unknown_modules: Counter | None = None
     # Builds the blackbox modules again from their file (SIGHUP, POST /-/reload); raises InputError.
     reloader: Callable[[], dict[str, Served]] | None = None
@@ -108,6 +113,7 @@ class Exporter:
         if self._names_of != len(self.known):
             self._names = {name for _, name in self.known}
             self._names_of = len(self.known)
+            self._verdicts.clear()
         return self._names
 
     def allowed(self, parsed: ParsedTarget, text: str) -> str | None:
@@ -120,6 +126,17 @@ class Exporter:
         return (
             f"target {parsed.url!r} is neither an endpoint of the environment nor allowed by exporter.allow"
         )
+
+    def _allowed_once(self, module: str, parsed: ParsedTarget, text: str) -> str | None:
+        key = (module, text)
+        if key in self._verdicts and self._names_of == len(self.known):
+            return self._verdicts[key]
+        verdict = self.allowed(parsed, text)
+        if len(text) <= VERDICT_TEXT:
+            if len(self._verdicts) >= VERDICT_LIMIT:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
 
     def _redirect_allowed(self, url: str) -> str | None:
         try:
@@ -164,7 +181,7 @@ class Exporter:
         except ValueError as exc:
             return Refusal(400, f"target {exc}")
 
-    async def handle_probe(self, request: web.Request) -> web.Response:
+    async def handle_probe(self, request: Request) -> Reply:
         target = request.query.get("target", "")
         module = request.query.get("module", "")
         if self.blackbox is not None and module in self.blackbox:
@@ -174,46 +191,40 @@ class Exporter:
             self.unknown_modules.inc()
         if not target or not module:
             self.requests.labels(label, "bad_request").inc()
-            return web.Response(status=400, text="give both target and module parameters\n")
+            return Reply.text("give both target and module parameters\n", 400)
         found = self.resolve(module, target)
         if isinstance(found, Refusal):
             self.requests.labels(label, "refused").inc()
-            return web.Response(status=found.status, text=found.message + "\n")
+            return Reply.text(found.message + "\n", found.status)
         budget = _scrape_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER)) - TIMEOUT_OFFSET
         deadline = asyncio.get_running_loop().time() + max(budget, 0.1)
         result = await runner.probe(found, self.run, deadline)
         self.requests.labels(module, "success" if result.passed else "failure").inc()
-        return web.Response(
-            body=prometheus.render([result], labelled=False).encode(),
-            content_type=None,
-            headers={"Content-Type": TEXT},
-        )
+        return Reply(200, prometheus.render([result], labelled=False).encode(), TEXT)
 
     async def handle_blackbox(
-        self, request: web.Request, served: dict[str, Served], target: str, module: str
-    ) -> web.Response:
+        self, request: Request, served: dict[str, Served], target: str, module: str
+    ) -> Reply:
         from sre.probes.blackbox import render
 
         found = served.get(module)
         label = module if found is not None else UNKNOWN
         if not target or not module:
             self.requests.labels(label, "bad_request").inc()
-            return web.Response(status=400, text="give both target and module parameters\n")
+            return Reply.text("give both target and module parameters\n", 400)
         if found is None:
             self.requests.labels(label, "refused").inc()
             names = ", ".join(served)
-            return web.Response(
-                status=400, text=f"unknown module {module[:64]!r}; this exporter serves: {names}\n"
-            )
+            return Reply.text(f"unknown module {module[:64]!r}; this exporter serves: {names}\n", 400)
         try:
             parsed, probe_target = found.target(target, self._redirect_allowed)
         except TargetError as exc:
             self.requests.labels(label, "refused").inc()
-            return web.Response(status=400, text=f"target: {exc}\n")
-        refused = self.allowed(parsed, target)
+            return Reply.text(f"target: {exc}\n", 400)
+        refused = self._allowed_once(module, parsed, target)
         if refused is not None:
             self.requests.labels(label, "refused").inc()
-            return web.Response(status=403, text=refused + "\n")
+            return Reply.text(refused + "\n", 403)
         model = self._model_names()
         run = found.model if target in model or parsed.authority in model else found.adhoc
         budget = max(_scrape_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER)) - TIMEOUT_OFFSET, 0.1)
@@ -224,7 +235,7 @@ class Exporter:
         text = render.render(found.module.prober, result, timeout)
         if request.query.get("debug", "").lower() == "true":
             text = render.debug(found.module, result, text, run.scrubber.text)
-        return web.Response(body=text.encode(), content_type=None, headers={"Content-Type": TEXT})
+        return Reply(200, text.encode(), TEXT)
 
     def reload(self) -> str | None:
         """Read the module file again, as blackbox does on SIGHUP or POST /-/reload. A file that does
@@ -239,49 +250,63 @@ class Exporter:
                 self._reloaded[0].set(0)
             return str(exc)
         self.blackbox = served
+        self._verdicts.clear()
         if self._reloaded is not None:
             self._reloaded[0].set(1)
             self._reloaded[1].set(time.time())
         return None
 
-    async def handle_reload(self, request: web.Request) -> web.Response:
+    async def handle_reload(self, request: Request) -> Reply:
         if request.method != "POST":
-            return web.Response(status=405, text="This endpoint requires a POST request.\n")
+            return Reply.text("This endpoint requires a POST request.\n", 405)
         error = self.reload()
         if error is not None:
-            return web.Response(status=500, text=f"failed to reload config: {error}\n")
-        return web.Response(text="reloaded\n")
+            return Reply.text(f"failed to reload config: {error}\n", 500)
+        return Reply.text("reloaded\n")
 
-    async def handle_metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(self.registry), headers={"Content-Type": TEXT})
+    async def handle_metrics(self, request: Request) -> Reply:
+        return Reply(200, generate_latest(self.registry), TEXT)
 
-    async def handle_index(self, request: web.Request) -> web.Response:
+    async def handle_index(self, request: Request) -> Reply:
         modules = ", ".join(self.modules)
-        return web.Response(
-            text=f"sre probe exporter\nmodules: {modules}\n/probe?target=...&module=...\n/metrics\n"
-        )
+        return Reply.text(f"sre probe exporter\nmodules: {modules}\n/probe?target=...&module=...\n/metrics\n")
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/", self.handle_index)
-        app.router.add_get("/probe", self.handle_probe)
-        app.router.add_get("/metrics", self.handle_metrics)
-        app.router.add_route("*", "/-/reload", self.handle_reload)
-        if self.discovery is not None:
-            self.discovery.mount(app)
-        return app
+    async def handle_sd(self, request: Request) -> Reply:
+        assert self.discovery is not None
+        return Reply(200, self.discovery.body(), "application/json; charset=utf-8")
+
+    async def answer(self, request: Request) -> Reply:
+        """The one entry of the HTTP server: a path and its methods (GET and HEAD; /-/reload any)."""
+        path = request.path
+        if path == "/-/reload":
+            return await self.handle_reload(request)
+        handler = {
+            "/probe": self.handle_probe,
+            "/metrics": self.handle_metrics,
+            "/": self.handle_index,
+            PATH: self.handle_sd if self.discovery is not None else None,
+        }.get(path)
+        if handler is None:
+            return Reply.text("404: Not Found\n", 404)
+        if request.method not in ("GET", "HEAD"):
+            return Reply(405, b"405: Method Not Allowed\n", headers=(("Allow", "GET, HEAD"),))
+        return await handler(request)
+
+    async def start(self, host: str, port: int) -> asyncio.Server:
+        """Listen on host:port (0: any free port); raises OSError when it cannot be bound."""
+        return await HttpServer(self.answer).start(host, port)
 
 
 async def serve(exporter: Exporter, host: str, port: int, ready: Callable[[], None]) -> None:
     """Listen, call `ready` once the port is bound (so the announcement is true), serve until
     SIGINT or SIGTERM. Raises OSError when the port cannot be bound."""
     quiet_server_errors()
-    app_runner = web.AppRunner(exporter.app(), access_log=None, handle_signals=False)
-    await app_runner.setup()
+    server = await exporter.start(host, port)
     try:
-        await web.TCPSite(app_runner, host, port).start()
         # What start-up made lives as long as the process: the collector need not walk it again.
+        gc.collect()
         gc.freeze()
+        memory.settle()
         ready()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -290,11 +315,11 @@ async def serve(exporter: Exporter, host: str, port: int, ready: Callable[[], No
         loop.add_signal_handler(signal.SIGHUP, _reload_logged, exporter)
         await stop.wait()
     finally:
-        await app_runner.cleanup()
+        server.close()
 
 
 class OneLine(logging.Handler):
-    """aiohttp logs a malformed request with its traceback; here it is one line each, at most
+    """The server's lines (a malformed request, a handler's bug) go to stderr one line each, at most
     `burst` lines per `window` seconds, then one line saying how many were left out."""
 
     def __init__(
@@ -321,17 +346,15 @@ class OneLine(logging.Handler):
 
 def quiet_server_errors(handler: logging.Handler | None = None) -> None:
     handler = handler or OneLine()
-    for name in ("aiohttp.server", "aiohttp.web"):
-        logger = logging.getLogger(name)
-        logger.handlers = [handler]
-        logger.propagate = False
+    logger = logging.getLogger(httpserver_log.name)
+    logger.handlers = [handler]
+    logger.propagate = False
 
 
 def _describe(record: logging.LogRecord) -> str:
     exc = record.exc_info[1] if record.exc_info else None
     text = record.getMessage()
     if exc is not None:
-        # aiohttp's parser errors are "400, message: ..." over several lines; the first says it.
         detail = " ".join(str(getattr(exc, "message", exc)).split())[:200]
         text = f"{text}: {type(exc).__name__}: {detail}"
     return patterns("".join(ch if ch.isprintable() else "?" for ch in text))

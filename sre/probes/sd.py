@@ -18,8 +18,6 @@ from urllib.parse import urlsplit
 from sre.probes.model import Target, public_url
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from sre.platform.model import Platform
 
 PATH = "/sd"
@@ -69,10 +67,5 @@ class Discovery:
 
     found: list[dict[str, Any]]
 
-    async def handle(self, request: web.Request) -> web.Response:
-        from aiohttp import web
-
-        return web.Response(text=render(self.found), content_type="application/json")
-
-    def mount(self, app: web.Application) -> None:
-        app.router.add_get(PATH, self.handle)
+    def body(self) -> bytes:
+        return render(self.found).encode()

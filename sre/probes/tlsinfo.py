@@ -12,9 +12,9 @@ from __future__ import annotations
 import _ssl
 import asyncio
 import calendar
-import functools
 import hashlib
 import ssl
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +44,35 @@ def below(version: str, minimum: str) -> bool:
         return version < minimum
 
 
+CACHE_SIZE = 256  # certificates remembered: the same few come back probe after probe
+
+
+class Bounded(OrderedDict[Any, Any]):
+    """A least-recently-used map of at most `limit` entries."""
+
+    def __init__(self, limit: int = CACHE_SIZE) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def find(self, key: Any) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def keep(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        if len(self) > self.limit:
+            self.popitem(last=False)
+        return value
+
+
+# (leaf DER, verified) -> the leaf's facts; (DER,) -> a certificate's expiry. Reading a certificate
+# (the ssl module's decoding, or `cryptography`) was a tenth of an exporter's probe.
+_LEAVES = Bounded()
+_EXPIRIES = Bounded()
+
+
 def record_session(ctx: ProbeContext, ssl_object: ssl.SSLObject | ssl.SSLSocket) -> None:
     version = version_name(ssl_object.version())
     if version:
@@ -51,44 +80,66 @@ def record_session(ctx: ProbeContext, ssl_object: ssl.SSLObject | ssl.SSLSocket)
     cipher = ssl_object.cipher()
     if cipher:
         ctx.fact("tls_cipher", cipher[0])
-    # A verified peer's certificate is already decoded by the ssl module (cheap); an
-    # unverified one is only available as DER, which `cryptography` reads.
     leaf = ssl_object.getpeercert(binary_form=True)
     if leaf:
-        ctx.fact("cert_sha256", hashlib.sha256(leaf).hexdigest())  # blackbox's chain fingerprint label
-    decoded = ssl_object.getpeercert()
-    if decoded:
-        record_decoded(ctx, decoded)
-    elif leaf:
-        record_certificate(ctx, leaf)
+        key = (leaf, ssl_object.context.verify_mode != ssl.CERT_NONE)
+        facts = _LEAVES.find(key) or _LEAVES.keep(key, _leaf_facts(ssl_object, leaf))
+        ctx.observation.facts.update({k: list(v) if isinstance(v, list) else v for k, v in facts.items()})
     record_chain(ctx, ssl_object)
 
 
-def _chain(ssl_object: ssl.SSLObject | ssl.SSLSocket, which: str) -> list[bytes]:
-    """The DER certificates of the presented (`unverified`) or `verified` chain, leaf first.
+def _leaf_facts(ssl_object: ssl.SSLObject | ssl.SSLSocket, leaf: bytes) -> dict[str, object]:
+    # A verified peer's certificate is already decoded by the ssl module (cheap); an
+    # unverified one is only available as DER, which `cryptography` reads.
+    facts: dict[str, object] = {"cert_sha256": hashlib.sha256(leaf).hexdigest()}  # blackbox's label
+    decoded = ssl_object.getpeercert()
+    facts.update(decoded_facts(decoded) if decoded else der_facts(leaf))
+    return facts
 
-    Python 3.13 has `get_unverified_chain()`/`get_verified_chain()`; 3.11 and 3.12 have the same
-    methods on the private `_sslobj` (since 3.10), returning certificate objects instead of bytes.
+
+def _chain(ssl_object: ssl.SSLObject | ssl.SSLSocket, which: str) -> list[bytes]:
+    """The DER certificates of the presented (`unverified`) or `verified` chain, leaf first."""
+    return [der for der, _ in _chain_certs(ssl_object, which)]
+
+
+def _chain_certs(ssl_object: ssl.SSLObject | ssl.SSLSocket, which: str) -> list[tuple[bytes, Any]]:
+    """(DER, the ssl module's certificate object or None) of a chain, leaf first.
+
+    3.11 to 3.13 have `get_unverified_chain()`/`get_verified_chain()` on the private `_sslobj` (since
+    3.10), returning certificate objects that decode themselves; 3.13 also has public methods
+    returning DER bytes only, used when the private ones are gone.
     """
-    public = getattr(ssl_object, f"get_{which}_chain", None)
-    if public is not None:
-        return [bytes(der) for der in public() or []]
     inner = getattr(ssl_object, "_sslobj", None)
     private = getattr(inner, f"get_{which}_chain", None)
-    if private is None:
+    if private is not None:
+        return [(cert.public_bytes(_ssl.ENCODING_DER), cert) for cert in private() or []]
+    public = getattr(ssl_object, f"get_{which}_chain", None)
+    if public is None:
         return []
-    return [cert.public_bytes(_ssl.ENCODING_DER) for cert in private() or []]
+    return [(bytes(der), None) for der in public() or []]
 
 
-@functools.lru_cache(maxsize=256)
-def _not_after(der: bytes) -> int | None:
+def _not_after(der: bytes, cert: Any = None) -> int | None:
     """A certificate's expiry; the same CA and intermediates come back probe after probe."""
-    from cryptography import x509
+    found = _EXPIRIES.find((der,))
+    if found is not None:
+        return int(found) if found >= 0 else None
+    when: int | None
+    info = getattr(cert, "get_info", None)
+    if info is not None:
+        try:
+            when = cert_time(info()["notAfter"])
+        except (KeyError, ValueError):
+            when = None
+    else:
+        from cryptography import x509
 
-    try:
-        return int(x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp())
-    except ValueError:
-        return None
+        try:
+            when = int(x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp())
+        except ValueError:
+            when = None
+    _EXPIRIES.keep((der,), -1 if when is None else when)
+    return when
 
 
 def record_chain(ctx: ProbeContext, ssl_object: ssl.SSLObject | ssl.SSLSocket) -> None:
@@ -101,13 +152,13 @@ def record_chain(ctx: ProbeContext, ssl_object: ssl.SSLObject | ssl.SSLSocket) -
         return
     facts["leaf_not_after"] = leaf
     try:
-        presented = _chain(ssl_object, "unverified")
-        verified = _chain(ssl_object, "verified")
+        presented = _chain_certs(ssl_object, "unverified")
+        verified = _chain_certs(ssl_object, "verified")
     except (ssl.SSLError, ValueError):
         return
-    sent = [t for t in map(_not_after, presented[1:]) if t is not None]
+    sent = [t for t in (_not_after(*c) for c in presented[1:]) if t is not None]
     facts["cert_not_after"] = min([leaf, *sent])
-    trusted = [t for t in map(_not_after, verified[1:]) if t is not None]
+    trusted = [t for t in (_not_after(*c) for c in verified[1:]) if t is not None]
     facts["chain_not_after"] = min([leaf, *trusted])
 
 
@@ -147,35 +198,46 @@ def cert_time(text: str) -> int:
 
 def record_decoded(ctx: ProbeContext, cert: dict[str, Any]) -> None:
     """The same facts as `record_certificate`, from `SSLObject.getpeercert()` of a verified peer."""
+    ctx.observation.facts.update(decoded_facts(cert))
+
+
+def decoded_facts(cert: dict[str, Any]) -> dict[str, object]:
+    facts: dict[str, object] = {}
     if "notAfter" in cert:
-        ctx.fact("cert_not_after", cert_time(cert["notAfter"]))
-    ctx.fact("cert_subject", _rfc4514(cert.get("subject", ())))
-    ctx.fact("cert_issuer", _rfc4514(cert.get("issuer", ())))
-    ctx.fact(
-        "cert_sans",
-        [value.strip() for kind, value in cert.get("subjectAltName", ()) if kind in ("DNS", "IP Address")],
-    )
+        facts["cert_not_after"] = cert_time(cert["notAfter"])
+    facts["cert_subject"] = _rfc4514(cert.get("subject", ()))
+    facts["cert_issuer"] = _rfc4514(cert.get("issuer", ()))
+    sans = cert.get("subjectAltName", ())
+    facts["cert_sans"] = [value.strip() for kind, value in sans if kind in ("DNS", "IP Address")]
+    return facts
 
 
 def record_certificate(ctx: ProbeContext, der: bytes) -> None:
     """Expiry (Unix seconds), subject, issuer and SANs of the leaf certificate."""
+    ctx.observation.facts.update(der_facts(der))
+
+
+def der_facts(der: bytes) -> dict[str, object]:
     from cryptography import x509
 
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise ProbeError(Reason.cert_invalid, f"the server's certificate cannot be read: {exc}") from None
-    ctx.fact("cert_not_after", int(cert.not_valid_after_utc.timestamp()))
-    ctx.fact("cert_subject", cert.subject.rfc4514_string())
-    ctx.fact("cert_issuer", cert.issuer.rfc4514_string())
+    facts: dict[str, object] = {
+        "cert_not_after": int(cert.not_valid_after_utc.timestamp()),
+        "cert_subject": cert.subject.rfc4514_string(),
+        "cert_issuer": cert.issuer.rfc4514_string(),
+    }
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
-        ctx.fact("cert_sans", [])
-        return
+        facts["cert_sans"] = []
+        return facts
     names: list[str] = [str(n) for n in sans.get_values_for_type(x509.DNSName)]
     names += [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)]
-    ctx.fact("cert_sans", names)
+    facts["cert_sans"] = names
+    return facts
 
 
 def handshake_error(exc: ssl.SSLError | OSError, server: str) -> ProbeError:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from alerts_support import REPO, need, prometheus, wait_ready
+from exporter_client import serving
 from prometheus_client import CollectorRegistry
 from sre_cli import start_exporter
 
@@ -59,7 +59,7 @@ def _sd_over_http(platform_file: Path) -> list[dict[str, object]]:
         exporter = Exporter(defs, RunContext(vantage="zone-a"), registry=CollectorRegistry())
         exporter.add_targets(plan.targets)
         exporter.discovery = sd.Discovery(sd.groups(platform, plan.targets, "zone-a"))
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             resp = await client.get("/sd")
             assert resp.status == 200 and resp.headers["Content-Type"].startswith("application/json")
             found: list[dict[str, object]] = await resp.json()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from chain_servers import ChainServers, start_chain_servers
+from nginx_server import Nginx, run_nginx
 from platforms import write_platform
 from probe_servers import (
     DnsProtocol,
@@ -22,6 +23,7 @@ from probe_servers import (
     start_grpc_health,
 )
 from probe_support import Servers
+from requirements import need_binary
 
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
 
@@ -77,3 +79,10 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainServers]:
         yield start_chain_servers(loop, tmp_path_factory.mktemp("chain"))
     finally:
         loop.stop()
+
+
+@pytest.fixture(scope="module")
+def nginx_h2(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
+    """nginx with HTTP/2 on its TLS port (h2 by ALPN, as a real web server offers it)."""
+    with run_nginx(need_binary("nginx"), tmp_path_factory.mktemp("nginx"), pki, http2=True) as web:
+        yield web

@@ -8,7 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import hpack
+from hyperframe.frame import ContinuationFrame, HeadersFrame, RstStreamFrame, SettingsFrame
+from probe_servers import LoopThread, server_context
 
 TRICKLE_SECONDS = 1.0
 FLOOD_BYTES = 100 << 20
@@ -103,6 +109,64 @@ async def trickling_kubernetes(reader: asyncio.StreamReader, writer: asyncio.Str
         writer,
         [b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(answer), answer)],
     )
+
+
+# HTTP/2 servers: TLS with ALPN `h2` (h2_context), then a server that breaks the protocol.
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+SETTINGS = SettingsFrame(0).serialize()
+
+
+async def _h2_request(reader: asyncio.StreamReader) -> bool:
+    """The client's connection preface, then whatever it sent with it (its SETTINGS and request)."""
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+        if await reader.readexactly(len(H2_PREFACE)) == H2_PREFACE:
+            await reader.read(65536)
+            return True
+    return False
+
+
+async def h2_garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Takes h2 by ALPN, then answers in HTTP/1.1: no HTTP/2 frame."""
+    if await _h2_request(reader):
+        await _stream(writer, [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" * 100])
+
+
+async def h2_header_flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A header block that never ends: HEADERS, then 100 MB of CONTINUATION frames without END_HEADERS."""
+    if not await _h2_request(reader):
+        return
+    encoder = hpack.Encoder()
+    first = HeadersFrame(1)
+    first.data = encoder.encode([(":status", "200")])
+
+    def more() -> Iterator[bytes]:
+        for i in range(FLOOD_BYTES // 16000):
+            frame = ContinuationFrame(1)
+            frame.data = encoder.encode([(f"x-flood-{i}-{j}", "v" * 1000) for j in range(15)], huffman=False)
+            yield frame.serialize()
+
+    await _stream(writer, _chain([SETTINGS, first.serialize()], more()))
+
+
+async def h2_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Settings, then the request's stream reset (INTERNAL_ERROR) instead of an answer."""
+    if await _h2_request(reader):
+        await _stream(writer, [SETTINGS + RstStreamFrame(1, error_code=2).serialize()])
+
+
+async def h2_stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Settings, then nothing: the request is never answered."""
+    if await _h2_request(reader):
+        writer.write(SETTINGS)
+        await stall(reader, writer)
+
+
+def serve_h2_breakers(loop: LoopThread, cert: tuple[Path, Path]) -> dict[str, int]:
+    """The HTTP/2 servers above on TLS that takes `h2` by ALPN: name (garbage, flood, reset, stall) -> port."""
+    tls = server_context(cert, minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_3)
+    tls.set_alpn_protocols(["h2"])
+    handlers = {"garbage": h2_garbage, "flood": h2_header_flood, "reset": h2_reset, "stall": h2_stall}
+    return {name: loop.serve_tcp(handler, tls) for name, handler in handlers.items()}
 
 
 def _chain(*parts: Iterable[bytes]) -> Iterator[bytes]:

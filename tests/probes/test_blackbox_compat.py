@@ -17,9 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from chain_servers import ChainServers
-from probe_servers import closed_port
+from exporter_client import serving
+from hostile_servers import serve_h2_breakers
+from nginx_server import Nginx
+from probe_servers import LoopThread, closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -42,10 +44,29 @@ TIMESTAMPS = frozenset({"probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_
 TIMEOUT = 3.0
 
 
-def cases(s: Servers, chain: ChainServers) -> list[tuple[str, str, str]]:
+def cases(s: Servers, chain: ChainServers, web: Nginx, broken: dict[str, int]) -> list[tuple[str, str, str]]:
     """(name, module, target): TLS 1.3 ok, TLS 1.2 only, untrusted, expiring (leaf, and CA in the chain),
-    redirect, closed, silent, DNS, gRPC."""
+    redirect, closed, silent, DNS, gRPC; HTTP/2 by ALPN to nginx (only HTTP/2.0 valid, a redirect,
+    enable_http2 false, a plain http:// target of the same server) and to servers that break it."""
+    h2, plain = f"https://localhost:{web.tls_port}", f"http://127.0.0.1:{web.http_port}"
     return [
+        *(
+            (f"h2_{name}", "http_h2", f"https://localhost:{port}/")
+            for name, port in broken.items()
+            if name != "stall"
+        ),
+        ("h2", "http_h2", f"{h2}/healthz"),
+        ("h2_default_module", "http_2xx", f"{h2}/"),
+        ("h2_redirect", "http_2xx", f"{h2}/redirect"),
+        ("h2_404", "http_2xx", f"{h2}/nope"),
+        ("h2_post", "http_h2_post", f"{h2}/healthz"),
+        ("h2_unsized", "http_2xx", f"{h2}/unsized"),
+        ("h2_head", "http_head", f"{h2}/healthz"),
+        ("head", "http_head", f"{plain}/healthz"),
+        ("chunked", "http_2xx", f"http://127.0.0.1:{s.http}/chunked"),
+        ("unsized", "http_2xx", f"{plain}/unsized"),
+        ("h2_disabled", "http_no_h2", f"{h2}/healthz"),
+        ("h2_plain_http", "http_h2", f"{plain}/healthz"),
         ("chain_ca_expiring", "http_chain", f"https://localhost:{chain.with_ca}/healthz"),
         ("chain_root_expiring", "http_chain", f"https://localhost:{chain.leaf_only}/healthz"),
         ("tls13", "http_2xx", f"https://localhost:{s.https13}/healthz"),
@@ -137,7 +158,7 @@ def _sre_probes(config: Path, wanted: list[tuple[str, str, str]]) -> tuple[list[
 
     async def go() -> tuple[list[str], str]:
         out = []
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             for _, module, target in wanted:
                 resp = await client.get(
                     "/probe",
@@ -181,19 +202,54 @@ def _compare(name: str, theirs: Families, ours: Families) -> list[str]:
     return problems
 
 
-def test_same_series_as_blackbox(servers: Servers, chain: ChainServers, blackbox: tuple[str, Path]) -> None:
+@pytest.fixture(scope="module")
+def h2_broken(servers: Servers) -> Iterator[dict[str, int]]:
+    loop = LoopThread()
+    try:
+        yield serve_h2_breakers(loop, servers.pki.good)
+    finally:
+        loop.stop()
+
+
+def test_same_series_as_blackbox(
+    servers: Servers,
+    chain: ChainServers,
+    nginx_h2: Nginx,
+    h2_broken: dict[str, int],
+    blackbox: tuple[str, Path],
+) -> None:
     base, config = blackbox
-    wanted = cases(servers, chain)
+    wanted = cases(servers, chain, nginx_h2, h2_broken)
     ours, metrics = _sre_probes(config, wanted)
     problems: list[str] = []
     seen: set[str] = set()
+    answers: dict[str, Families] = {}
     for (name, module, target), mine in zip(wanted, ours, strict=True):
         theirs = _blackbox_probe(base, module, target)
         _promtool(mine, f"sre {name}")
         _promtool(theirs, f"blackbox {name}")
-        seen |= families(theirs).keys()
-        problems += _compare(name, families(theirs), families(mine))
+        answers[name] = families(theirs)
+        seen |= answers[name].keys()
+        problems += _compare(name, answers[name], families(mine))
     assert not problems, "\n".join(problems)
+    # the HTTP/2 cases are what they say: blackbox spoke h2 to nginx, and HTTP/1.1 where it should not
+    versions = {
+        n: (a["probe_http_version"][()], a["probe_success"][()]) for n, a in answers.items() if "h2" in n
+    }
+    assert versions == {
+        "h2": (2, 1),
+        "h2_default_module": (2, 1),
+        "h2_redirect": (2, 1),
+        "h2_404": (2, 0),
+        "h2_post": (2, 1),
+        "h2_unsized": (2, 1),
+        "h2_head": (2, 1),
+        "h2_garbage": (0, 0),
+        "h2_flood": (0, 0),
+        "h2_reset": (0, 0),
+        "h2_disabled": (1.1, 0),
+        "h2_plain_http": (1.1, 0),
+    }, versions
     # the cases reach the families compared above (the targets' /healthz sends Last-Modified)
     assert "probe_http_last_modified_timestamp_seconds" in seen, sorted(seen)
     # /metrics: the meta-series blackbox's own alerts read.

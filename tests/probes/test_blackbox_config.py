@@ -26,6 +26,7 @@ modules:
       headers: {X-Probe: "1"}
       body: '{"q": 1}'
       follow_redirects: false
+      enable_http2: false
       fail_if_ssl: false
       fail_if_not_ssl: true
       fail_if_body_matches_regexp: ["error"]
@@ -75,7 +76,7 @@ def test_every_listed_key_is_read(tmp_path: Path) -> None:
     modules = load_modules(_write(tmp_path, FULL))
     http = modules["http_2xx"]
     assert http.timeout == 5.0 and http.http.method == "POST" and not http.http.follow_redirects
-    assert http.http.valid_status_codes == [200, 204]
+    assert http.http.valid_status_codes == [200, 204] and not http.http.enable_http2
     assert http.http.tls_config.min_version == "TLS12" and http.http.fail_if_not_ssl
     assert http.http.fail_if_header_matches[0].allow_missing
     assert modules["tcp_banner"].timeout == 1.5 and modules["tcp_banner"].tcp.tls
@@ -90,6 +91,7 @@ def test_defaults_are_blackbox_s(tmp_path: Path) -> None:
     assert module.http.valid_status_codes == []  # any 2xx
     assert module.http.follow_redirects and module.http.method == "GET"
     assert module.http.preferred_ip_protocol == "ip6"
+    assert module.http.enable_http2  # prometheus/common's DefaultHTTPClientConfig
     assert module.timeout == 0.0
 
 
@@ -111,7 +113,9 @@ REFUSED = [
     ("    prober: http\n    http:\n      body_size_limit: 1MB\n", "modules.m.http.body_size_limit", "does not support"),
     ("    prober: http\n    http:\n      oauth2: {}\n", "modules.m.http.oauth2", "does not support"),
     ("    prober: http\n    http:\n      proxy_url: http://p\n", "modules.m.http.proxy_url", "does not support"),
-    ("    prober: http\n    http:\n      enable_http2: true\n", "modules.m.http.enable_http2", "does not support"),
+    ("    prober: http\n    http:\n      enable_http3: true\n", "modules.m.http.enable_http3", "does not support"),
+    ("    prober: http\n    http:\n      valid_http_versions: [HTTP/2]\n", "modules.m.http.valid_http_versions",
+     "write HTTP/2.0"),
     ("    prober: http\n    http:\n      tls_config:\n        max_version: TLS12\n",
      "modules.m.http.tls_config.max_version", "does not support"),
     ("    prober: http\n    http:\n      methd: GET\n", "modules.m.http.methd", "unsupported key"),

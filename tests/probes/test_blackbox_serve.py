@@ -12,7 +12,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from exporter_client import serving
+from nginx_server import BODY, Nginx
 from probe_servers import LAST_MODIFIED, closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
@@ -66,6 +67,37 @@ modules:
     http:
       preferred_ip_protocol: ip4
       fail_if_body_not_matches_regexp: ["never-there"]
+  http_h2:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      valid_http_versions: [HTTP/2.0]
+      fail_if_body_not_matches_regexp: ['"status": "ok"']
+      tls_config: {{ca_file: {ca_file}, server_name: localhost}}
+  http_h2_post:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      method: POST
+      body: {"x" * 100_000}
+      tls_config: {{ca_file: {ca_file}}}
+  http_head:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      method: HEAD
+      tls_config: {{ca_file: {ca_file}}}
+  http_no_h2:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+      enable_http2: false
+      valid_http_versions: [HTTP/2.0]
+      tls_config: {{ca_file: {ca_file}}}
   tcp_connect:
     prober: tcp
     timeout: 2s
@@ -108,7 +140,7 @@ def exporter(tmp_path: Path, servers: Servers) -> Exporter:
 
 def _get(exporter: Exporter, params: dict[str, str]) -> tuple[int, str]:
     async def go() -> tuple[int, str]:
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             resp = await client.get(
                 "/probe", params=params, headers={"X-Prometheus-Scrape-Timeout-Seconds": "4"}
             )
@@ -204,6 +236,20 @@ def test_refusals_and_debug(exporter: Exporter, servers: Servers) -> None:
     assert "probe_success 1.0" in text and "Module configuration:" in text
 
 
+def test_a_refusal_remembered_is_forgotten_when_the_endpoint_joins_the_model(
+    exporter: Exporter, servers: Servers
+) -> None:
+    """Allow answers are remembered per module and target, until the endpoints change."""
+    from probe_support import make_target
+
+    target = f"http://web.test:{servers.http}/healthz"
+    assert _get(exporter, {"module": "http_2xx", "target": target})[0] == 403
+    assert _get(exporter, {"module": "http_2xx", "target": target})[0] == 403
+    exporter.add_targets([make_target(f"http://web.test:{servers.http}")])
+    status, text = _get(exporter, {"module": "http_2xx", "target": target})
+    assert status == 200 and "exporter.allow" not in text
+
+
 def test_model_endpoints_keep_the_platform_tls_policy(exporter: Exporter, servers: Servers) -> None:
     from probe_support import make_target
 
@@ -283,7 +329,7 @@ def test_reload_keeps_the_old_modules_when_the_new_file_is_bad(tmp_path: Path, s
     target = f"127.0.0.1:{servers.http}"
 
     async def go() -> None:
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             assert (await client.get("/-/reload")).status == 405  # as blackbox: POST only
             config.write_text("modules:\n  second:\n    prober: tcp\n    tcp: {no_such_key: 1}\n")
             resp = await client.post("/-/reload")
@@ -355,3 +401,50 @@ def test_sighup_reloads_the_serving_process(tmp_path: Path, servers: Servers, pl
     lines = [line for line in err.decode().splitlines() if "reload" in line]
     assert len(lines) == 2 and "reload failed" in lines[1] and str(config) in lines[1], lines
     assert "Traceback" not in err.decode()
+
+
+# HTTP/2 as blackbox's client (Go's, through prometheus/common, `enable_http2: true` by default) speaks it:
+# `h2` then `http/1.1` offered by ALPN over TLS, HTTP/1.1 to a plain http:// target. nginx is the server.
+def _probe(exporter: Exporter, module: str, target: str) -> str:
+    status, text = _get(exporter, {"module": module, "target": target})
+    assert status == 200, text
+    return text
+
+
+def test_h2_is_negotiated_with_nginx(exporter: Exporter, nginx_h2: Nginx) -> None:
+    """valid_http_versions [HTTP/2.0] passes; status, body (regex, length) and phases are HTTP/2's."""
+    text = _probe(exporter, "http_h2", f"https://localhost:{nginx_h2.tls_port}/healthz")
+    assert _value(text, "probe_success") == 1, text
+    assert _value(text, "probe_http_version") == 2
+    assert _value(text, "probe_http_status_code") == 200 and _value(text, "probe_http_ssl") == 1
+    assert _value(text, "probe_http_content_length") == len(BODY)
+    assert _value(text, "probe_failed_due_to_regex") == 0
+    phases = {
+        dict(labels)["phase"]: v for labels, v in _families(text)["probe_http_duration_seconds"].items()
+    }
+    assert set(phases) == {"resolve", "connect", "tls", "processing", "transfer"}
+    assert phases["tls"] > 0 and phases["processing"] > 0
+
+
+def test_h2_redirect_is_followed_and_counted(exporter: Exporter, nginx_h2: Nginx) -> None:
+    text = _probe(exporter, "http_2xx", f"https://localhost:{nginx_h2.tls_port}/redirect")
+    assert _value(text, "probe_success") == 1 and _value(text, "probe_http_redirects") == 1
+    assert _value(text, "probe_http_version") == 2 and _value(text, "probe_http_status_code") == 200
+    text = _probe(exporter, "http_2xx", f"https://localhost:{nginx_h2.tls_port}/nope")
+    assert _value(text, "probe_success") == 0 and _value(text, "probe_http_status_code") == 404
+
+
+def test_h2_post_answered_before_its_whole_body(exporter: Exporter, nginx_h2: Nginx) -> None:
+    """100 kB is more than HTTP/2's first 64 KiB window: nginx answers before it has the whole body, then
+    resets the rest of the request with NO_ERROR. The answer is complete (RFC 9113 8.1), as Go takes it."""
+    text = _probe(exporter, "http_h2_post", f"https://localhost:{nginx_h2.tls_port}/healthz")
+    assert _value(text, "probe_success") == 1 and _value(text, "probe_http_version") == 2
+
+
+def test_enable_http2_false_and_plain_http_stay_on_1_1(exporter: Exporter, nginx_h2: Nginx) -> None:
+    text = _probe(exporter, "http_no_h2", f"https://localhost:{nginx_h2.tls_port}/healthz")
+    assert _value(text, "probe_http_version") == 1.1 and _value(text, "probe_http_status_code") == 200
+    assert _value(text, "probe_success") == 0  # HTTP/1.1 is not in valid_http_versions
+    # no h2c: a plain target is HTTP/1.1, as Go's client speaks it
+    text = _probe(exporter, "http_h2", f"http://127.0.0.1:{nginx_h2.http_port}/healthz")
+    assert _value(text, "probe_http_version") == 1.1 and _value(text, "probe_success") == 0

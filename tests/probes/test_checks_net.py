@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from nginx_server import Nginx
 from probe_support import Servers, make_target, run_one
 
 from sre.probes.conditions import Condition
@@ -253,3 +254,11 @@ def test_bearer_token_comes_from_a_secret_reference(
     monkeypatch.delenv("PROBE_TOKEN")
     r = run_one(target)
     assert r.reason is Reason.auth and "PROBE_TOKEN is not set" in r.message
+
+
+def test_https_of_the_model_stays_on_http_1_1(nginx_h2: Nginx) -> None:
+    """Only blackbox modules offer h2 by ALPN: sre's own https check speaks HTTP/1.1 to an HTTP/2 server."""
+    target = make_target(f"https://localhost:{nginx_h2.tls_port}/healthz", ca_file=nginx_h2.pki.ca_file)
+    r = run_one(target)
+    assert r.status is Status.ok, r.message
+    assert r.facts["http_version"] == "1.1" and r.facts["http_status"] == 200

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from exporter_client import serving
 from probe_servers import closed_port
 from probe_support import Servers
 from prometheus_client import CollectorRegistry
@@ -39,7 +39,7 @@ def test_probe_and_metrics(platform_file: Path, servers: Servers) -> None:
     async def go() -> None:
         exporter = Exporter(defs, RunContext(vantage="zone-a"), registry=CollectorRegistry())
         exporter.add_targets(plan.targets)
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             # A model endpoint: probed with its service's definition (CA file, body condition).
             resp = await client.get(
                 "/probe",

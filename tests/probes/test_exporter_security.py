@@ -18,9 +18,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from exporter_client import serving
 from probe_servers import closed_port
 from prometheus_client import CollectorRegistry
 
@@ -91,7 +91,7 @@ def _exporter(allow: list[str]) -> Exporter:
     return Exporter(defs, RunContext(vantage="test"), registry=CollectorRegistry())
 
 
-async def _get(client: TestClient[web.Request, web.Application], **params: str) -> tuple[int, str]:
+async def _get(client: aiohttp.ClientSession, **params: str) -> tuple[int, str]:
     resp = await client.get("/probe", params=params, headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"})
     return resp.status, await resp.text()
 
@@ -115,7 +115,7 @@ def test_userinfo_and_lookalikes_never_reach_another_host(
     scheme = {"postgres": "postgresql"}.get(module, module)
 
     async def go() -> None:
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             for form in BYPASSES:
                 target = form.format(port=forbidden.port, scheme=scheme)
                 status, text = await _get(client, target=target, module=module)
@@ -130,7 +130,7 @@ def test_the_probe_goes_exactly_where_the_pattern_matched(witnesses: tuple[Witne
     exporter = _exporter(["127.0.0.1:*"])
 
     async def go() -> None:
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             status, text = await _get(client, target=f"127.0.0.1:{allowed.port}", module="tcp")
             assert status == 200, text
             status, _ = await _get(client, target=f"127.0.0.2:{forbidden.port}", module="tcp")
@@ -147,7 +147,7 @@ def test_local_files_are_never_read_from_the_exporter(tmp_path: Path) -> None:
     exporter = _exporter(["localhost:*", "*"])
 
     async def go() -> None:
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             for target in (
                 f"file://localhost:1{tmp_path}/t",
                 f"file://{tmp_path}/t",
@@ -169,7 +169,7 @@ def test_refusals_carry_their_status_and_junk_makes_no_series() -> None:
     assert isinstance(found, Refusal) and found.status == 403
 
     async def go() -> str:
-        async with TestClient(TestServer(exporter.app())) as client:
+        async with serving(exporter) as client:
             for i in range(50):
                 await _get(client, module=f"junk{i}")
                 await _get(client, module=f"junk{i}", target="127.0.0.1:1")
@@ -243,7 +243,7 @@ def test_the_rate_limit_says_how_many_lines_it_left_out() -> None:
     handler = OneLine(burst=3, window=10.0, clock=lambda: now[0])
     handler.write = out.append
     record = logging.LogRecord(
-        "aiohttp.server", logging.ERROR, __file__, 1, "Error handling request", (), None
+        "sre.probes.httpserver", logging.WARNING, __file__, 1, "bad request: 400 malformed", (), None
     )
     for _ in range(20):
         handler.emit(record)

@@ -30,6 +30,7 @@ from hostile_servers import (
     backtracking_bait,
     big_body,
     header_flood,
+    serve_h2_breakers,
     stall,
     trickle_head,
     trickling_kubernetes,
@@ -38,11 +39,15 @@ from probe_servers import LoopThread, closed_port, server_context
 from probe_support import Servers
 from requirements import need, need_binary
 from sre_cli import start_exporter
+from test_blackbox_serve import blackbox_yml
+
+from sre.probes.model import Reason
 
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 3.0
 RSS_LIMIT_MIB = 100
+MODULE_TIMEOUT = 3.0  # blackbox_yml's http modules
 # VmHWM, not getrusage: ru_maxrss survives exec and would count the forking test process's pages.
 RUNNER = """
 import atexit, sys
@@ -92,6 +97,7 @@ class Hostile:
     bait: int
     tls_stall: int
     kubernetes: int
+    h2: dict[str, int]  # TLS with ALPN h2: garbage, flood, reset, stall
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +112,7 @@ def hostile(servers: Servers) -> Iterator[Hostile]:
             bait=loop.serve_tcp(backtracking_bait),
             tls_stall=loop.serve_tcp(stall, tls),
             kubernetes=loop.serve_tcp(trickling_kubernetes),
+            h2=serve_h2_breakers(loop, servers.pki.good),
         )
     finally:
         loop.stop()
@@ -244,9 +251,52 @@ def test_the_exporter_refuses_a_header_flood_in_bounded_memory(platform_file: Pa
                 time.sleep(0.1)
         assert "probe_success 0" in body, body[-500:]
         assert 'probe_failure_reason{reason="protocol"} 1' in body
-        status = Path(f"/proc/{proc.pid}/status").read_text(encoding="utf-8")
-        peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
-        assert peak / 1024 < RSS_LIMIT_MIB, f"exporter peak RSS {peak / 1024:.0f} MiB"
+        assert _peak_mib(proc.pid) < RSS_LIMIT_MIB, f"exporter peak RSS {_peak_mib(proc.pid):.0f} MiB"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _peak_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+
+
+def _debug_probe(base: str, target: str) -> tuple[float, str]:
+    query = urllib.parse.urlencode({"module": "http_h2", "target": target, "debug": "true"})
+    begin = time.monotonic()
+    with urllib.request.urlopen(f"{base}/probe?{query}", timeout=30) as resp:
+        return time.monotonic() - begin, resp.read().decode()
+
+
+def test_servers_that_break_http2(
+    hostile: Hostile, servers: Servers, platform_file: Path, tmp_path: Path
+) -> None:
+    """`sre probe serve`: one clear reason for each, within the module's timeout, in bounded memory."""
+    config = blackbox_yml(tmp_path, servers.pki.ca_file)
+    port = closed_port()
+    proc = start_exporter(port, "test", platform_file, extra_args=("--config.file", str(config)))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"{base}/metrics", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        cases = [
+            (hostile.h2["garbage"], Reason.protocol, "not an HTTP/2 answer: a frame of"),
+            (hostile.h2["flood"], Reason.protocol, "not an HTTP/2 answer"),
+            (hostile.h2["reset"], Reason.protocol, "the server reset the stream (INTERNAL_ERROR)"),
+            (hostile.h2["stall"], Reason.timeout, ""),
+        ]
+        for server, reason, message in cases:
+            took, text = _debug_probe(base, f"https://127.0.0.1:{server}/")
+            assert took < MODULE_TIMEOUT + 1, (server, took)  # its module's timeout, and a second to answer
+            assert "probe_success 0" in text, text
+            assert f'probe_failure_reason{{reason="{reason.value}"}} 1' in text, text
+            assert message in text and "Traceback" not in text, text
+        assert _peak_mib(proc.pid) < RSS_LIMIT_MIB, f"exporter peak RSS {_peak_mib(proc.pid):.0f} MiB"
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -161,3 +161,15 @@ def test_a_run_context_registers_every_secret_it_hands_out(secret_env: dict[str,
     ctx = ProbeContext(run, make_target("https://h.example", secrets=secret_env))
     assert ctx.secret("token") == SECRET
     assert run.scrubber.text(f"x{SECRET}x") == "x***x"
+
+
+def test_a_secret_added_later_is_masked_in_a_text_already_scrubbed() -> None:
+    """Scrubbed texts are remembered (the same facts come back each probe) until a secret is added."""
+    scrubber = Scrubber()
+    text = "subject CN=tok-4711-value"
+    assert scrubber.text(text) == text
+    scrubber.add("tok-4711-value")
+    assert scrubber.text(text) == "subject CN=***"
+    assert scrubber.text("Bearer abcdefgh12345678") == "Bearer ***"
+    assert scrubber.text("Bearer\tabcdefgh12345678") == "Bearer\t***"
+    assert scrubber.text("no-space-at-all-Bearer") == "no-space-at-all-Bearer"

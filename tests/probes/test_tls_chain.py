@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from chain_servers import ChainServers
 from probe_support import make_target, run_one
@@ -47,3 +50,33 @@ def test_chain_reading_works_on_this_python(chain: ChainServers) -> None:
     ):
         assert len(tlsinfo._chain(tls, "unverified")) == 2
         assert len(tlsinfo._chain(tls, "verified")) == 2
+
+
+def test_certificates_read_once_give_the_same_facts_each_probe(chain: ChainServers) -> None:
+    """The leaf's facts and the chain's expiries are remembered by their DER bytes; each result gets
+    its own copy (a later result never shares a list with an earlier one)."""
+    url = f"https://localhost:{chain.with_ca}/healthz"
+    first = run_one(make_target(url, ca_file=chain.ca_file))
+    first.facts["cert_sans"].append("changed")
+    second = run_one(make_target(url, ca_file=chain.ca_file))
+    assert "changed" not in second.facts["cert_sans"]
+    names = ("cert_sha256", "cert_subject", "cert_issuer", "leaf_not_after", "cert_not_after")
+    assert all(first.facts[n] == second.facts[n] for n in names)
+    assert second.facts["cert_not_after"] == chain.ca_not_after
+
+
+def test_the_chain_is_read_without_cryptography(chain: ChainServers) -> None:
+    """The ssl module decodes verified certificates itself; `cryptography` (10 MiB) stays unloaded."""
+    code = (
+        "import sys, ssl, socket\n"
+        "from sre.probes import tlsinfo\n"
+        f"ctx = ssl.create_default_context(cafile={str(chain.ca_file)!r})\n"
+        f"raw = socket.create_connection(('127.0.0.1', {chain.with_ca}))\n"
+        "tls = ctx.wrap_socket(raw, server_hostname='localhost')\n"
+        "print([tlsinfo._not_after(*c) for c in tlsinfo._chain_certs(tls, 'verified')])\n"
+        "print('cryptography' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    expiries, loaded = out.splitlines()
+    assert expiries == f"[{chain.leaf_not_after}, {chain.ca_not_after}]"
+    assert loaded == "False"

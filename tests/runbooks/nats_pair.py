@@ -76,6 +76,15 @@ class Pair(NamedTuple):
     urls: dict[str, str]  # tier -> nats:// URL
     procs: dict[str, subprocess.Popen[bytes]]
     relay: Relay
+    folder: Path
+
+    def restart(self, tier: str) -> None:
+        """Start a stopped server again with its config and store."""
+        old = self.procs[tier]
+        log = (self.folder / f"{tier}.log").open("ab")
+        self.procs[tier] = subprocess.Popen(old.args, stdout=log, stderr=subprocess.STDOUT)
+        port = int(self.urls[tier].rsplit(":", 1)[1])
+        wait(lambda: _accepts(port), 20, self.procs[tier])
 
 
 def _server(folder: Path, tier: str, port: int, leaf: int, leaf_url: str | None) -> subprocess.Popen[bytes]:
@@ -115,7 +124,7 @@ def started(folder: Path) -> Iterator[Pair]:
             wait(lambda p=port: _accepts(p), 20, procs[tier])
         problem = wait(lambda: _try_streams(urls), 20)
         assert problem == "ok", problem
-        yield Pair(urls, procs, relay)
+        yield Pair(urls, procs, relay, folder)
     finally:
         relay.close()
         for proc in procs.values():

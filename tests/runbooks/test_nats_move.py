@@ -218,6 +218,18 @@ def test_failover_from_a_stopped_source_records_what_may_be_lost(nworld: World, 
     assert facts["possible_loss_after_seq"] == 3 and facts["consumers"] == {}
     assert publish(secondary, "sandbox.a", b"f3").seq == 4  # numbering goes on from the mirror's
 
+    # The old server comes back with its stream still writable (two actives): the switch back makes
+    # it a mirror of the live one first, discarding what only it had, then moves as usual.
+    pair.restart("primary")
+    assert publish(primary, "sandbox.a", b"stale").domain in ("primary", "secondary")
+    back = move(ctx, "secondary", "primary")
+    assert back.check().facts == {"from_stream": "writable", "to_stream": "writable"}
+    facts = back.apply()
+    back.verify()
+    assert facts["discarded_last_seq"] >= 3
+    assert publish(secondary, "sandbox.a", b"f4").domain == "primary"
+    assert payloads(primary) >= {b"f0", b"f1", b"f2", b"f3", b"f4"}
+
 
 def test_bad_moves_are_refused_before_anything_changes(nworld: World, pair: Pair) -> None:
     ctx = context(nworld)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from sandbox_helpers import REPO, Running, env, secret, tls_context
@@ -132,3 +133,19 @@ def missing(core: Running, tier: str, w: Writers) -> list[tuple[int, int]]:
     with admin(core, tier) as conn:
         have = {(int(a), int(b)) for a, b in conn.execute("SELECT writer, seq FROM drill_writes")}
     return [(writer, seq) for writer, seqs in w.acked.items() for seq in seqs if (writer, seq) not in have]
+
+
+def follow_redis(core: Running, replica: str, master: str) -> None:
+    """Make the Redis of tier `replica` a replica of `master`'s, and wait until its link is up (the
+    rebuild an old master needs after a failover)."""
+    from sandbox_helpers import eventually, rd
+
+    port = urlsplit(env(core).endpoints["redis"][master].url).port
+    node = rd(core, replica)
+    node.execute_command("REPLICAOF", "127.0.0.1", str(port))  # type: ignore[no-untyped-call]
+
+    def linked() -> bool:
+        info = node.info("replication")
+        return bool(info["role"] == "slave" and info["master_link_status"] == "up")
+
+    eventually(linked, timeout=30)

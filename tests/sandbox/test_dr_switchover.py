@@ -13,6 +13,7 @@ import pytest
 from dr_support import (
     admin,
     engine,
+    follow_redis,
     missing,
     one,
     run,
@@ -21,7 +22,7 @@ from dr_support import (
     tier_map,
     writers,
 )
-from sandbox_helpers import Running, env, eventually, nats_role, post
+from sandbox_helpers import Running, env, eventually, nats_role, post, rd
 
 from sre.errors import InputError
 from sre.runbooks.actions import REGISTRY
@@ -204,10 +205,27 @@ def test_failover_refuses_while_the_old_primary_answers(core: Running, tmp_path:
     assert outcome.state == "refused" and outcome.run_id is None
     assert outcome.refusals() == [
         "fenced: not fenced: db_postgres/primary still answers as a primary; stop it or cut it off "
-        "before a failover (or run dr-switchover, which needs it up)"
+        "before a failover (or run dr-switchover, which needs it up)",
+        "redis-promote: redis/primary still answers as the master; stop it or cut it off first "
+        "(or use redis_failover, which needs it up)",
     ]
     _primary_is(core, "primary")
     assert tier_map(core) == before
+
+
+def test_failover_refuses_while_the_old_redis_master_answers(core: Running, tmp_path: Path) -> None:
+    assert core.sandbox.stop_process("postgres-primary")
+    try:
+        outcome = run(engine(core, tmp_path), "dr-failover", {"from": "primary"})
+    finally:
+        core.sandbox.start_process("postgres-primary")
+    assert outcome.state == "refused" and outcome.run_id is None
+    assert outcome.refusals() == [
+        "redis-promote: redis/primary still answers as the master; stop it or cut it off first "
+        "(or use redis_failover, which needs it up)"
+    ]
+    eventually(lambda: "postgres-secondary" in streaming_standbys(core, "primary"), timeout=30)
+    _primary_is(core, "primary")
 
 
 def test_failover_of_a_stopped_primary_records_what_it_may_lose_then_the_old_primary_rejoins(
@@ -216,7 +234,9 @@ def test_failover_of_a_stopped_primary_records_what_it_may_lose_then_the_old_pri
     eng = engine(core, tmp_path)
     with writers(core) as w:
         eventually(lambda: sum(map(len, w.acked.values())) > 20)
-        assert core.sandbox.stop_process("postgres-primary")  # the fence: it no longer answers
+        # The DC is gone: its PostgreSQL and Redis no longer answer (the fence).
+        assert core.sandbox.stop_process("postgres-primary")
+        assert core.sandbox.stop_process("redis-primary")
         acked_before = {k: list(v) for k, v in w.acked.items()}
         outcome = run(eng, "dr-failover", {"from": "primary"})
         assert outcome.ok, (outcome.message, outcome.journal[-3:])
@@ -228,6 +248,11 @@ def test_failover_of_a_stopped_primary_records_what_it_may_lose_then_the_old_pri
     )
     assert set(loss) >= {"last_received_lsn", "last_replayed_lsn", "last_replayed_at", "data_age_seconds"}
     assert loss["last_received_lsn"] == loss["last_replayed_lsn"]
+    redis_loss = next(
+        e["result"] for e in outcome.journal if e["step"] == "redis-promote" and e["event"] == "applied"
+    )
+    assert set(redis_loss) >= {"offset", "link_down_seconds"}
+    assert rd(core, "secondary").info("replication")["role"] == "master"
     # A clean stop sends the standby every committed byte first: nothing acknowledged is lost here.
     assert missing(core, "secondary", w) == []
     assert tier_map(core) == dict.fromkeys(SETTLED, "secondary")
@@ -238,6 +263,9 @@ def test_failover_of_a_stopped_primary_records_what_it_may_lose_then_the_old_pri
     ctx = eng.context("test-rejoin")
     asyncio.run(rejoin.apply(args, ctx))
     asyncio.run(rejoin.verify(args, ctx))
+    # The old Redis master comes back as a master; it is made the new master's replica by hand.
+    core.sandbox.start_process("redis-primary")
+    follow_redis(core, replica="primary", master="secondary")
     # Its worker reconnects to the standby: the probes (HTTP and gRPC health) pass again, and keep
     # passing (the plan's capacity gate probes once more; a worker still reconnecting flaps).
     streak = [0]

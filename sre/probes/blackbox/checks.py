@@ -30,12 +30,16 @@ from sre.probes.regex import compile_regex
 from sre.safefile import FileProblem, read_secret
 from sre.scrub import Scrubber
 
+from . import hosts
 from .config import HttpProbe, Module
 
 MAX_REDIRECTS = 10  # Go's net/http client stops after ten, as blackbox does
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_READ = 65536
 ANY_STATUS = ["1xx", "2xx", "3xx", "4xx", "5xx"]  # judged here, after the redirects
+# What the last hop answered, not an earlier one: blackbox reports the final response (0 when none came).
+HOP_FACTS = ("tls_version", "tls_cipher", "cert_not_after", "http_status", "http_last_modified",
+             "http_content_length", "http_declared_length")  # fmt: skip
 Allowed = Callable[[str], str | None]  # a redirect's URL -> why it may not be followed, or None
 
 
@@ -53,13 +57,15 @@ async def resolve(ctx: ProbeContext, host: str, port: int, prefer: str) -> str:
         return host
     loop = asyncio.get_running_loop()
     with ctx.phase("resolve"):
+        found = hosts.SYSTEM.lookup(host)  # as Go's resolver: the hosts file first, no thread
         try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            if not found:
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                found = [str(i[4][0]) for i in infos]
         except socket.gaierror as exc:
             raise ProbeError(Reason.dns, f"cannot resolve {host}: {exc.strerror}") from None
-    family = socket.AF_INET6 if prefer == "ip6" else socket.AF_INET
-    chosen = next((i for i in infos if i[0] == family), infos[0])
-    ip = str(chosen[4][0])
+    six = prefer == "ip6"
+    ip = next((a for a in found if (":" in a) == six), found[0])
     ctx.fact("ip", ip)
     return ip
 
@@ -129,7 +135,7 @@ async def check_blackbox_http(target: Target, ctx: ProbeContext) -> None:
                 update={"url": _with_ip(url, ip), "server_name": server_name}
             ),
         )
-        for name in ("tls_version", "tls_cipher", "cert_not_after", "http_status", "http_last_modified"):
+        for name in HOP_FACTS:
             ctx.observation.facts.pop(name, None)
         await check_http(hop, ctx)
         ctx.fact("http_ssl", parts.scheme == "https")
@@ -162,9 +168,9 @@ def _judge_http(probe: HttpProbe, ctx: ProbeContext, url: str) -> None:
         expected = ", ".join(map(str, probe.valid_status_codes)) or "2xx"
         raise ProbeError(Reason.status_code, f"HTTP {status}; expected {expected}")
     version = f"HTTP/{facts.get('http_version')}"
-    wanted = {v.replace("HTTP/2.0", "HTTP/2") for v in probe.valid_http_versions}
+    wanted = probe.valid_http_versions
     if wanted and version not in wanted:
-        raise ProbeError(Reason.protocol, f"{version} answered; expected {', '.join(sorted(wanted))}")
+        raise ProbeError(Reason.protocol, f"{version} answered; expected {', '.join(wanted)}")
     tls = urlsplit(url).scheme == "https"
     if probe.fail_if_ssl and tls:
         raise ProbeError(Reason.assertion, "the final request was over TLS (fail_if_ssl)")

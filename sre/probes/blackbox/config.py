@@ -24,7 +24,7 @@ NOT_IMPLEMENTED = frozenset(
     {
         "icmp", "unix", "websocket", "body_file", "body_size_limit", "compression", "oauth2",
         "proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header", "authorization",
-        "enable_http2", "enable_http3", "fail_if_body_json_matches_cel",
+        "enable_http3", "fail_if_body_json_matches_cel",
         "fail_if_body_json_not_matches_cel", "ip_protocol_fallback", "source_ip_address",
         "http_headers", "follow_redirects_limit", "max_version", "dns_over_tls", "query_class",
         "recursion_desired", "validate_authority_rrs", "validate_additional_rrs", "metadata",
@@ -94,7 +94,8 @@ class HeaderMatch(Strict):
 
 class HttpProbe(Strict):
     valid_status_codes: list[Annotated[int, Field(ge=100, le=599)]] = []  # empty: any 2xx
-    valid_http_versions: list[Literal["HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0"]] = []
+    # blackbox compares Go's resp.Proto as written: HTTP/1.0, HTTP/1.1 or HTTP/2.0.
+    valid_http_versions: list[Literal["HTTP/1.0", "HTTP/1.1", "HTTP/2.0"]] = []
     preferred_ip_protocol: Literal["ip4", "ip6"] = "ip6"
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
     headers: dict[str, str] = {}
@@ -110,10 +111,21 @@ class HttpProbe(Strict):
     basic_auth: BasicAuth | None = None
     bearer_token: str | None = None
     bearer_token_file: str | None = None
+    enable_http2: bool = True  # prometheus/common's default: h2 offered by ALPN over TLS
 
     _body = field_validator("fail_if_body_matches_regexp", "fail_if_body_not_matches_regexp")(
         classmethod(lambda cls, v: _regexes(v))
     )
+
+    @field_validator("valid_http_versions", mode="before")
+    @classmethod
+    def _versions(cls, value: Any) -> Any:
+        if isinstance(value, list) and "HTTP/2" in value:
+            # blackbox accepts it, then fails every probe: Go names the protocol HTTP/2.0
+            raise ValueError(
+                "HTTP/2 matches no answer in blackbox_exporter (Go says HTTP/2.0); write HTTP/2.0"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_auth(self) -> HttpProbe:

@@ -30,8 +30,12 @@ KINDS = {"http": "http", "tcp": "tcp", "dns": "dns", "grpc": "grpc"}
 MADE_LIMIT, MADE_TEXT = 256, 512  # targets remembered per module, and the longest remembered
 
 
-def ssl_context(tls: TlsConfig, where: str) -> ssl.SSLContext:
-    """The module's client context: its CA, client certificate, floor and verification, once."""
+def ssl_context(tls: TlsConfig, where: str, *, h2: bool = False) -> ssl.SSLContext:
+    """The module's client context: its CA, client certificate, floor and verification, once.
+
+    `h2`: offer HTTP/2 by ALPN before HTTP/1.1, as Go's transport does when prometheus/common's
+    `enable_http2` is on (blackbox's http prober; a plain http:// target stays HTTP/1.1 there too).
+    """
     try:
         context = ssl.create_default_context(cafile=tls.ca_file)
         if tls.cert_file and tls.key_file:
@@ -44,6 +48,8 @@ def ssl_context(tls: TlsConfig, where: str) -> ssl.SSLContext:
     if tls.insecure_skip_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    if h2:
+        context.set_alpn_protocols(["h2", "http/1.1"])
     return context
 
 
@@ -114,7 +120,7 @@ def serve_modules(modules: dict[str, Module], run: RunContext, source: Path | No
     """Build every module once; a CA or key file that cannot be read is an error at start (a bearer
     token file is read by each probe, as blackbox reads it)."""
     out: dict[str, Served] = {}
-    contexts: dict[TlsConfig, ssl.SSLContext] = {}  # modules with the same tls_config share one
+    contexts: dict[tuple[TlsConfig, bool], ssl.SSLContext] = {}  # the same tls_config and ALPN: one
     for name, module in modules.items():
         where = f"{source or 'the standard modules'}: modules.{name}"
         prober = module.prober
@@ -127,7 +133,10 @@ def serve_modules(modules: dict[str, Module], run: RunContext, source: Path | No
         )
         if prober == "grpc" and (tls.cert_file or tls.insecure_skip_verify or tls.min_version):
             raise InputError(f"{where}.grpc.tls_config: sre's gRPC probe takes ca_file and server_name only")
-        context = contexts.get(tls) or contexts.setdefault(tls, ssl_context(tls, f"{where}.{prober}"))
+        key = (tls, prober == "http" and module.http.enable_http2)
+        context = contexts.get(key) or contexts.setdefault(
+            key, ssl_context(tls, f"{where}.{prober}", h2=key[1])
+        )
         floor = TLS_NAMES.get(tls.min_version or "", "1.0")
         adhoc = replace(run, tls_min_version=floor, cert_warn_seconds=0.0, ssl_preset=context, _ssl={})
         model = replace(run, ssl_preset=context, _ssl={})

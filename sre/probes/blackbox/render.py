@@ -41,6 +41,7 @@ GRPC_CODES = {
 }
 
 
+@functools.lru_cache(maxsize=256)  # the same few addresses, probe after probe
 def fnv32a(ip: str) -> int:
     """blackbox's probe_ip_addr_hash: FNV-1a (32 bits) of the address's bytes (4 for IPv4, 16 for IPv6)."""
     value = 0x811C9DC5
@@ -135,7 +136,8 @@ def _http(r: Result) -> Iterator[Series]:
             {"phase": phase},
             r.phases.get(phase, 0.0),
         )
-    yield "probe_http_content_length", "Length of http content response", {}, _num(f, "http_content_length")
+    # Go's resp.ContentLength (-1: no Content-Length), then the bytes read
+    yield "probe_http_content_length", "Length of http content response", {}, _num(f, "http_declared_length")
     yield (
         "probe_http_uncompressed_body_length",
         "Length of uncompressed response body",

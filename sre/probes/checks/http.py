@@ -2,25 +2,26 @@
 
 A new TCP (and TLS) connection per probe, as blackbox_exporter does, so the
 handshake and the certificate are really checked each time. The I/O is plain
-asyncio streams (the phases line up with the sockets); the answer is parsed by
-httptools (llhttp, the parser of Node.js). Redirects are not followed: the status is what the endpoint said.
+asyncio streams (the phases line up with the sockets); an HTTP/1.1 answer is parsed by
+httptools (llhttp, the parser of Node.js). When the run's TLS context offers `h2` by ALPN
+(blackbox modules do, as Go's client does) and the server takes it, the request goes
+over HTTP/2 instead (_http2.py). Redirects are not followed: the status is what the endpoint said.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from urllib.parse import quote
 
 import httptools
 
 from sre.probes import net
+from sre.probes.checks._http_message import Request, Response, Streams, Wire, read
 from sre.probes.context import ProbeContext
 from sre.probes.model import ProbeError, Reason, Target
 from sre.probes.settings import HttpSettings, status_allowed
 from sre.probes.verdict import HEALTH_FAILING
 
-READ_SIZE = 65536
 MAX_FAILING = 32
 PATH_SAFE = "/%?=&:@!$'()*+,;~-._"
 
@@ -38,62 +39,23 @@ async def check_http(target: Target, ctx: ProbeContext) -> None:
         if url.query:
             path = f"{path}?{url.query}"
         host = target.endpoint.server_name or url.netloc.rpartition("@")[2]
-        await _exchange(ctx, (reader, writer), settings, host, path)
+        ssl_object = writer.get_extra_info("ssl_object")
+        h2 = ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+        request = _request(ctx, settings, host, path)
+        response = Response(settings, head_only=settings.method == "HEAD")
+        wire: Wire = _http2((reader, writer), response) if h2 else _Http1((reader, writer), response)
+        await _exchange(ctx, wire, request, response, settings)
     finally:
         net.close(writer)
 
 
-class _Response:
-    """httptools callbacks: the status line and headers (bounded), then the body up to a limit.
+def _http2(streams: Streams, response: Response) -> Wire:
+    from sre.probes.checks._http2 import Http2  # 30 ms of imports, for blackbox modules' h2 targets only
 
-    httptools gathers a header before calling back, so the bytes fed before the head is complete are
-    capped too (`head_limit`): a server that floods headers costs at most that much memory.
-    """
-
-    def __init__(self, settings: HttpSettings, head_only: bool) -> None:
-        self.limit = settings.max_body_bytes
-        self.max_headers = settings.max_headers
-        self.max_field = settings.max_header_bytes
-        self.head_limit = settings.max_headers * settings.max_header_bytes + READ_SIZE
-        self.head_only = head_only
-        self.values: dict[str, list[str]] = {}
-        self.count = 0
-        self.head_bytes = 0
-        self.breach: str | None = None
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.head_done = False
-        self.done = False
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {key: ", ".join(values) for key, values in self.values.items()}
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.count += 1
-        if self.count > self.max_headers:
-            self.breach = f"more than {self.max_headers} response headers"
-        elif len(name) + len(value) > self.max_field:
-            self.breach = f"a response header over {self.max_field} bytes ({name[:40].decode('latin-1')!r})"
-        if self.breach is None:
-            self.values.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
-
-    def on_headers_complete(self) -> None:
-        self.head_done = True
-        self.done = self.head_only  # a HEAD answer announces a length it does not send
-
-    def on_body(self, body: bytes) -> None:
-        if self.head_only:
-            return
-        self.size += len(body)
-        if self.size - len(body) < self.limit:
-            self.chunks.append(body)
-
-    def on_message_complete(self) -> None:
-        self.done = True
+    return Http2(streams, response)
 
 
-def _request(ctx: ProbeContext, settings: HttpSettings, host: str, path: str) -> bytes:
+def _request(ctx: ProbeContext, settings: HttpSettings, host: str, path: str) -> Request:
     body = settings.body.encode() if settings.body is not None else b""
     headers = {
         "Host": host,
@@ -112,35 +74,26 @@ def _request(ctx: ProbeContext, settings: HttpSettings, host: str, path: str) ->
         headers["Authorization"] = f"Bearer {token}"
     if body or settings.method in ("POST", "PUT"):
         headers["Content-Length"] = str(len(body))
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    return f"{settings.method} {quote(path, safe=PATH_SAFE)} HTTP/1.1\r\n{head}\r\n".encode("latin-1") + body
+    return Request(settings.method, quote(path, safe=PATH_SAFE), headers, body)
 
 
 async def _exchange(
-    ctx: ProbeContext,
-    streams: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-    settings: HttpSettings,
-    host: str,
-    path: str,
+    ctx: ProbeContext, wire: Wire, request: Request, response: Response, settings: HttpSettings
 ) -> None:
-    reader, writer = streams
-    response = _Response(settings, head_only=settings.method == "HEAD")
-    parser = httptools.HttpResponseParser(response)
     with ctx.phase("processing"):
-        writer.write(_request(ctx, settings, host, path))
-        await writer.drain()
+        await wire.send(request)
         while not response.head_done:
-            await _feed(parser, reader, response)
-    status = parser.get_status_code()
+            await wire.feed()
+    status = wire.status
     ctx.fact("http_status", status)
-    ctx.fact("http_version", parser.get_http_version())
+    ctx.fact("http_version", wire.version)
     ctx.observation.headers = response.headers
     with ctx.phase("transfer"):
         while not response.done:
-            await _feed(parser, reader, response)
-    ctx.observation.body = body = b"".join(response.chunks)[: settings.max_body_bytes]
-    response.chunks.clear()
+            await wire.feed()
+    ctx.observation.body = body = response.take_body()
     ctx.fact("http_content_length", response.size)
+    ctx.fact("http_declared_length", wire.declared_length)
     failing = health_failing(body)
     if failing:
         ctx.fact(HEALTH_FAILING, failing)
@@ -163,31 +116,57 @@ def health_failing(body: bytes) -> list[str]:
     return [str(name)[:64] for name in found[:MAX_FAILING] if isinstance(name, str)]
 
 
-async def _feed(
-    parser: httptools.HttpResponseParser, reader: asyncio.StreamReader, response: _Response
-) -> None:
-    try:
-        data = await reader.read(READ_SIZE)
-    except ConnectionError as exc:
-        raise ProbeError(Reason.connect_error, f"connection lost: {exc}") from None
-    if not data:
-        if not response.head_done:
-            raise ProbeError(Reason.protocol, "the server closed the connection without an HTTP answer")
-        response.done = True  # a body that ends when the connection does
-        return
-    if not response.head_done:
-        response.head_bytes += len(data)
-        if response.head_bytes > response.head_limit:
-            response.breach = f"a response head over {response.head_limit} bytes"
-    if response.breach is None:
-        try:
-            parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            response.done = True
-        except httptools.HttpParserError as exc:
-            if response.breach is None:
-                raise ProbeError(Reason.protocol, f"not an HTTP/1.1 answer: {exc}") from None
-    if response.breach is not None:
-        raise ProbeError(
-            Reason.protocol, f"answer refused: {response.breach} (settings.max_headers, max_header_bytes)"
-        )
+class _Http1:
+    """HTTP/1.1: the request as text, the answer through httptools."""
+
+    def __init__(self, streams: Streams, response: Response) -> None:
+        self._reader, self._writer = streams
+        self._response = response
+        self._parser = httptools.HttpResponseParser(response)
+
+    @property
+    def status(self) -> int:
+        return int(self._parser.get_status_code())
+
+    @property
+    def version(self) -> str:
+        return str(self._parser.get_http_version())
+
+    @property
+    def declared_length(self) -> int:
+        # Go's net/http readTransfer and fixLength: a HEAD answer's header as given, no body for
+        # 1xx/204/304, unknown when chunked or unsized (read to the connection's end).
+        response, status = self._response, self.status
+        length = response.content_length()
+        if response.head_only:
+            return -1 if length is None else length
+        if status // 100 == 1 or status in (204, 304):
+            return 0
+        if "chunked" in response.headers.get("transfer-encoding", "").lower():
+            return -1
+        return -1 if length is None else length
+
+    async def send(self, request: Request) -> None:
+        head = "".join(f"{name}: {value}\r\n" for name, value in request.headers.items())
+        line = f"{request.method} {request.target} HTTP/1.1\r\n"
+        self._writer.write(f"{line}{head}\r\n".encode("latin-1") + request.body)
+        await self._writer.drain()
+
+    async def feed(self) -> None:
+        response = self._response
+        data = await read(self._reader)
+        if not data:
+            if not response.head_done:
+                raise ProbeError(Reason.protocol, "the server closed the connection without an HTTP answer")
+            response.done = True  # a body that ends when the connection does
+            return
+        response.read(len(data))
+        if response.breach is None:
+            try:
+                self._parser.feed_data(data)
+            except httptools.HttpParserUpgrade:
+                response.done = True
+            except httptools.HttpParserError as exc:
+                if response.breach is None:
+                    raise ProbeError(Reason.protocol, f"not an HTTP/1.1 answer: {exc}") from None
+        response.refuse_breach()

@@ -15,6 +15,7 @@ from sre.runbooks.actions.kubernetes import KubernetesRolloutRestart, Kubernetes
 from sre.runbooks.actions.nats_move import NatsMove
 from sre.runbooks.actions.postgres_dr import PgCatchUp, PgPromote, PgReadOnly, PgRecordLoss, PgRejoin
 from sre.runbooks.actions.redis_failover import RedisFailover
+from sre.runbooks.actions.redis_promote import RedisPromote
 from sre.runbooks.actions.web import HttpCall, Notify, Silence
 
 REGISTRY: dict[str, Action] = {
@@ -25,6 +26,7 @@ REGISTRY: dict[str, Action] = {
         PostgresSql(),
         RedisCommand(),
         RedisFailover(),
+        RedisPromote(),
         NatsPublish(),
         NatsMove(),
         HaproxyRuntime(),

@@ -22,8 +22,12 @@ does instead:
 without it: no seal, no ack floors, no reverse mirror; the mirror's last sequence and how
 long ago it heard from its source are journaled as what may be lost (anything the source
 stored after it), and durable consumers are left to their clients to re-create. The old
-source's stream is still writable when its server comes back: re-create it as a mirror
-before switching back (a switch refuses a stream writable on both sides).
+source's stream is still writable when its server comes back; the switch back makes it a
+mirror first (below).
+
+A target whose stream is still writable, left so by a failover whose source came back, first
+becomes a mirror of the source: what only it holds is discarded and journaled
+(`discarded_last_seq`, `discarded_messages`), as pg_rewind discards a diverged primary's WAL.
 
 The check is read-only and refuses with the reason: a target that is not a mirror of the
 source, a mirror without contact, or one that lags (`nats: mirror on secondary lags 12
@@ -152,10 +156,9 @@ class _Move:
     async def refusal(self, source: Stream | None, target: Stream) -> str | None:
         a = self.a
         if target.role == "writable" and source is not None and source.role == "writable":
-            return (
-                f"nats: {self.name} is writable on both {a.from_} and {a.to} (after a failover, "
-                f"re-create the old side's as a mirror of the other)"
-            )
+            if a.mode == "switchover":
+                return None  # the target is left from a failover: it becomes a mirror first (rejoin)
+            return f"nats: {self.name} is writable on both {a.from_} and {a.to}"
         if target.role != "mirror":
             return None  # a move under way (a copy, a sealed source): the run goes on with it
         if not target.mirrors(self.name, self.from_domain):
@@ -180,6 +183,24 @@ class _Move:
         return None
 
     # --- the move, phase by phase ---------------------------------------------------------
+    async def rejoin(self, source: Stream, target: Stream) -> tuple[Stream, dict[str, Any]]:
+        """A target still writable from a failover becomes a mirror of the source first.
+
+        What only it holds (published there after the failover that left it) is discarded and
+        journaled, as pg_rewind discards a diverged primary's WAL: the source is where the
+        platform runs, which the runbook's PostgreSQL gates established.
+        """
+        if not (source.role == "writable" and target.role == "writable"):
+            return target, {}
+        js, where = self.js[self.a.to], self.a.to
+        gone = {"discarded_last_seq": target.last_seq, "discarded_messages": target.messages}
+        await call(
+            f"{where}: delete the writable {self.name} left by a failover", js.delete_stream(self.name)
+        )
+        config = mirror_of(target.info.config, self.name, self.from_domain)
+        await call(f"{where}: mirror {self.name} of {self.a.from_}", js.add_stream(config))
+        return await self.target(), gone
+
     async def seal(self, source: Stream) -> Stream:
         if source.role == "writable":
             config = dataclasses.replace(source.info.config, sealed=True)
@@ -315,6 +336,8 @@ class NatsMove(Action):
             subjects = move.subjects(source)
             floors: dict[str, Any] = {}
             if source is not None:
+                target, gone = await move.rejoin(source, target)
+                facts |= gone
                 source = await move.seal(source)
                 if target.role == "mirror":
                     target = await move.caught_up(source, target)

@@ -31,7 +31,7 @@ class RedisFailoverArgs(Args):
     method: Literal["auto", "failover", "replicaof"] = "auto"  # auto: FAILOVER where the server has it
 
 
-class _Node:
+class RedisNode:
     """One Redis of the service: its address as its replicas and master know it, and a client."""
 
     def __init__(self, ctx: Context, service: str, tier: str) -> None:
@@ -80,7 +80,7 @@ class _Node:
         await self.client.aclose()
 
 
-def _follows(info: dict[str, Any], master: _Node) -> bool:
+def _follows(info: dict[str, Any], master: RedisNode) -> bool:
     return (
         info.get("role") == "slave"
         and int(info.get("master_port", -1)) == master.port
@@ -97,10 +97,10 @@ class RedisFailover(Action):
     name = "redis_failover"
     Args = RedisFailoverArgs
 
-    async def _nodes(self, a: RedisFailoverArgs, ctx: Context) -> tuple[_Node, _Node]:
+    async def _nodes(self, a: RedisFailoverArgs, ctx: Context) -> tuple[RedisNode, RedisNode]:
         if a.from_ == a.to:
             raise ActionFailed(f"redis_failover: from and to are both {a.to}", permanent=True)
-        return _Node(ctx, a.service, a.from_), _Node(ctx, a.service, a.to)
+        return RedisNode(ctx, a.service, a.from_), RedisNode(ctx, a.service, a.to)
 
     async def check(self, args: Any, ctx: Context) -> Check:
         source, target = await self._nodes(args, ctx)
@@ -139,7 +139,7 @@ class RedisFailover(Action):
             await source.close()
             await target.close()
 
-    async def _failover(self, a: RedisFailoverArgs, source: _Node, target: _Node) -> None:
+    async def _failover(self, a: RedisFailoverArgs, source: RedisNode, target: RedisNode) -> None:
         info = await source.replication()
         if info.get("master_failover_state", "no-failover") != "no-failover":
             raise ActionFailed(f"redis {a.from_}: a failover is in progress already")
@@ -157,7 +157,7 @@ class RedisFailover(Action):
                 f"(rolled back; role {info.get('role')})"
             )
 
-    async def _replicaof(self, a: RedisFailoverArgs, source: _Node, target: _Node) -> None:
+    async def _replicaof(self, a: RedisFailoverArgs, source: RedisNode, target: RedisNode) -> None:
         pause = ["CLIENT", "PAUSE", str(a.timeout_ms)]
         if await source.version() >= (6, 2):
             pause.append("WRITE")
