@@ -3,7 +3,8 @@
 One TLS 1.3 nginx target on loopback (P-256 certificate); both exporters read the same blackbox.yml;
 the same load generator (wrk, Debian) at concurrency 50 for 8 s against `/probe?target=...&module=...`
 of each, alternated A B A B, three rounds, medians. Every probe is a new connection and a full TLS
-handshake on both sides. Reported: probes per second, exporter CPU per probe, exporter peak RSS.
+handshake on both sides. Reported: probes per second, exporter CPU per probe, exporter peak RSS,
+and the cores each exporter and the target (nginx) used, which say what bounds the rate.
 Goal: >= 1.3x the rate, <= blackbox's CPU per probe, <= 1.5x its peak RSS.
 
     python bench/bench_probe_exporter.py [--seconds 8] [--concurrency 50] [--rounds 3]

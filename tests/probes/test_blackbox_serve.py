@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -161,6 +162,26 @@ def test_tls12_passes_without_the_platform_policy(exporter: Exporter, servers: S
         exporter, {"module": "http_tls13", "target": f"https://localhost:{servers.https12}/healthz"}
     )
     assert _value(text, "probe_success") == 0 and "probe_tls_version_info" not in text
+
+
+def test_every_probe_is_a_full_handshake(
+    exporter: Exporter, servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One SSL context per module, and still no session is resumed: each probe checks the handshake."""
+    from sre.probes import tlsinfo
+
+    reused: list[bool] = []
+    record = tlsinfo.record_session
+
+    def watched(ctx: object, ssl_object: ssl.SSLObject) -> None:
+        reused.append(ssl_object.session_reused)
+        record(ctx, ssl_object)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tlsinfo, "record_session", watched)
+    for version in (servers.https13, servers.https12, servers.https13):
+        status, text = _get(exporter, {"module": "http_2xx", "target": f"https://localhost:{version}/"})
+        assert status == 200 and _value(text, "probe_success") == 1
+    assert reused == [False, False, False]
 
 
 def test_untrusted_is_ssl_0_without_tls_series(exporter: Exporter, servers: Servers) -> None:
