@@ -35,7 +35,8 @@ from sre.sandbox import writes
 from sre.sandbox.writes import Writer
 
 TIMEOUT = 1.5
-STREAM = "SANDBOX"
+STREAM = "SANDBOX"  # made by the sandbox's NATS launcher: writable on the active tier, a mirror on the hot
+SUBJECTS = ["sandbox.>"]
 
 
 @dataclass(frozen=True)
@@ -140,26 +141,49 @@ class Dependencies:
             reconnected_cb=quiet,
         )
         self._js = self._nats.jetstream(timeout=TIMEOUT)
-        try:
-            await self._js.add_stream(name=STREAM, subjects=["sandbox.>"], max_msgs=10000)
-        except Exception:
-            await self._js.stream_info(STREAM)
-        # Each tier's worker reads back what it published, through a durable consumer, so the stream
-        # has a consumer whose pending and acknowledgements mean something (as a real subscriber's do).
+
+    async def _subscribe(self) -> Any:
+        """This tier's durable consumer: the worker reads back what it published through it, so the
+        stream has a consumer whose pending and acknowledgements mean something. A switchover
+        re-creates it on the new stream at its ack floor + 1; made here only when missing, it starts
+        at new messages (subscribed before the round publishes)."""
+        from nats.js.api import ConsumerConfig, DeliverPolicy
+
         tier = self.cfg.tier
-        self._events = await self._js.pull_subscribe(
-            f"sandbox.{tier}.>", durable=f"worker-{tier}", stream=STREAM
+        return await self._js.pull_subscribe(
+            f"sandbox.{tier}.>",
+            durable=f"worker-{tier}",
+            stream=STREAM,
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW),
         )
+
+    async def _drop_events(self) -> None:
+        events, self._events = self._events, None
+        if events is not None:
+            with contextlib.suppress(Exception):
+                await events.unsubscribe()
 
     async def _nats_round(self, service: str) -> dict[str, Any]:
         if self._nats is None:
             await self._connect_nats()
         if not self._nats.is_connected:
             raise ConnectionError("not connected to NATS (reconnecting)")
-        ack = await self._js.publish(f"sandbox.{self.cfg.tier}.{service}", b"request", timeout=TIMEOUT)
-        for msg in await self._events.fetch(1, timeout=TIMEOUT):
-            await msg.ack()
-        return {"stream": ack.stream, "seq": ack.seq}
+        info = await self._js.stream_info(STREAM)
+        if SUBJECTS[0] not in (info.config.subjects or ()):
+            # A mirror (or a stream a switchover is filling) takes no publishes: read it, like a replica.
+            await self._drop_events()
+            role = "mirror" if info.config.mirror is not None else "read-only"
+            return {"stream": STREAM, "role": role, "last_seq": info.state.last_seq}
+        try:
+            if self._events is None:
+                self._events = await self._subscribe()
+            ack = await self._js.publish(f"sandbox.{self.cfg.tier}.{service}", b"request", timeout=TIMEOUT)
+            for msg in await self._events.fetch(1, timeout=TIMEOUT):
+                await msg.ack()
+        except BaseException:
+            await self._drop_events()  # the stream may have been re-created under it: subscribe again
+            raise
+        return {"stream": ack.stream, "role": "primary", "seq": ack.seq}
 
     async def round(self, service: str) -> dict[str, dict[str, Any]]:
         """One use of every dependency, by platform service id; each entry has a status."""

@@ -75,3 +75,40 @@ def test_wrong_password_is_auth(nats_js: NatsServer) -> None:
     seen = probe("nats", nats_js.url, secrets={"username": "probe", "password": "nope-secret-3"})
     assert seen.reason is Reason.auth
     assert "nope-secret-3" not in seen.message
+
+
+def test_mirror_that_never_reached_its_source_is_not_current(nats_js: NatsServer) -> None:
+    # A mirror of a stream in a JetStream domain nobody serves: nats-server reports lag 0 for it, since
+    # it never learnt of anything to lag behind. That is no contact, not a current copy.
+    async def setup(js) -> None:  # type: ignore[no-untyped-def]
+        source = {"name": "ORIGIN", "external": {"api": "$JS.nowhere.API"}}
+        await js.add_stream(name="LOST_MIRROR", mirror=source)
+
+    admin(nats_js, setup)
+    seen = probe("nats", nats_js.url, secrets=AUTH, settings={"stream": "LOST_MIRROR"})
+    assert seen.reason is Reason.replication_lag
+    assert seen.message == "mirror LOST_MIRROR of ORIGIN: no contact with its source"
+    assert seen.facts["role"] == "replica"
+
+
+def test_mirror_lag_in_seconds_is_the_time_since_its_source_was_heard(nats_js: NatsServer) -> None:
+    async def setup(js) -> None:  # type: ignore[no-untyped-def]
+        await js.add_stream(name="ORIGIN_B", subjects=["origin-b.>"])
+        await js.publish("origin-b.x", b"1")
+        await js.add_stream(name="ORIGIN_B_MIRROR", mirror={"name": "ORIGIN_B"})
+
+    admin(nats_js, setup)
+    seen = probe("nats", nats_js.url, secrets=AUTH, settings={"stream": "ORIGIN_B_MIRROR"}).ok()
+    assert seen.facts["lag_seconds"] == seen.facts["nats_js_mirror_active_seconds"]
+
+
+def test_endpoint_params_name_the_stream_and_subject(nats_js: NatsServer) -> None:
+    async def setup(js) -> None:  # type: ignore[no-untyped-def]
+        await js.add_stream(name="PLATFORM", subjects=["platform.>"])
+
+    admin(nats_js, setup)
+    params = {"stream": "PLATFORM", "subject": "platform.sre-probe"}
+    settings = {"stream": "SRE_PROBE_C", "create_stream": True}
+    seen = probe("nats", nats_js.url, secrets=AUTH, settings=settings, params=params).ok()
+    assert seen.facts["nats_js_stream"] == "PLATFORM"
+    assert seen.facts["role"] == "primary"

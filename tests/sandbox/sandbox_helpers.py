@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -158,6 +159,28 @@ def rd(running: Running, tier: str) -> redis.Redis:
     ep = env(running).endpoints["redis"][tier]
     assert ep.secrets["password"].file is not None
     return redis.Redis.from_url(ep.url, password=secret(ep.secrets["password"].file), socket_timeout=5)
+
+
+def nats_js(running: Running, tier: str, job: Callable[[Any], Any]) -> Any:
+    """`await job(js)` on a JetStream context of the tier's NATS server."""
+    import nats
+
+    async def go() -> Any:
+        nc = await nats.connect(env(running).endpoints["nats_js"][tier].url, allow_reconnect=False)
+        try:
+            return await job(nc.jetstream(timeout=5))
+        finally:
+            await nc.close()
+
+    return asyncio.run(go())
+
+
+def nats_role(running: Running, tier: str) -> str:
+    """`writable`, or `mirror of <stream> (<api>)`: what the tier's SANDBOX stream is."""
+    config = nats_js(running, tier, lambda js: js.stream_info("SANDBOX")).config
+    if config.mirror is None:
+        return "writable" if config.subjects else "no subjects"
+    return f"mirror of {config.mirror.name} ({config.mirror.external.api})"
 
 
 def haproxy(running: Running, command: str) -> str:

@@ -22,7 +22,7 @@ from dr_support import (
     tier_map,
     writers,
 )
-from sandbox_helpers import Running, env, eventually, post, rd
+from sandbox_helpers import Running, env, eventually, nats_role, post, rd
 
 from sre.errors import InputError
 from sre.runbooks.actions import REGISTRY
@@ -56,6 +56,8 @@ def test_switchover_and_back_keeps_every_acknowledged_write(core: Running, tmp_p
         assert there.ok, (there.message, there.journal[-3:])
         _primary_is(core, "secondary")
         assert tier_map(core) == dict.fromkeys(SETTLED, "secondary")
+        assert nats_role(core, "secondary") == "writable"
+        assert nats_role(core, "primary") == "mirror of SANDBOX ($JS.secondary.API)"
         acked_between = sum(map(len, w.acked.values()))
         eventually(lambda: sum(map(len, w.acked.values())) > acked_between + 20)
         back = run(eng, "dr-switchover", {"from": "secondary", "to": "primary"})
@@ -63,6 +65,10 @@ def test_switchover_and_back_keeps_every_acknowledged_write(core: Running, tmp_p
         eventually(lambda: sum(map(len, w.acked.values())) > acked_between + 40)
     _primary_is(core, "primary")
     assert tier_map(core) == dict.fromkeys(SETTLED, "primary")
+    assert (nats_role(core, "primary"), nats_role(core, "secondary")) == (
+        "writable",
+        "mirror of SANDBOX ($JS.primary.API)",
+    )
     assert sum(map(len, w.acked.values())) > 60
     assert missing(core, "primary", w) == []
     _replicates(core, "primary", "secondary")
@@ -73,6 +79,14 @@ def test_switchover_and_back_keeps_every_acknowledged_write(core: Running, tmp_p
     assert applied["source-read-only"]["final_lsn"] == applied["catch-up"]["final_lsn"]
     assert applied["promote"]["timeline"] > applied["source-read-only"]["timeline"]
     assert applied["rejoin"]["rewound"] is True
+    # NATS moved after the promotion: the mirror had all of the sealed source, the primary tier's
+    # worker's consumer went along at its ack floor + 1.
+    moved = applied["nats-move"]
+    assert moved["from_last_seq"] == moved["mirror_last_seq"] > 0
+    assert "worker-primary" in moved["consumers"]
+    assert [s["step"] for s in there.journal if s["event"] == "done"].index("nats-move") > [
+        s["step"] for s in there.journal if s["event"] == "done"
+    ].index("promote")
     # The cold tier is no candidate until it has been started and caught up.
     cold = run(eng, "dr-switchover", {"from": "primary", "to": "tertiary"})
     assert cold.state == "refused"

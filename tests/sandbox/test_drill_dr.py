@@ -117,6 +117,7 @@ def test_the_real_switchover_back_and_forth_moves_postgres_and_redis_and_loses_n
     assert seen[0]["primary"] == {"db_postgres": "replica", "redis": "replica"}
     assert report.tiers["primary"] == {"db_postgres": "primary", "redis": "master"}
     steps = {s.id: s for s in report.cycles[0].steps}
-    assert steps["promote"].outcome == steps["redis-failover"].outcome == "done"
+    assert steps["promote"].outcome == steps["redis-failover"].outcome == steps["nats-move"].outcome == "done"
+    assert steps["nats-move"].seconds is not None and steps["nats-move"].seconds > 0
     assert steps["scale-target"].outcome == "skipped"
     assert all(c.rows_acknowledged > 0 and c.rows_lost == 0 for c in report.cycles)

@@ -173,13 +173,15 @@ def test_a_stopped_redis_replica_is_named_as_the_root_cause_of_the_secondary(cor
     v = verdict(body, "secondary")
     assert v["status"] == "degraded"
     assert v["root_causes"] == [{"service": "redis", "reason": "connect_refused"}]
-    assert v["why"].startswith("6 of 8 failed: redis (connect_refused); ")
+    assert v["why"].startswith(
+        "6 of 9 failed: redis (connect_refused); "
+    )  # nats_js is probed there too (its mirror)
     assert "depend on redis" in v["why"]
     assert v["dependents"]["ext_api"] == ["redis"] and v["dependents"]["k8s_workers"] == ["redis"]
     gateway = result(body, "ext_api", "secondary")
     assert gateway["message"] == "HTTP 503; expected 200; its health answer names failing: redis"
     assert gateway["facts"]["health_failing"] == ["redis"]
-    assert "degraded: 6 of 8 failed: redis (connect_refused); " in table.stdout
+    assert "degraded: 6 of 9 failed: redis (connect_refused); " in table.stdout
 
 
 def test_the_active_tier_without_its_primary_cache_is_critical(core: Running) -> None:

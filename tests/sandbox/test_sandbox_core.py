@@ -12,7 +12,20 @@ from typing import Any
 import psycopg
 import pytest
 import redis
-from sandbox_helpers import Running, env, eventually, get, get_json, haproxy, pg, rd, sre, tls_context
+from sandbox_helpers import (
+    Running,
+    env,
+    eventually,
+    get,
+    get_json,
+    haproxy,
+    nats_js,
+    nats_role,
+    pg,
+    rd,
+    sre,
+    tls_context,
+)
 
 from sre.sandbox.ports import port_is_open
 from sre.sandbox.supervisor import is_ours
@@ -114,6 +127,29 @@ def test_healthz_through_every_gateway_and_spa_on_cdn(core: Running) -> None:
     status, headers, page = get(e.endpoints["cdn"]["primary"].url + "/", ca)
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert '<div id="app">' in page
+
+
+def test_the_secondary_nats_mirrors_the_primary_stream_and_its_worker_reads_it(core: Running) -> None:
+    ack = nats_js(core, "primary", lambda js: js.publish("sandbox.test.mirror", b"to-the-mirror"))
+    assert ack.domain == "primary"
+    found = eventually(
+        lambda: (
+            nats_js(core, "secondary", lambda js: js.get_msg("SANDBOX", ack.seq))
+            if _mirrored(core, ack.seq)
+            else None
+        )
+    )
+    assert (found.subject, found.data) == ("sandbox.test.mirror", b"to-the-mirror")  # the same number
+    assert nats_role(core, "secondary") == "mirror of SANDBOX ($JS.primary.API)"
+    e = env(core)
+    status, body = get_json(e.endpoints["k8s_workers"]["secondary"].url + "/healthz", Path(e.ca_file or ""))
+    assert status == 200 and body["dependencies"]["nats_js"]["role"] == "mirror"
+    status, body = get_json(e.endpoints["k8s_workers"]["primary"].url + "/healthz", Path(e.ca_file or ""))
+    assert status == 200 and body["dependencies"]["nats_js"]["role"] == "primary"
+
+
+def _mirrored(core: Running, seq: int) -> bool:
+    return bool(nats_js(core, "secondary", lambda js: js.stream_info("SANDBOX")).state.last_seq >= seq)
 
 
 def test_worker_answers_grpc_health(core: Running) -> None:

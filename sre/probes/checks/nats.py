@@ -1,10 +1,14 @@
 """NATS JetStream: connect, account info, and a publish to a probe stream with its ack.
 
-With a `stream` setting: a stream that mirrors another is the replica side
-(role replica; its mirror lag in messages is recorded and nothing is
-published, as a mirror takes no publishes); any other stream is the
-primary side and gets one small message whose ack proves the write path.
-A missing stream is created only when `create_stream` is true.
+With a `stream` setting (or the endpoint's `params.stream`, which wins, with
+`params.subject`): a stream that mirrors another is the replica side (role
+replica; nothing is published, as a mirror takes no publishes). Its lag in
+seconds is how long ago it last heard from its source (nats-server's
+`mirror.active`): a cut link keeps reporting the message lag of its last
+contact, often 0, so only the silence shows it. A mirror that never reached
+its source is a replication_lag failure. Any other stream is the primary side
+and gets one small message whose ack proves the write path. A missing stream is
+created only when `create_stream` is true.
 
 Secrets: `username` and `password`, or `token`. TLS: `tls://` URLs with the
 endpoint's ca_file and server_name.
@@ -56,8 +60,10 @@ async def check_nats(target: Target, ctx: ProbeContext) -> None:
         ctx.fact("nats_js_consumers", info.consumers)
         ctx.fact("nats_js_memory_bytes", info.memory)
         ctx.fact("nats_js_storage_bytes", info.storage)
-        if opts.stream is not None:
-            await probe_stream(js, opts, opts.stream, ctx, secrets)
+        stream = target.endpoint.params.get("stream", opts.stream)
+        if stream is not None:
+            subject = target.endpoint.params.get("subject", opts.subject)
+            await probe_stream(js, opts.model_copy(update={"subject": subject}), stream, ctx, secrets)
     finally:
         await nc.close()
 
@@ -130,14 +136,7 @@ async def probe_stream(js: Any, opts: NatsSettings, stream: str, ctx: ProbeConte
             )
             ctx.fact("nats_js_stream_created", True)
     if info.mirror is not None:
-        ctx.fact("role", "replica")
-        ctx.fact("nats_js_mirror_of", info.mirror.name)
-        if info.mirror.lag is not None:
-            ctx.fact("nats_js_mirror_lag_messages", info.mirror.lag)
-            if info.mirror.lag == 0 and info.mirror.error is None:
-                ctx.fact("lag_seconds", 0.0)
-        if info.mirror.active is not None and info.mirror.active >= 0:
-            ctx.fact("nats_js_mirror_active_seconds", round(info.mirror.active / 1e9, 3))
+        mirror_facts(info.mirror, stream, ctx)
         return
     ctx.fact("role", "primary")
     with ctx.phase("publish"):
@@ -146,6 +145,22 @@ async def probe_stream(js: Any, opts: NatsSettings, stream: str, ctx: ProbeConte
         )
     ctx.fact("nats_js_publish_seq", ack.seq)
     ctx.fact("writable", True)
+
+
+def mirror_facts(mirror: Any, stream: str, ctx: ProbeContext) -> None:
+    ctx.fact("role", "replica")
+    ctx.fact("nats_js_mirror_of", mirror.name)
+    if mirror.lag is not None:
+        ctx.fact("nats_js_mirror_lag_messages", mirror.lag)
+    if mirror.error is not None:
+        raise ProbeError(Reason.replication_lag, f"mirror {stream} of {mirror.name}: {mirror.error}")
+    if mirror.active is None or mirror.active < 0:
+        raise ProbeError(
+            Reason.replication_lag, f"mirror {stream} of {mirror.name}: no contact with its source"
+        )
+    seconds = round(mirror.active / 1e9, 3)
+    ctx.fact("nats_js_mirror_active_seconds", seconds)
+    ctx.fact("lag_seconds", seconds)
 
 
 async def jetstream(awaitable: Any, what: str, secrets: Secrets) -> Any:

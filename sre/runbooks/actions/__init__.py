@@ -12,6 +12,7 @@ from sre.runbooks.actions.gates import Probe, WaitUntil
 from sre.runbooks.actions.gateway import GatewayRoute, GatewayWrite
 from sre.runbooks.actions.haproxy import HaproxyRuntime
 from sre.runbooks.actions.kubernetes import KubernetesRolloutRestart, KubernetesScale
+from sre.runbooks.actions.nats_move import NatsMove
 from sre.runbooks.actions.postgres_dr import PgCatchUp, PgPromote, PgReadOnly, PgRecordLoss, PgRejoin
 from sre.runbooks.actions.redis_failover import RedisFailover
 from sre.runbooks.actions.redis_promote import RedisPromote
@@ -27,6 +28,7 @@ REGISTRY: dict[str, Action] = {
         RedisFailover(),
         RedisPromote(),
         NatsPublish(),
+        NatsMove(),
         HaproxyRuntime(),
         KubernetesScale(),
         KubernetesRolloutRestart(),

@@ -1,4 +1,4 @@
-"""Datastore actions: SQL on PostgreSQL, Redis commands, a NATS publish.
+"""Datastore actions: SQL on PostgreSQL, Redis commands, a NATS publish (the JetStream DR move is nats_move).
 
 Values reach the server as bind parameters or as single arguments of a command,
 never spliced into SQL or a command line.
@@ -12,6 +12,7 @@ from pydantic import Field
 
 from sre.errors import one_line
 from sre.runbooks.actions.base import Action, ActionFailed, Args, Check, Context
+from sre.runbooks.actions.nats_conn import connected
 
 SqlParams = dict[str, str | int]
 
@@ -172,32 +173,17 @@ class NatsPublish(Action):
     Args = NatsArgs
 
     async def apply(self, args: Any, ctx: Context) -> dict[str, Any]:
-        import nats
         from nats.errors import Error as NatsError
 
-        endpoint = ctx.endpoint(args.service, args.tier)
-        password = ctx.secret(endpoint, "password")
-        options: dict[str, Any] = {
-            "connect_timeout": 5,
-            "max_reconnect_attempts": 0,
-            "allow_reconnect": False,
-        }
-        if password:
-            options["password"] = password
-            options["user"] = ctx.secret(endpoint, "username") or ""
-        try:
-            nc = await nats.connect(endpoint.url, **options)
-        except (NatsError, OSError) as exc:
-            raise ActionFailed(ctx.scrub(f"{args.service}/{args.tier}: {one_line(exc)}")) from None
-        try:
-            headers = {"Sre-Run-Id": ctx.run_id}
-            if args.jetstream:
-                ack = await nc.jetstream().publish(args.subject, args.payload.encode(), headers=headers)
-                return {"stream": ack.stream, "seq": ack.seq}
-            await nc.publish(args.subject, args.payload.encode(), headers=headers)
-            await nc.flush(timeout=5)
-            return {}
-        except (NatsError, OSError) as exc:
-            raise ActionFailed(ctx.scrub(f"{args.service}/{args.tier}: publish: {one_line(exc)}")) from None
-        finally:
-            await nc.close()
+        async with connected(ctx, args.service, args.tier) as nc:
+            try:
+                headers = {"Sre-Run-Id": ctx.run_id}
+                if args.jetstream:
+                    ack = await nc.jetstream().publish(args.subject, args.payload.encode(), headers=headers)
+                    return {"stream": ack.stream, "seq": ack.seq}
+                await nc.publish(args.subject, args.payload.encode(), headers=headers)
+                await nc.flush(timeout=5)
+                return {}
+            except (NatsError, OSError, TimeoutError) as exc:
+                why = f"{args.service}/{args.tier}: publish: {one_line(exc)}"
+                raise ActionFailed(ctx.scrub(why)) from None

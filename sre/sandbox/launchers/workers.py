@@ -1,5 +1,5 @@
 """The kubernetes service (k8s_workers here): the worker stand-in (sre/sandbox/worker.py), one per tier,
-on that tier's data stores.
+on that tier's data stores (the cold tier's on the active tier's Redis and NATS).
 
 The active and hot tiers' workers run; the cold tier's is set up but stopped,
 like the rest of that tier (it would use the cold PostgreSQL once started).
@@ -14,7 +14,7 @@ import sys
 
 from sre.sandbox import health
 from sre.sandbox.context import Launcher, Run
-from sre.sandbox.launchers import postgres
+from sre.sandbox.launchers import nats, postgres
 from sre.sandbox.supervisor import ProcessSpec
 
 
@@ -28,7 +28,8 @@ def start(run: Run) -> None:
             continue
         name = f"worker-{tier}"
         http_port, grpc_port = run.port(f"worker.{tier}.http"), run.port(f"worker.{tier}.grpc")
-        redis_tier = tier if standby != "cold" else active
+        own = tier if standby != "cold" else active  # the cold tier has no Redis or NATS of its own
+        assert active is not None and own is not None
         config = {
             "tier": tier,
             "http_port": http_port,
@@ -37,9 +38,9 @@ def start(run: Run) -> None:
             "pg_user": postgres.APP_USER,
             "pg_db": postgres.APP_DB,
             "pg_password_file": str(run.secret("postgres-app")),
-            "redis_port": run.port(f"redis.{redis_tier}"),
+            "redis_port": run.port(f"redis.{own}"),
             "redis_password_file": str(run.secret("redis")),
-            "nats_url": f"nats://127.0.0.1:{run.port('nats.client')}",
+            "nats_url": f"nats://127.0.0.1:{nats.ports_of(run, own, active)[0]}",
             "service": run.service() or "workers",
             # Dependencies are reported under the platform's names for them.
             "names": {c: sid for c in ("postgres", "redis", "nats") if (sid := _first(run, c))},
