@@ -105,6 +105,14 @@ class Scrubber:
             return type(value)(self.value(v) for v in value)
         return value
 
+    def facts(self, facts: dict[str, Any]) -> dict[str, Any]:
+        """`value` of a result's facts, the numbers (most of them) passed over without a call."""
+        text, plain = self.text, (int, float, bool, type(None))
+        return {
+            text(k) if isinstance(k, str) else self.value(k): v if type(v) in plain else self.value(v)
+            for k, v in facts.items()
+        }
+
 
 def patterns(text: str) -> str:
     """What looks like a credential whatever its value: auth schemes, URL users, signed queries."""

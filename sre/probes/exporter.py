@@ -278,6 +278,8 @@ class Exporter:
     async def answer(self, request: Request) -> Reply:
         """The one entry of the HTTP server: a path and its methods (GET and HEAD; /-/reload any)."""
         path = request.path
+        if path == "/probe" and request.method == "GET":  # what Prometheus asks all the time
+            return await self.handle_probe(request)
         if path == "/-/reload":
             return await self.handle_reload(request)
         handler = {

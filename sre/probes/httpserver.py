@@ -7,8 +7,9 @@ line at most MAX_LINE, at most MAX_HEADERS headers) within HEAD_TIMEOUT seconds
 of its first byte, a body of at most MAX_BODY bytes with a Content-Length (no
 chunked bodies), keeps connections alive (HTTP/1.1, or 1.0 that asks), answers
 pipelined requests one after the other, and closes idle connections after
-IDLE_TIMEOUT. Anything else gets one 4xx answer with a one-line reason and the
-connection is closed; each refusal is logged as one line on `sre.probes.httpserver`.
+IDLE_TIMEOUT (deadlines are looked at each second, not timed per request).
+Anything else gets one 4xx answer with a one-line reason and the connection is
+closed; each refusal is logged as one line on `sre.probes.httpserver`.
 Memory per connection is bounded: reading pauses while a request is being answered.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -172,7 +174,8 @@ class Connection(asyncio.Protocol):
         self.buffer = bytearray()
         self.busy = False  # a request is being answered
         self.closing = False
-        self.timer: asyncio.TimerHandle | None = None
+        self.loop = asyncio.get_running_loop()
+        self.deadline = math.inf  # loop time; the server's sweep acts on it (no timer per request)
         self.task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -182,12 +185,11 @@ class Connection(asyncio.Protocol):
             return
         self.server.connections.add(self)
         self._arm(self.server.idle_timeout)
+        self.server.sweep_soon()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self.closing = True
-        if self.timer is not None:
-            self.timer.cancel()
         self.buffer.clear()
 
     def eof_received(self) -> bool:
@@ -206,11 +208,9 @@ class Connection(asyncio.Protocol):
             self._next()
 
     def _arm(self, seconds: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = asyncio.get_running_loop().call_later(seconds, self._timed_out)
+        self.deadline = self.loop.time() + seconds
 
-    def _timed_out(self) -> None:
+    def timed_out(self) -> None:
         if self.busy or self.closing:
             return
         if self.buffer:
@@ -257,8 +257,7 @@ class Connection(asyncio.Protocol):
             self._refuse(BadRequest(405, f"method {head.request.method[:16]} not allowed"))
             return
         self.busy = True
-        if self.timer is not None:
-            self.timer.cancel()
+        self.deadline = math.inf
         assert self.transport is not None
         self.transport.pause_reading()  # pipelined requests wait in the kernel, not here
         self.task = asyncio.get_running_loop().create_task(self._answer(head))
@@ -297,6 +296,21 @@ class HttpServer:
 
     def __post_init__(self) -> None:
         self.connections: set[Connection] = set()
+        self._sweep: asyncio.TimerHandle | None = None
+
+    def sweep_soon(self) -> None:
+        """Look at the connections' deadlines every `tick` seconds while there are connections."""
+        if self._sweep is None:
+            tick = min(1.0, self.head_timeout / 4, self.idle_timeout / 4)
+            self._sweep = asyncio.get_running_loop().call_later(tick, self._swept)
+
+    def _swept(self) -> None:
+        self._sweep = None
+        now = asyncio.get_running_loop().time()
+        for conn in [c for c in self.connections if c.deadline <= now]:
+            conn.timed_out()
+        if self.connections:
+            self.sweep_soon()
 
     async def start(self, host: str, port: int) -> asyncio.Server:
         """Listen; raises OSError when the address cannot be bound."""

@@ -149,7 +149,7 @@ def scrubbed(run: RunContext, target: Target, status: Status, **rest: Any) -> Re
     result.service = clean.text(result.service)
     result.endpoint = clean.text(result.endpoint)
     result.message = clean.text(result.message)
-    result.facts = clean.value(result.facts)
+    result.facts = clean.facts(result.facts)
     return result
 
 

@@ -173,3 +173,11 @@ def test_a_secret_added_later_is_masked_in_a_text_already_scrubbed() -> None:
     assert scrubber.text("Bearer abcdefgh12345678") == "Bearer ***"
     assert scrubber.text("Bearer\tabcdefgh12345678") == "Bearer\t***"
     assert scrubber.text("no-space-at-all-Bearer") == "no-space-at-all-Bearer"
+
+
+def test_facts_are_scrubbed_as_values_are() -> None:
+    scrubber = Scrubber(["hunter2-secret"])
+    facts = {"n": 3, "x": 1.5, "ok": True, "none": None, "s": "pw hunter2-secret",
+             "l": ["hunter2-secret", 1], "d": {"k": "hunter2-secret"}, "t": ("hunter2-secret",)}  # fmt: skip
+    assert scrubber.facts(facts) == scrubber.value(facts)
+    assert "hunter2-secret" not in repr(scrubber.facts(facts))
