@@ -112,3 +112,12 @@ def test_endpoint_params_name_the_stream_and_subject(nats_js: NatsServer) -> Non
     seen = probe("nats", nats_js.url, secrets=AUTH, settings=settings, params=params).ok()
     assert seen.facts["nats_js_stream"] == "PLATFORM"
     assert seen.facts["role"] == "primary"
+
+
+def test_a_stream_the_endpoint_names_is_never_created_by_the_probe(nats_js: NatsServer) -> None:
+    # It is the platform's stream (a DR move may be re-creating it): a probe must not make its own.
+    params = {"stream": "PLATFORM_MISSING", "subject": "platform-missing.sre-probe"}
+    settings = {"stream": "SRE_PROBE_D", "create_stream": True}
+    seen = probe("nats", nats_js.url, secrets=AUTH, settings=settings, params=params)
+    assert seen.reason is Reason.not_ready
+    assert seen.message == "stream PLATFORM_MISSING: not found (create_stream is off)"
