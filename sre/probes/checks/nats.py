@@ -143,8 +143,12 @@ async def probe_stream(js: Any, opts: NatsSettings, stream: str, ctx: ProbeConte
         return
     ctx.fact("role", "primary")
     with ctx.phase("publish"):
-        ack = await jetstream(
-            js.publish(subject, b"sre-probe", stream=stream), f"publish to {subject}", secrets
+        # No Nats-Expected-Stream header: a stream's messages are copied by DR moves, and nats-server
+        # 2.9 will not source a message expecting another stream's name. The ack names the stream.
+        ack = await jetstream(js.publish(subject, b"sre-probe"), f"publish to {subject}", secrets)
+    if ack.stream != stream:
+        raise ProbeError(
+            Reason.not_ready, f"publish to {subject}: stored by stream {ack.stream}, not {stream}"
         )
     ctx.fact("nats_js_publish_seq", ack.seq)
     ctx.fact("writable", True)
