@@ -19,6 +19,7 @@ import asyncio
 import functools
 import logging
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,7 +36,11 @@ HEAD_TIMEOUT = 10.0  # a slow sender (slowloris) gets this long for a whole requ
 IDLE_TIMEOUT = 60.0  # a keep-alive connection with no request in flight
 MAX_CONNECTIONS = 1024
 METHODS = frozenset({"GET", "HEAD", "POST"})
-TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# RFC 9110's token, a request target's bytes, a header value's: checked by regular expressions (C
+# speed), not character by character.
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+TARGET = re.compile(rb"/[\x21-\x7e]*")  # a URI is ASCII (RFC 3986): anything else is refused
+FIELD = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")
 TEXT = "text/plain; charset=utf-8"
 
 log = logging.getLogger(__name__)
@@ -89,12 +94,12 @@ def parse_head(data: bytes) -> Head:
     if len(parts) != 3:
         raise BadRequest(400, "malformed request line")
     raw_method, raw_target, raw_version = parts
-    method = raw_method.decode("latin-1")
-    if not method or not set(method) <= TOKEN:
+    if not TOKEN.fullmatch(raw_method):
         raise BadRequest(400, "malformed method")
+    method = raw_method.decode("latin-1")
     if raw_version not in (b"HTTP/1.1", b"HTTP/1.0"):
         raise BadRequest(505 if raw_version.startswith(b"HTTP/") else 400, "HTTP/1.0 or 1.1 only")
-    if not raw_target.startswith(b"/") or any(b <= 0x20 or b == 0x7F for b in raw_target):
+    if not TARGET.fullmatch(raw_target):
         raise BadRequest(400, "malformed request target")
     headers: dict[str, str] = {}
     lines = rest.split(b"\r\n") if rest else []
@@ -102,12 +107,12 @@ def parse_head(data: bytes) -> Head:
         raise BadRequest(431, f"more than {MAX_HEADERS} headers")
     for raw in lines:
         name, colon, value = raw.partition(b":")
-        key = name.decode("latin-1").lower()
-        if not colon or not key or not set(key) <= TOKEN:
+        if not colon or not TOKEN.fullmatch(name):
             raise BadRequest(400, "malformed header")  # folded lines and spaces before ':' too
-        text = value.strip(b" \t").decode("latin-1")
-        if any((ch < " " and ch != "\t") or ch == "\x7f" for ch in text):
+        if not FIELD.fullmatch(value):
             raise BadRequest(400, "control character in a header")
+        key = name.decode("latin-1").lower()
+        text = value.strip(b" \t").decode("latin-1")
         if key in headers and key in ("content-length", "host"):
             if headers[key] != text:
                 raise BadRequest(400, f"conflicting {key} headers")

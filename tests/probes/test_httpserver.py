@@ -88,6 +88,7 @@ def test_a_request_is_answered_and_the_query_decoded(served: Served) -> None:
         (b"GARBAGE\r\n\r\n", 400),
         (b"GET / HTTP/1.1 extra\r\n\r\n", 400),
         (b"GET http://elsewhere/ HTTP/1.1\r\n\r\n", 400),
+        (b"GET /probe?target=\xc3\xa9 HTTP/1.1\r\n\r\n", 400),  # not percent-encoded
         (b"GET / HTTP/2.0\r\n\r\n", 505),
         (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
