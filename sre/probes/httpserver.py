@@ -10,7 +10,8 @@ pipelined requests one after the other, and closes idle connections after
 IDLE_TIMEOUT (deadlines are looked at each second, not timed per request).
 Anything else gets one 4xx answer with a one-line reason and the connection is
 closed; each refusal is logged as one line on `sre.probes.httpserver`.
-Memory per connection is bounded: reading pauses while a request is being answered.
+Memory per connection is bounded: reading pauses while a request is being answered,
+and until a client has read the answers written to it (the transport's flow control).
 """
 
 from __future__ import annotations
@@ -177,7 +178,9 @@ class Connection(asyncio.Protocol):
         self.server = server
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        self.busy = False  # a request is being answered
+        self.busy = False  # a request is being answered, or its answer waits for the client to read
+        self.waiting = False  # an answer is written, the client has not read it (flow control)
+        self.writable = True
         self.closing = False
         self.loop = asyncio.get_running_loop()
         self.deadline = math.inf  # loop time; the server's sweep acts on it (no timer per request)
@@ -215,7 +218,19 @@ class Connection(asyncio.Protocol):
     def _arm(self, seconds: float) -> None:
         self.deadline = self.loop.time() + seconds
 
+    def pause_writing(self) -> None:
+        self.writable = False  # the next request waits until the client reads what it was sent
+
+    def resume_writing(self) -> None:
+        self.writable = True
+        if self.waiting and not self.closing:
+            self._continue()
+
     def timed_out(self) -> None:
+        if self.waiting and self.transport is not None:
+            self.closing = True  # a client that does not read its answers: dropped, unflushed
+            self.transport.abort()
+            return
         if self.busy or self.closing:
             return
         if self.buffer:
@@ -284,10 +299,19 @@ class Connection(asyncio.Protocol):
             self.closing = True
             transport.close()
             return
-        self.busy = False
         self.task = None
+        if self.writable:
+            self._continue()
+        else:
+            self.waiting = True
+            self._arm(self.server.idle_timeout)
+
+    def _continue(self) -> None:
+        """The next request, once the answer before it has gone to the client."""
+        self.busy = self.waiting = False
         self._arm(self.server.head_timeout if self.buffer else self.server.idle_timeout)
-        transport.resume_reading()
+        assert self.transport is not None
+        self.transport.resume_reading()
         if self.buffer:
             self._next()
 
@@ -321,8 +345,3 @@ class HttpServer:
         """Listen; raises OSError when the address cannot be bound."""
         loop = asyncio.get_running_loop()
         return await loop.create_server(lambda: Connection(self), host, port, backlog=1024)
-
-    def close_all(self) -> None:
-        for conn in list(self.connections):
-            if conn.transport is not None:
-                conn.transport.close()
