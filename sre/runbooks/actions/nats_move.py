@@ -88,12 +88,14 @@ class _Move:
         self.name = a.stream or target.params.get("stream") or ""
         if not self.name:
             raise ActionFailed(
-                f"nats: no stream to move: give `stream` or {a.service}/{a.to}'s params.stream"
+                f"nats: no stream to move: give `stream` or {a.service}/{a.to}'s params.stream",
+                permanent=True,
             )
         self.temp = f"{self.name}_MOVE"
         self.from_domain = self._domain(a.from_)
         self.to_domain = self._domain(a.to)
         self.js: dict[str, Any] = {}
+        self.unreachable: str | None = None  # why a failover's source was left out
 
     def _domain(self, tier: str) -> str:
         endpoint = self.ctx.endpoint(self.a.service, tier)
@@ -107,7 +109,6 @@ class _Move:
 
     async def connect(self, stack: AsyncExitStack) -> None:
         """Both servers; in a failover, a source that does not answer is left out (self.unreachable)."""
-        self.unreachable: str | None = None
         for tier in (self.a.from_, self.a.to):
             try:
                 nc = await stack.enter_async_context(connected(self.ctx, self.a.service, tier))
