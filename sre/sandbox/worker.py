@@ -157,6 +157,25 @@ class Dependencies:
             config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW),
         )
 
+    async def _keep_consumer(self) -> None:
+        """The tier's durable consumer on its mirror too (nothing to deliver: its subjects are this
+        tier's), so the consumer metrics of a standby tier show a real consumer. Best effort: a
+        switchover may be replacing the stream under it."""
+        from nats.js.api import ConsumerConfig, DeliverPolicy
+        from nats.js.errors import NotFoundError
+
+        tier = self.cfg.tier
+        with contextlib.suppress(Exception):
+            try:
+                await self._js.consumer_info(STREAM, f"worker-{tier}")
+            except NotFoundError:
+                config = ConsumerConfig(
+                    durable_name=f"worker-{tier}",
+                    filter_subject=f"sandbox.{tier}.>",
+                    deliver_policy=DeliverPolicy.NEW,
+                )
+                await self._js.add_consumer(STREAM, config)
+
     async def _drop_events(self) -> None:
         events, self._events = self._events, None
         if events is not None:
@@ -172,6 +191,8 @@ class Dependencies:
         if SUBJECTS[0] not in (info.config.subjects or ()):
             # A mirror (or a stream a switchover is filling) takes no publishes: read it, like a replica.
             await self._drop_events()
+            if info.config.mirror is not None:
+                await self._keep_consumer()
             role = "mirror" if info.config.mirror is not None else "read-only"
             return {"stream": STREAM, "role": role, "last_seq": info.state.last_seq}
         try:

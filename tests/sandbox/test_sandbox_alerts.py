@@ -376,9 +376,9 @@ def test_a_stopped_replica_fires_reaches_sre_serve_and_resolves(loop: Loop) -> N
     assert loop.token not in (loop.sandbox.root / "logs" / "sre-serve.log").read_text()
 
 
-# Every process of the secondary tier: its replicas, its worker (behind the gateway's secondary
-# frontends) and nginx (both CDN tiers: the primary CDN goes down with it).
-SECONDARY = ("worker-secondary", "postgres-secondary", "redis-secondary", "nginx")
+# Every process of the secondary tier: its replicas, its NATS (the mirror), its worker (behind the
+# gateway's secondary frontends) and nginx (both CDN tiers: the primary CDN goes down with it).
+SECONDARY = ("worker-secondary", "postgres-secondary", "redis-secondary", "nats-secondary", "nginx")
 
 
 def test_a_tier_down_fires_once_mutes_its_services_and_resolves(loop: Loop) -> None:
