@@ -140,8 +140,12 @@ async def probe_stream(js: Any, opts: NatsSettings, stream: str, ctx: ProbeConte
         return
     ctx.fact("role", "primary")
     with ctx.phase("publish"):
-        ack = await jetstream(
-            js.publish(subject, b"sre-probe", stream=stream), f"publish to {subject}", secrets
+        # The ack says which stream stored it; an expected-stream header instead would be stored
+        # with the message and break any stream that later sources this one (nats-server 2.9).
+        ack = await jetstream(js.publish(subject, b"sre-probe"), f"publish to {subject}", secrets)
+    if ack.stream != stream:
+        raise ProbeError(
+            Reason.not_ready, f"publish to {subject}: stored by stream {ack.stream}, not by {stream}"
         )
     ctx.fact("nats_js_publish_seq", ack.seq)
     ctx.fact("writable", True)
