@@ -242,3 +242,17 @@ def test_bad_moves_are_refused_before_anything_changes(nworld: World, pair: Pair
         move(context(nworld), "primary", "secondary").check()
     with pytest.raises(Exception, match="subjects"):
         move(ctx, "primary", "secondary", subjects=["a b; rm"]).check()
+
+
+def test_a_copy_stuck_on_an_expected_stream_header_says_so(nworld: World, pair: Pair) -> None:
+    """nats-server 2.9 checks a stored Nats-Expected-Stream header again on a stream sourcing the
+    message, so the copy a failover makes stops there: the failure names the header."""
+    primary, secondary = pair.urls["primary"], pair.urls["secondary"]
+    publish(primary, "sandbox.a", b"plain")
+    js_call(primary, lambda js: js.publish("sandbox.a", b"pinned", stream="SANDBOX"))
+    wait(lambda: js_call(secondary, lambda js: js.stream_info("SANDBOX")).state.last_seq == 2, 10)
+    pair.procs["primary"].terminate()
+    pair.procs["primary"].wait(10)
+    step = move(context(nworld), "primary", "secondary", mode="failover", subjects=["sandbox.>"], deadline=1)
+    with pytest.raises(ActionFailed, match="message 2 carries Nats-Expected-Stream"):
+        step.apply()

@@ -145,8 +145,22 @@ async def wait_copied(js: Any, source: Stream, name: str, deadline: float, where
             raise ActionFailed(
                 f"nats: {where}: the copy {name} reached sequence {found.last_seq} of "
                 f"{source.name}'s {source.last_seq} within {deadline:g} s"
+                + await _stuck_on(js, source.name, found.last_seq + 1)
             )
         await asyncio.sleep(POLL)
+
+
+async def _stuck_on(js: Any, stream: str, seq: int) -> str:
+    """Why a copy stops at `seq`, when the message says: nats-server 2.9 checks a stored
+    Nats-Expected-* header again on the copy and refuses it there, so sourcing stalls for good."""
+    try:
+        msg = await js.get_msg(stream, seq)
+    except Exception:  # only a diagnosis: the step fails with its own reason either way
+        return ""
+    expected = sorted(k for k in (getattr(msg, "headers", None) or {}) if k.startswith("Nats-Expected-"))
+    if not expected:
+        return ""
+    return f"; message {seq} carries {', '.join(expected)}, which a stream sourcing it refuses"
 
 
 async def detach(js: Any, stream: Stream, where: str) -> None:
