@@ -9,6 +9,7 @@ runs they asked for), are muted by a tier going down, and resolve when it comes 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import re
@@ -427,3 +428,114 @@ def test_sre_serve_refuses_a_notification_without_its_token(loop: Loop) -> None:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 401
+
+
+# --- a whole DC lost: the alert starts the failover, a person approves it -------------------------
+
+
+def _primary_processes(loop: Loop) -> list[str]:
+    """Every process serving the primary tier, as the sandbox's rows say, with nginx (one process
+    serves both CDN tiers) and rotel (the collector HAProxy fronts). HAProxy stays: its primary
+    frontends fail with what they front."""
+    names = {r.process for r in loop.rows if r.tier == "primary" and r.process and r.process != "haproxy"}
+    return sorted(names | {"rotel"})
+
+
+def _run(loop: Loop, run_id: str) -> dict[str, Any]:
+    return loop.api(f"/runs/{run_id}")  # type: ignore[no-any-return]
+
+
+def _approve(loop: Loop, plan_hash: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{loop.serve}/api/v1/plans/{plan_hash}/approve",
+        data=b"",
+        headers={"Authorization": f"Bearer {loop.api_token}"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return json.load(resp)  # type: ignore[no-any-return]
+
+
+def test_the_primary_dc_down_fails_over_through_alertmanager_sre_serve_and_an_approval(loop: Loop) -> None:
+    """DatacenterTierDown on the primary -> Alertmanager -> sre serve plans dr-failover (the old primary
+    verified fenced) and waits -> a second person approves through the API -> the run promotes the
+    secondary and moves traffic; no write acknowledged before the loss is missing. Then the old primary
+    rejoins and a planned switchover returns the sandbox to where it started. Last in this module: it
+    moves the primary."""
+    from dr_support import engine, follow_redis, missing, one, run, writers
+    from sandbox_helpers import Running
+
+    from sre.runbooks.actions import REGISTRY
+    from sre.runbooks.actions.gates import probe_status
+
+    core = Running(loop.place, loop.sandbox, loop.sandbox.state())
+    down = _primary_processes(loop)
+    assert {"postgres-primary", "worker-primary", "redis-primary", "nats"} <= set(down), down
+    with writers(core) as w:
+        eventually(lambda: sum(map(len, w.acked.values())) > 20, timeout=30)
+        started = time.time()
+        for name in down:
+            loop.sandbox.stop_process(name)
+        acked_before = {k: list(v) for k, v in w.acked.items()}
+        episode = _wait(
+            lambda: [
+                e
+                for e in loop.received(started, "firing", alertname="DatacenterTierDown", tier="primary")
+                if e["run_id"]
+            ]
+        )[0]
+        print(
+            f"\nDatacenterTierDown reached sre serve {episode['first_seen'] - started:.1f} s after the stop"
+        )
+        waiting = _wait(lambda: (r := _run(loop, episode["run_id"]))["state"] == "waiting_approval" and r)
+        assert waiting["runbook"] == "dr-failover"
+        assert waiting["params"] == {"from": "primary", "to": "secondary"}
+        assert waiting["requested_by"].startswith("alertmanager:")
+        # The plan a person reads before approving: the fence is verified, not claimed.
+        plan = loop.api(f"/plans/{waiting['plan_hash']}")
+        facts = {s["id"]: s["facts"] for s in plan["steps"]}
+        assert facts["fenced"] == {"fenced": "unreachable"}
+        assert facts["candidate"] == {"candidate": "secondary", "mode": "failover"}
+        assert plan["four_eyes"] and not plan["approvals"]
+        approved = _approve(loop, waiting["plan_hash"])
+        assert approved["by"] == "api" and episode["run_id"] in approved["requeued"]
+        done = _wait(
+            lambda: (
+                (r := _run(loop, episode["run_id"]))["state"] not in ("waiting_approval", "queued", "running")
+                and r
+            )
+        )
+        assert done["state"] == "succeeded", (done["message"], done["journal"][-4:])
+        assert done["approved_by"] == "api"
+        applied = [e["step"] for e in done["journal"] if e["event"] == "applied"]
+        assert applied.index("promote") < applied.index("move-traffic") < applied.index("write-through")
+        # Writers through the primary's gateway are acknowledged again, now by the secondary.
+        eventually(
+            lambda: sum(map(len, w.acked.values())) > sum(map(len, acked_before.values())) + 20, timeout=30
+        )
+    assert one(core, "secondary", "SELECT pg_is_in_recovery()") is False
+    assert missing(core, "secondary", w) == []
+
+    # Back to the start: the old primary is rewound and streams from the secondary, the rest of the
+    # tier starts, and the planned switchover returns the primary role.
+    eng = engine(core, loop.place.folder)
+    ctx = eng.context("test-rejoin")
+    rejoin = REGISTRY["pg_rejoin"]
+    args = rejoin.Args.model_validate({"service": "db_postgres", "tier": "primary", "primary": "secondary"})
+    asyncio.run(rejoin.apply(args, ctx))
+    asyncio.run(rejoin.verify(args, ctx))
+    for name in down:
+        if name != "postgres-primary":
+            loop.sandbox.start_process(name)
+    follow_redis(core, replica="primary", master="secondary")
+    streak = [0]
+
+    def steady() -> bool:
+        ok = asyncio.run(probe_status(ctx, "k8s_workers", "primary"))[0] == "ok"
+        streak[0] = streak[0] + 1 if ok else 0
+        return streak[0] >= 3
+
+    eventually(steady, timeout=60, every=0.5)
+    back = run(eng, "dr-switchover", {"from": "secondary", "to": "primary"})
+    assert back.ok, (back.message, back.journal[-3:])
+    assert one(core, "primary", "SELECT pg_is_in_recovery()") is False
