@@ -216,11 +216,31 @@ async def redis_role(engine: Engine, service: str, tier: str) -> str:
     return {"slave": "replica"}.get(role, role)
 
 
+async def nats_role(engine: Engine, service: str, tier: str) -> str:
+    """What the tier's JetStream stream (endpoint param `stream`) is: writable, mirror, ..., or down."""
+    from sre.runbooks.actions.nats_conn import connected
+    from sre.runbooks.actions.nats_streams import describe
+
+    endpoint = _endpoint(engine, service, tier)
+    if endpoint is None:
+        return "-"
+    name = endpoint.params.get("stream")
+    try:
+        async with connected(engine.context("drill-tier-states"), service, tier) as nc:
+            if name is None:
+                return "up"
+            return (await describe(nc.jetstream(timeout=5), name, tier)).role
+    except Exception as exc:
+        return _down(exc)
+
+
 async def tier_states(engine: Engine) -> dict[str, dict[str, str]]:
-    """Each tier's data stores as they are now: primary, replica, down, or - (none in this environment)."""
+    """Each tier's data stores as they are now: primary, replica, writable, mirror, down, or - (none here)."""
     out: dict[str, dict[str, str]] = {}
     services = [
-        (sid, s.kind) for sid, s in engine.platform.services.items() if s.kind in ("postgres", "redis")
+        (sid, s.kind)
+        for sid, s in engine.platform.services.items()
+        if s.kind in ("postgres", "redis", "nats")
     ]
     for tier in engine.platform.tiers:
         row: dict[str, str] = {}
@@ -229,6 +249,8 @@ async def tier_states(engine: Engine) -> dict[str, dict[str, str]]:
                 row[sid] = "-"
             elif kind == "postgres":
                 row[sid] = await postgres_role(engine, sid, tier)
+            elif kind == "nats":
+                row[sid] = await nats_role(engine, sid, tier)
             else:
                 row[sid] = await redis_role(engine, sid, tier)
         out[tier] = row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import nats
 import pytest
@@ -16,15 +17,15 @@ pytestmark = pytest.mark.integration
 AUTH = {"username": NatsServer.USER, "password": NatsServer.PASSWORD}
 
 
-def admin(server: NatsServer, job) -> None:  # type: ignore[no-untyped-def]
-    async def go() -> None:
+def admin(server: NatsServer, job) -> Any:  # type: ignore[no-untyped-def]
+    async def go() -> Any:
         nc = await nats.connect(server.url, user=NatsServer.USER, password=NatsServer.PASSWORD)
         try:
-            await job(nc.jetstream())
+            return await job(nc.jetstream())
         finally:
             await nc.close()
 
-    asyncio.run(go())
+    return asyncio.run(go())
 
 
 def test_account_info_without_stream(nats_js: NatsServer) -> None:
@@ -139,3 +140,18 @@ def test_endpoint_params_name_the_stream_and_subject(nats_js: NatsServer) -> Non
     seen = probe("nats", nats_js.url, secrets=AUTH, settings=settings, params=params).ok()
     assert seen.facts["nats_js_stream"] == "PLATFORM"
     assert seen.facts["role"] == "primary"
+
+    async def last_headers(js) -> object:  # type: ignore[no-untyped-def]
+        return (await js.get_last_msg("PLATFORM", "platform.sre-probe")).headers
+
+    # Nothing a DR copy of the stream would trip on (2.9 refuses to source a Nats-Expected-Stream).
+    assert not (admin(nats_js, last_headers) or {})
+
+
+def test_a_stream_the_endpoint_names_is_never_created_by_the_probe(nats_js: NatsServer) -> None:
+    # It is the platform's stream (a DR move may be re-creating it): a probe must not make its own.
+    params = {"stream": "PLATFORM_MISSING", "subject": "platform-missing.sre-probe"}
+    settings = {"stream": "SRE_PROBE_D", "create_stream": True}
+    seen = probe("nats", nats_js.url, secrets=AUTH, settings=settings, params=params)
+    assert seen.reason is Reason.not_ready
+    assert seen.message == "stream PLATFORM_MISSING: not found (create_stream is off)"

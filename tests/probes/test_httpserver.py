@@ -21,8 +21,13 @@ async def _echo(request: Request) -> Reply:
         raise RuntimeError("a bug")
     if request.path == "/slow":
         await asyncio.sleep(0.2)
+    if request.path == "/big":
+        return Reply(200, b"b" * BIG)
     shown = ",".join(f"{k}={v}" for k, v in sorted(request.query.items()))
     return Reply.text(f"{request.method} {request.path} {shown}\n")
+
+
+BIG = 256 * 1024
 
 
 class Served:
@@ -45,6 +50,14 @@ class Served:
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+    def write_buffers(self) -> list[int]:
+        """What the server holds to send, per connection (asked on its own loop)."""
+
+        async def sizes() -> list[int]:
+            return [c.transport.get_write_buffer_size() for c in self.server.connections if c.transport]
+
+        return asyncio.run_coroutine_threadsafe(sizes(), self.loop).result(10)
 
     def connect(self) -> socket.socket:
         return socket.create_connection(("127.0.0.1", self.port), timeout=10)
@@ -88,6 +101,7 @@ def test_a_request_is_answered_and_the_query_decoded(served: Served) -> None:
         (b"GARBAGE\r\n\r\n", 400),
         (b"GET / HTTP/1.1 extra\r\n\r\n", 400),
         (b"GET http://elsewhere/ HTTP/1.1\r\n\r\n", 400),
+        (b"GET /probe?target=\xc3\xa9 HTTP/1.1\r\n\r\n", 400),  # not percent-encoded
         (b"GET / HTTP/2.0\r\n\r\n", 505),
         (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
@@ -225,3 +239,17 @@ def test_a_request_flood_on_many_connections_leaves_the_server_serving(served: S
             break
         time.sleep(0.05)
     assert not served.server.connections
+
+
+def test_a_client_that_does_not_read_its_answers_costs_one_answer(served: Served) -> None:
+    with served.connect() as conn:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        conn.sendall(b"GET /big HTTP/1.1\r\n\r\n" * 100)  # pipelined, and nothing read
+        time.sleep(1.0)
+        held = served.write_buffers()
+        assert held and max(held) <= 2 * BIG, held  # not 100 answers
+    # One that reads slowly gets every answer, in order.
+    with served.connect() as conn:
+        conn.sendall(b"GET /big HTTP/1.1\r\n\r\n" * 9 + b"GET /big HTTP/1.1\r\nConnection: close\r\n\r\n")
+        time.sleep(0.5)
+        assert _statuses(_read_all(conn)) == [200] * 10

@@ -49,8 +49,8 @@ def test_a_drill_loses_nothing_and_reports_each_cycle_and_step(core: Running, tm
             steps["scale-target"]["outcome"] == "skipped"
             and "no Kubernetes API" in steps["scale-target"]["reason"]
         )
-    assert report["tiers"]["primary"] == {"db_postgres": "primary", "redis": "master"}
-    assert report["tiers"]["secondary"] == {"db_postgres": "replica", "redis": "replica"}
+    assert report["tiers"]["primary"] == {"db_postgres": "primary", "redis": "master", "nats_js": "writable"}
+    assert report["tiers"]["secondary"] == {"db_postgres": "replica", "redis": "replica", "nats_js": "mirror"}
     assert any("approved as `drill`" in n for n in report["notes"])
     # Journaled like any run: the store has both, approved by `drill`.
     status = sre(core, "runbook", "status", report["cycles"][0]["run_id"], "--store", str(store),
@@ -113,9 +113,10 @@ def test_the_real_switchover_back_and_forth_moves_postgres_and_redis_and_loses_n
     report = asyncio.run(run_drill(engine, cycles=2, writers=3, hooks=Hooks(after_cycle=tiers)))
     assert report.ok, [c.failure for c in report.cycles]
     assert [(c.from_, c.to) for c in report.cycles] == [("primary", "secondary"), ("secondary", "primary")]
-    assert seen[0]["secondary"] == {"db_postgres": "primary", "redis": "master"}
-    assert seen[0]["primary"] == {"db_postgres": "replica", "redis": "replica"}
-    assert report.tiers["primary"] == {"db_postgres": "primary", "redis": "master"}
+    assert seen[0]["secondary"] == {"db_postgres": "primary", "redis": "master", "nats_js": "writable"}
+    assert seen[0]["primary"] == {"db_postgres": "replica", "redis": "replica", "nats_js": "mirror"}
+    assert report.tiers["primary"] == {"db_postgres": "primary", "redis": "master", "nats_js": "writable"}
+    assert report.tiers["secondary"]["nats_js"] == "mirror"
     steps = {s.id: s for s in report.cycles[0].steps}
     assert steps["promote"].outcome == steps["redis-failover"].outcome == steps["nats-move"].outcome == "done"
     assert steps["nats-move"].seconds is not None and steps["nats-move"].seconds > 0

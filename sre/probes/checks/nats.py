@@ -1,7 +1,7 @@
 """NATS JetStream: connect, account info, and a publish to a probe stream with its ack.
 
 With a `stream` setting (or the endpoint's `params.stream`, which wins, with
-`params.subject`): a stream that mirrors another is the replica side (role
+`params.subject`, and is never created): a stream that mirrors another is the replica side (role
 replica; nothing is published, as a mirror takes no publishes). Its lag in
 seconds is how long ago it last heard from its source (nats-server's
 `mirror.active`): a cut link keeps reporting the message lag of its last
@@ -60,10 +60,13 @@ async def check_nats(target: Target, ctx: ProbeContext) -> None:
         ctx.fact("nats_js_consumers", info.consumers)
         ctx.fact("nats_js_memory_bytes", info.memory)
         ctx.fact("nats_js_storage_bytes", info.storage)
-        stream = target.endpoint.params.get("stream", opts.stream)
-        if stream is not None:
-            subject = target.endpoint.params.get("subject", opts.subject)
-            await probe_stream(js, opts.model_copy(update={"subject": subject}), stream, ctx, secrets)
+        params = target.endpoint.params
+        if "stream" in params:
+            # The platform's own stream: never created here (a DR move may be re-creating it).
+            named = opts.model_copy(update={"subject": params.get("subject"), "create_stream": False})
+            await probe_stream(js, named, params["stream"], ctx, secrets)
+        elif opts.stream is not None:
+            await probe_stream(js, opts, opts.stream, ctx, secrets)
     finally:
         await nc.close()
 
@@ -140,12 +143,12 @@ async def probe_stream(js: Any, opts: NatsSettings, stream: str, ctx: ProbeConte
         return
     ctx.fact("role", "primary")
     with ctx.phase("publish"):
-        # The ack says which stream stored it; an expected-stream header instead would be stored
-        # with the message and break any stream that later sources this one (nats-server 2.9).
+        # No Nats-Expected-Stream header: a stream's messages are copied by DR moves, and nats-server
+        # 2.9 will not source a message expecting another stream's name. The ack names the stream.
         ack = await jetstream(js.publish(subject, b"sre-probe"), f"publish to {subject}", secrets)
     if ack.stream != stream:
         raise ProbeError(
-            Reason.not_ready, f"publish to {subject}: stored by stream {ack.stream}, not by {stream}"
+            Reason.not_ready, f"publish to {subject}: stored by stream {ack.stream}, not {stream}"
         )
     ctx.fact("nats_js_publish_seq", ack.seq)
     ctx.fact("writable", True)

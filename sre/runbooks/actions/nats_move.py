@@ -11,7 +11,7 @@ does instead:
 2. the mirror catches up: its last sequence and message count equal the sealed source's;
 3. every durable consumer's ack floor is read on the source;
 4. the mirror is replaced by a stream with the same messages under the same sequence
-   numbers (nats_streams.copy, through a `<stream>_MOVE` copy on the target's server);
+   numbers, filled from the sealed source (nats_streams.copy);
 5. the source stream is re-created as a mirror of the new one
    (`external.api = $JS.<to>.API`), so the next switch runs the same steps back;
 6. the new stream takes the platform's subjects: publishes go there;
@@ -49,6 +49,7 @@ from sre.runbooks.actions.base import Action, ActionFailed, Args, Check, Context
 from sre.runbooks.actions.nats_conn import connected
 from sre.runbooks.actions.nats_streams import (
     Stream,
+    api_prefix,
     call,
     copy,
     describe,
@@ -233,9 +234,25 @@ class _Move:
                 out[info.config.durable_name] = (int(floor) + 1, info.config)
         return out
 
-    async def replace_mirror(self, target: Stream) -> Stream:
-        """The mirror becomes a stream of the same messages, numbers and limits, taking no publishes yet."""
+    async def replace_mirror(self, target: Stream, source: Stream | None) -> Stream:
+        """The mirror becomes a stream of the same messages, numbers and limits, taking no publishes yet.
+
+        With the sealed source at hand, the new stream is filled from it over the leafnode: one
+        copy, under the stream's own name (nats-server 2.9 will not source a message published
+        with a Nats-Expected-Stream header into a stream of another name). Without it (a failover),
+        from the mirror, through `<stream>_MOVE`, as the name is taken until the mirror is gone.
+        """
         js, where = self.js[self.a.to], self.a.to
+        if source is not None and source.role == "sealed":
+            if target.role == "mirror":
+                await call(f"{where}: delete the mirror {self.name}", js.delete_stream(self.name))
+                target = await self.target()
+            if target.role == "missing":
+                await copy(js, source, self.name, source.info.config, where, api=api_prefix(self.from_domain))
+                target = await self.target()
+            if target.role == "filling":
+                target = await wait_copied(js, source, self.name, self.a.deadline, where)
+            return target
         if target.role == "mirror":
             temp = await self.target(self.temp)
             if temp.role == "missing":
@@ -351,7 +368,7 @@ class NatsMove(Action):
                 facts["mirror_last_heard_seconds"] = round(active / 1e9, 3) if active and active > 0 else None
             if target.role == "mirror":
                 facts["mirror_last_seq"] = target.last_seq
-            target = await move.replace_mirror(target)
+            target = await move.replace_mirror(target, source)
             if source is not None:
                 await move.reverse(source)  # first: never two streams taking the subjects at once
             await move.open(target, subjects)

@@ -98,14 +98,16 @@ def holes(stream: Stream) -> int:
     return int(getattr(stream.info.state, "num_deleted", 0) or 0) if stream.info else 0
 
 
-async def copy(js: Any, source: Stream, name: str, base: Any, where: str) -> None:
-    """Start copying `source` (same server) into a new stream `name` with `base`'s limits and no subjects.
+async def copy(js: Any, source: Stream, name: str, base: Any, where: str, *, api: str | None = None) -> None:
+    """Start copying `source` into a new stream `name` with `base`'s limits and no subjects.
+
+    `source` is on this server, or behind the JetStream API prefix `api` (another domain).
 
     Nothing publishes into the copy: a stream without subjects, mirror or sources takes
     its own name as its subject, so it is made, purged to the source's first sequence,
     and only then pointed at the source. `wait_copied` waits for it to hold everything.
     """
-    from nats.js.api import StreamSource
+    from nats.js.api import ExternalStream, StreamSource
 
     if holes(source):
         raise ActionFailed(
@@ -120,7 +122,8 @@ async def copy(js: Any, source: Stream, name: str, base: Any, where: str) -> Non
             f"{where}: number {name} from {source.first_seq}", js.purge_stream(name, seq=source.first_seq)
         )
     config.subjects = None
-    config.sources = [StreamSource(name=source.name)]
+    external = ExternalStream(api=api) if api else None
+    config.sources = [StreamSource(name=source.name, external=external)]
     await call(f"{where}: fill {name} from {source.name}", js.update_stream(config))
 
 
@@ -142,25 +145,12 @@ async def wait_copied(js: Any, source: Stream, name: str, deadline: float, where
                 permanent=True,
             )
         if time.monotonic() - started > deadline:
+            await _why_stuck(js, source, name, found.last_seq + 1, where)
             raise ActionFailed(
                 f"nats: {where}: the copy {name} reached sequence {found.last_seq} of "
                 f"{source.name}'s {source.last_seq} within {deadline:g} s"
-                + await _stuck_on(js, source.name, found.last_seq + 1)
             )
         await asyncio.sleep(POLL)
-
-
-async def _stuck_on(js: Any, stream: str, seq: int) -> str:
-    """Why a copy stops at `seq`, when the message says: nats-server 2.9 checks a stored
-    Nats-Expected-* header again on the copy and refuses it there, so sourcing stalls for good."""
-    try:
-        msg = await js.get_msg(stream, seq)
-    except Exception:  # only a diagnosis: the step fails with its own reason either way
-        return ""
-    expected = sorted(k for k in (getattr(msg, "headers", None) or {}) if k.startswith("Nats-Expected-"))
-    if not expected:
-        return ""
-    return f"; message {seq} carries {', '.join(expected)}, which a stream sourcing it refuses"
 
 
 async def detach(js: Any, stream: Stream, where: str) -> None:
@@ -168,6 +158,22 @@ async def detach(js: Any, stream: Stream, where: str) -> None:
     if stream.role == "filling":
         config = dataclasses.replace(stream.info.config, sources=None)
         await call(f"{where}: detach {stream.name}", js.update_stream(config))
+
+
+async def _why_stuck(js: Any, source: Stream, name: str, seq: int, where: str) -> None:
+    """A copy that stopped at a message published expecting its stream by name: say so, for good."""
+    try:
+        msg = await js.get_msg(source.name, seq)
+    except Exception:  # the source is elsewhere, or the message is gone: the plain timeout says enough
+        return
+    expected = (msg.headers or {}).get("Nats-Expected-Stream")
+    if expected and expected != name:
+        raise ActionFailed(
+            f"nats: {where}: message {seq} of {source.name} was published expecting stream {expected}; "
+            f"nats-server 2.9 will not copy it into {name} (a failover without the source cannot "
+            "keep such messages: move them by hand, or on nats-server 2.12 promote the mirror)",
+            permanent=True,
+        )
 
 
 def _config(base: Any, name: str, *, subjects: list[str] | None) -> Any:
