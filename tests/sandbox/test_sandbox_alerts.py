@@ -9,7 +9,6 @@ runs they asked for), are muted by a tier going down, and resolve when it comes 
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import re
@@ -480,11 +479,8 @@ def test_the_primary_dc_down_fails_over_through_alertmanager_sre_serve_and_an_ap
     secondary and moves traffic; no write acknowledged before the loss is missing. Then the old primary
     rejoins and a planned switchover returns the sandbox to where it started. Last in this module: it
     moves the primary."""
-    from dr_support import engine, follow_redis, missing, one, run, writers
+    from dr_support import back_to_the_primary, engine, missing, one, writers
     from sandbox_helpers import Running
-
-    from sre.runbooks.actions import REGISTRY
-    from sre.runbooks.actions.gates import probe_status
 
     core = Running(loop.place, loop.sandbox, loop.sandbox.state())
     down = _primary_processes(loop)
@@ -536,24 +532,7 @@ def test_the_primary_dc_down_fails_over_through_alertmanager_sre_serve_and_an_ap
 
     # Back to the start: the old primary is rewound and streams from the secondary, the rest of the
     # tier starts, and the planned switchover returns the primary role.
-    eng = engine(core, loop.place.folder)
-    ctx = eng.context("test-rejoin")
-    rejoin = REGISTRY["pg_rejoin"]
-    args = rejoin.Args.model_validate({"service": "db_postgres", "tier": "primary", "primary": "secondary"})
-    asyncio.run(rejoin.apply(args, ctx))
-    asyncio.run(rejoin.verify(args, ctx))
-    for name in down:
-        if name != "postgres-primary":
-            loop.sandbox.start_process(name)
-    follow_redis(core, replica="primary", master="secondary")
-    streak = [0]
-
-    def steady() -> bool:
-        ok = asyncio.run(probe_status(ctx, "k8s_workers", "primary"))[0] == "ok"
-        streak[0] = streak[0] + 1 if ok else 0
-        return streak[0] >= 3
-
-    eventually(steady, timeout=60, every=0.5)
-    back = run(eng, "dr-switchover", {"from": "secondary", "to": "primary"})
+    started_again = tuple(name for name in down if name != "postgres-primary")
+    back = back_to_the_primary(core, engine(core, loop.place.folder), start=started_again)
     assert back.ok, (back.message, back.journal[-3:])
     assert one(core, "primary", "SELECT pg_is_in_recovery()") is False
