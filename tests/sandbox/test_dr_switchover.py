@@ -6,6 +6,7 @@ The tests run in file order and each leaves primary as the primary, secondary st
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 
@@ -275,12 +276,8 @@ def test_a_rejoin_finds_the_wal_it_rewinds_from_after_checkpoints(core: Running,
             conn.execute("CHECKPOINT")
             conn.execute("SELECT pg_switch_wal()")  # the split lands a segment after that checkpoint
             conn.execute("INSERT INTO events (service, tier) VALUES ('before-split', %s)", (old,))
-        eventually(
-            lambda n=new, o=old: (
-                one(core, n, "SELECT count(*) FROM events WHERE tier = %s AND service = 'before-split'", (o,))
-                >= 1
-            )
-        )
+        seen = "SELECT count(*) FROM events WHERE tier = %s AND service = 'before-split'"
+        eventually(functools.partial(one, core, new, seen, (old,)))
         one(core, new, "SELECT pg_promote(wait => true)")
         with admin(core, old) as conn:  # the old primary goes on, and checkpoints
             for _ in range(3):
