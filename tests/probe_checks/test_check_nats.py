@@ -47,6 +47,33 @@ def test_publish_to_created_stream_is_acked(nats_js: NatsServer) -> None:
     assert second.facts["writable"] is True
 
 
+def test_the_probe_message_carries_no_expected_stream_header(nats_js: NatsServer) -> None:
+    """A stored Nats-Expected-Stream header breaks every stream that sources this one later (nats-server
+    2.9 checks it again on the copy: "expected stream does not match"), so the probe checks its ack."""
+    settings = {"stream": "SRE_PROBE_H", "create_stream": True}
+    seen = probe("nats", nats_js.url, secrets=AUTH, settings=settings).ok()
+    stored: list[object] = []
+
+    async def read(js) -> None:  # type: ignore[no-untyped-def]
+        stored.append(await js.get_msg("SRE_PROBE_H", seen.facts["nats_js_publish_seq"]))
+
+    admin(nats_js, read)
+    assert not (getattr(stored[0], "headers", None) or {}), stored[0]
+
+
+def test_a_subject_stored_by_another_stream_fails_the_probe(nats_js: NatsServer) -> None:
+    async def setup(js) -> None:  # type: ignore[no-untyped-def]
+        await js.add_stream(name="SRE_PROBE_OWNER", subjects=["owned.>"])
+        await js.add_stream(name="SRE_PROBE_EMPTY", subjects=["elsewhere.x"])
+
+    admin(nats_js, setup)
+    seen = probe(
+        "nats", nats_js.url, secrets=AUTH, settings={"stream": "SRE_PROBE_EMPTY", "subject": "owned.probe"}
+    )
+    assert seen.reason is Reason.not_ready, seen.message
+    assert "SRE_PROBE_OWNER" in seen.message and "SRE_PROBE_EMPTY" in seen.message
+
+
 def test_missing_stream_is_not_created_unless_asked(nats_js: NatsServer) -> None:
     seen = probe("nats", nats_js.url, secrets=AUTH, settings={"stream": "SRE_NOT_THERE"})
     assert seen.reason is Reason.not_ready

@@ -149,3 +149,33 @@ def follow_redis(core: Running, replica: str, master: str) -> None:
         return bool(info["role"] == "slave" and info["master_link_status"] == "up")
 
     eventually(linked, timeout=30)
+
+
+def back_to_the_primary(core: Running, eng: Engine, start: tuple[str, ...]) -> Outcome:
+    """After a failover to the secondary: rewind the old primary into a standby of the new one, start
+    the tier's other stopped processes `start`, make its Redis the new master's replica, wait until
+    its workers pass their probes three times in a row (the plan's capacity gate probes once more; a
+    worker still reconnecting flaps), and switch back with dr-switchover."""
+    from sandbox_helpers import eventually
+
+    from sre.runbooks.actions import REGISTRY
+    from sre.runbooks.actions.gates import probe_status
+
+    ctx = eng.context("test-rejoin")
+    rejoin = REGISTRY["pg_rejoin"]
+    args = rejoin.Args.model_validate({"service": "db_postgres", "tier": "primary", "primary": "secondary"})
+    asyncio.run(rejoin.apply(args, ctx))
+    asyncio.run(rejoin.verify(args, ctx))
+    for name in start:
+        core.sandbox.start_process(name)
+    # The old Redis master comes back as a master; it is made the new master's replica by hand.
+    follow_redis(core, replica="primary", master="secondary")
+    streak = [0]
+
+    def steady() -> bool:
+        ok = asyncio.run(probe_status(ctx, "k8s_workers", "primary"))[0] == "ok"
+        streak[0] = streak[0] + 1 if ok else 0
+        return streak[0] >= 3
+
+    eventually(steady, timeout=60, every=0.5)
+    return run(eng, "dr-switchover", {"from": "secondary", "to": "primary"})

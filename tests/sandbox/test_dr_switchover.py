@@ -6,14 +6,15 @@ The tests run in file order and each leaves primary as the primary, secondary st
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 
 import pytest
 from dr_support import (
     admin,
+    back_to_the_primary,
     engine,
-    follow_redis,
     missing,
     one,
     run,
@@ -26,7 +27,6 @@ from sandbox_helpers import Running, env, eventually, nats_role, post, rd
 
 from sre.errors import InputError
 from sre.runbooks.actions import REGISTRY
-from sre.runbooks.actions.gates import probe_status
 
 pytestmark = pytest.mark.integration
 
@@ -258,25 +258,35 @@ def test_failover_of_a_stopped_primary_records_what_it_may_lose_then_the_old_pri
     assert tier_map(core) == dict.fromkeys(SETTLED, "secondary")
 
     # Back to the start: the old primary rejoins (rewound) and a planned switchover returns to it.
-    rejoin = REGISTRY["pg_rejoin"]
-    args = rejoin.Args.model_validate({"service": "db_postgres", "tier": "primary", "primary": "secondary"})
-    ctx = eng.context("test-rejoin")
-    asyncio.run(rejoin.apply(args, ctx))
-    asyncio.run(rejoin.verify(args, ctx))
-    # The old Redis master comes back as a master; it is made the new master's replica by hand.
-    core.sandbox.start_process("redis-primary")
-    follow_redis(core, replica="primary", master="secondary")
-    # Its worker reconnects to the standby: the probes (HTTP and gRPC health) pass again, and keep
-    # passing (the plan's capacity gate probes once more; a worker still reconnecting flaps).
-    streak = [0]
-
-    def steady() -> bool:
-        ok = asyncio.run(probe_status(ctx, "k8s_workers", "primary"))[0] == "ok"
-        streak[0] = streak[0] + 1 if ok else 0
-        return streak[0] >= 3
-
-    eventually(steady, timeout=30, every=0.5)
-    back = run(eng, "dr-switchover", {"from": "secondary", "to": "primary"})
+    back = back_to_the_primary(core, eng, start=("redis-primary",))
     assert back.ok, (back.message, back.journal[-3:])
+    _primary_is(core, "primary")
+    _replicates(core, "primary", "secondary")
+
+
+def test_a_rejoin_finds_the_wal_it_rewinds_from_after_checkpoints(core: Running, tmp_path: Path) -> None:
+    """pg_rewind reads the old primary's WAL back to the last checkpoint before the histories split.
+    Checkpoints after the split recycle older segments unless the cluster keeps some (a 20-cycle
+    drill lost one: "could not find previous WAL record"); the sandbox's clusters keep them."""
+    eng = engine(core, tmp_path)
+    ctx = eng.context("test-rewind")
+    rejoin = REGISTRY["pg_rejoin"]
+    for old, new in (("primary", "secondary"), ("secondary", "primary")):
+        with admin(core, old) as conn:
+            conn.execute("CHECKPOINT")
+            conn.execute("SELECT pg_switch_wal()")  # the split lands a segment after that checkpoint
+            conn.execute("INSERT INTO events (service, tier) VALUES ('before-split', %s)", (old,))
+        seen = "SELECT count(*) FROM events WHERE tier = %s AND service = 'before-split'"
+        eventually(functools.partial(one, core, new, seen, (old,)))
+        one(core, new, "SELECT pg_promote(wait => true)")
+        with admin(core, old) as conn:  # the old primary goes on, and checkpoints
+            for _ in range(3):
+                conn.execute("INSERT INTO events (service, tier) VALUES ('after-split', %s)", (old,))
+                conn.execute("SELECT pg_switch_wal()")
+                conn.execute("CHECKPOINT")
+        args = rejoin.Args.model_validate({"service": "db_postgres", "tier": old, "primary": new})
+        asyncio.run(rejoin.apply(args, ctx))
+        asyncio.run(rejoin.verify(args, ctx))
+        assert one(core, old, "SELECT pg_is_in_recovery()") is True
     _primary_is(core, "primary")
     _replicates(core, "primary", "secondary")
