@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sre.drill.writers import Writers, longest_gap
-from sre.errors import InputError, SreError, one_line
+from sre.errors import InputError, SreError, flat
 
 if TYPE_CHECKING:
     from sre.platform.model import Endpoint
@@ -197,7 +197,9 @@ async def postgres_role(engine: Engine, service: str, tier: str) -> str:
 
 
 def _down(exc: BaseException) -> str:
-    return f"down ({one_line(exc).rsplit(': ', 1)[-1][:40]})"
+    """`down (Connection refused)`: the end of the error's first line (drivers add hints below it)."""
+    first = (str(exc).strip().splitlines() or [""])[0].rsplit(": ", 1)[-1]
+    return f"down ({flat(first, 40) or type(exc).__name__})"
 
 
 async def redis_role(engine: Engine, service: str, tier: str) -> str:

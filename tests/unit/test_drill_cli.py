@@ -32,3 +32,14 @@ def test_rto_is_the_longest_silence_and_p95_the_nearest_rank() -> None:
     assert longest_gap(acks, 1.9, 2.0) == pytest.approx(3.2)  # a window inside one silence: all of it
     rtos = sorted(float(n) for n in range(1, 21))
     assert percentile(rtos, 50) == 10.0 and percentile(rtos, 95) == 19.0 and percentile([], 95) == 0.0
+
+
+def test_a_store_that_is_down_is_named_by_the_first_line_of_its_error() -> None:
+    from sre.drill.dr import _down
+
+    refused = OSError(
+        'connection failed: connection to server at "127.0.0.1", port 36673 failed: Connection refused\n'
+        "\tIs the server running on that host and accepting TCP/IP connections?"
+    )
+    assert _down(refused) == "down (Connection refused)"
+    assert _down(TimeoutError()) == "down (TimeoutError)"
