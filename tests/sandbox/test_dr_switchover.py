@@ -290,3 +290,35 @@ def test_a_rejoin_finds_the_wal_it_rewinds_from_after_checkpoints(core: Running,
         assert one(core, old, "SELECT pg_is_in_recovery()") is True
     _primary_is(core, "primary")
     _replicates(core, "primary", "secondary")
+
+
+def test_the_loss_record_waits_for_the_standby_to_replay_what_it_received(
+    core: Running, tmp_path: Path
+) -> None:
+    """Promotion replays everything received, so the record waits (bounded) for replay to get there;
+    a standby whose replay is stuck is recorded as such, not as caught up."""
+    ctx = engine(core, tmp_path).context("test-loss")
+    record = REGISTRY["pg_record_loss"]
+    args = record.Args.model_validate({"service": "db_postgres", "target": "secondary", "replay_wait": 1})
+    one(core, "secondary", "SELECT pg_wal_replay_pause()")
+    try:
+        with admin(core, "primary") as conn:
+            conn.execute("INSERT INTO events (service, tier) VALUES ('loss-record', 'primary')")
+        eventually(
+            lambda: (
+                one(
+                    core,
+                    "secondary",
+                    "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())",
+                )
+                > 0
+            )
+        )
+        stuck = asyncio.run(record.apply(args, ctx))
+    finally:
+        one(core, "secondary", "SELECT pg_wal_replay_resume()")
+    assert stuck["replayed_all_received"] is False
+    assert stuck["last_received_lsn"] != stuck["last_replayed_lsn"]
+    done = asyncio.run(record.apply(args, ctx))
+    assert done["replayed_all_received"] is True
+    assert done["last_received_lsn"] == done["last_replayed_lsn"]

@@ -238,22 +238,6 @@ def _no_server(expr: str, rows: list[TierRow]) -> bool:
     )
 
 
-def _consumers_of_a_mirror(expr: str, platform: Any) -> bool:
-    """A JetStream consumer query of a tier whose stream is a mirror: a mirror has no consumers until
-    a switchover moves them onto it (nats_move), so its panels stay empty there."""
-    if not all((s.metric or "").startswith("jetstream_consumer_") for s in selectors(expr)):
-        return False
-    tiers = {v for s in selectors(expr) for n, op, v in s.labels if n == "tier" and op == "Equal"}
-    services = {v for s in selectors(expr) for n, op, v in s.labels if n == "service" and op == "Equal"}
-    roles = {
-        platform.services[sid].tiers[t].role
-        for sid in services
-        for t in tiers
-        if t in platform.services[sid].tiers
-    }
-    return bool(roles) and roles == {"replica"}
-
-
 def test_every_probe_query_of_every_dashboard_has_data(loop: Loop) -> None:
     platform_file = loop.place.platform_file
     from sre.platform.loader import load_platform
@@ -311,8 +295,6 @@ def test_other_dashboard_queries_are_empty_only_for_a_listed_reason(loop: Loop) 
         if services and services <= absent:
             continue
         if _no_server(expr, loop.rows):
-            continue
-        if _consumers_of_a_mirror(expr, platform):
             continue
         if loop.query(_expand(expr)):
             continue

@@ -242,6 +242,7 @@ class PgRejoin(Action):
 class LossArgs(Args):
     service: str
     target: str  # the standby a failover promotes
+    replay_wait: float = Field(5.0, ge=0, le=60)  # seconds for replay to reach what was received
 
 
 class PgRecordLoss(Action):
@@ -256,16 +257,25 @@ class PgRecordLoss(Action):
     Args = LossArgs
 
     async def apply(self, args: Any, ctx: Context) -> dict[str, Any]:
+        # Promotion replays all that was received: wait a little for replay to get there, so the
+        # record says what the new primary will hold (a stuck replay is recorded as such).
+        deadline = time.monotonic() + args.replay_wait
         async with admin(ctx, args.service, args.target) as conn:
-            received, replayed, at, age = await one(
-                conn,
-                "SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"
-                " pg_last_xact_replay_timestamp()::text,"
-                " extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8",
-            )
+            while True:
+                received, replayed, pending, at, age = await one(
+                    conn,
+                    "SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"
+                    " coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0),"
+                    " pg_last_xact_replay_timestamp()::text,"
+                    " extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8",
+                )
+                if pending <= 0 or time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(0.05)
         return {
             "last_received_lsn": received,
             "last_replayed_lsn": replayed,
+            "replayed_all_received": pending <= 0,
             "last_replayed_at": at,
             "data_age_seconds": None if age is None else round(float(age), 3),
             "may_have_lost": "writes the old primary acknowledged after the last received position",
