@@ -80,13 +80,20 @@ def test_missing_stream_is_not_created_unless_asked(nats_js: NatsServer) -> None
     assert "not found" in seen.message
 
 
-def test_mirror_stream_is_a_replica_with_its_lag(nats_js: NatsServer) -> None:
-    async def setup(js) -> None:  # type: ignore[no-untyped-def]
-        await js.add_stream(name="ORIGIN", subjects=["origin.>"])
-        await js.publish("origin.x", b"1")
-        await js.add_stream(name="ORIGIN_MIRROR", mirror={"name": "ORIGIN"})
+def mirrored(server: NatsServer, origin: str, subject: str) -> str:
+    """A stream `origin` with one message and its mirror on the same server; the mirror's name."""
 
-    admin(nats_js, setup)
+    async def setup(js) -> None:  # type: ignore[no-untyped-def]
+        await js.add_stream(name=origin, subjects=[f"{subject}.>"])
+        await js.publish(f"{subject}.x", b"1")
+        await js.add_stream(name=f"{origin}_MIRROR", mirror={"name": origin})
+
+    admin(server, setup)
+    return f"{origin}_MIRROR"
+
+
+def test_mirror_stream_is_a_replica_with_its_lag(nats_js: NatsServer) -> None:
+    mirrored(nats_js, "ORIGIN", "origin")
     seen = probe("nats", nats_js.url, secrets=AUTH, settings={"stream": "ORIGIN_MIRROR"}).ok()
     assert seen.facts["role"] == "replica"
     assert seen.facts["nats_js_mirror_of"] == "ORIGIN"
@@ -120,12 +127,7 @@ def test_mirror_that_never_reached_its_source_is_not_current(nats_js: NatsServer
 
 
 def test_mirror_lag_in_seconds_is_the_time_since_its_source_was_heard(nats_js: NatsServer) -> None:
-    async def setup(js) -> None:  # type: ignore[no-untyped-def]
-        await js.add_stream(name="ORIGIN_B", subjects=["origin-b.>"])
-        await js.publish("origin-b.x", b"1")
-        await js.add_stream(name="ORIGIN_B_MIRROR", mirror={"name": "ORIGIN_B"})
-
-    admin(nats_js, setup)
+    mirrored(nats_js, "ORIGIN_B", "origin-b")
     seen = probe("nats", nats_js.url, secrets=AUTH, settings={"stream": "ORIGIN_B_MIRROR"}).ok()
     assert seen.facts["lag_seconds"] == seen.facts["nats_js_mirror_active_seconds"]
 
