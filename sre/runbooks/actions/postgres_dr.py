@@ -271,7 +271,7 @@ class PgRecordLoss(Action):
                 )
                 if pending <= 0 or time.monotonic() >= deadline:
                     break
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(POLL)
         return {
             "last_received_lsn": received,
             "last_replayed_lsn": replayed,
