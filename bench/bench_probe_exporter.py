@@ -13,7 +13,9 @@ Goal: >= 1.3x the rate, <= blackbox's CPU per probe, <= 1.5x its peak RSS.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -108,6 +110,7 @@ def main() -> None:
     cpu = {side: statistics.median(r.cpu_ms for r in rows) for side, rows in runs.items()}
     cores = {side: statistics.median(r.cores for r in rows) for side, rows in runs.items()}
     web_cores = max(r.nginx_cores for rows in runs.values() for r in rows)
+    idle = {side: statistics.median(r.idle_cores for r in rows) for side, rows in runs.items()}
     print(
         f"wrk -c{args.concurrency} -d{args.seconds}s against /probe (TLS 1.3, new connection each), "
         f"median of {args.rounds} alternated rounds; the machine is shared, so the numbers are noisy"
@@ -123,6 +126,19 @@ def main() -> None:
     # What bounds the rate: an exporter near its cores (sre's event loop has one) is CPU-bound; the
     # target (one nginx worker) stays well below one core, so it is not the limit for either side.
     print(f"  nginx (the target, one worker): at most {web_cores:.2f} cores in any run")
+    print(
+        f"  the machine ({os.cpu_count()} cores, shared by exporter, nginx and wrk) was idle "
+        f"{idle['sre']:.2f} cores under sre, {idle['blackbox']:.2f} under blackbox"
+    )
+    # The most the machine allows: every core busy at the CPU per probe that sre, nginx and wrk each
+    # spent in sre's runs. Past it, a faster rate needs less CPU per probe, not more parallelism.
+    rows = runs["sre"]
+    total_ms = statistics.median((r.cores + r.nginx_cores + r.wrk_cores) * 1000 / r.rate for r in rows)
+    ceiling = (os.cpu_count() or 1) * 1000 / total_ms
+    print(
+        f"  the machine's ceiling for sre at {total_ms:.2f} ms CPU per probe in all (exporter, nginx, "
+        f"wrk): {ceiling:.0f} probes/s, {ceiling / rate['blackbox']:.2f}x blackbox's rate"
+    )
     ratios = {
         "probes/s": (rate["sre"] / rate["blackbox"], RATE_GOAL, True),
         "CPU per probe": (cpu["sre"] / cpu["blackbox"], CPU_GOAL, False),
@@ -143,11 +159,13 @@ class Run:
     cpu_ms: float  # exporter CPU per probe
     cores: float  # exporter CPU seconds per second
     nginx_cores: float
+    wrk_cores: float  # the load generator
+    idle_cores: float  # the whole machine's idle time per second
 
     def __str__(self) -> str:
         return (
             f"{self.rate:7.0f} probes/s  {self.cpu_ms:.2f} ms CPU/probe  {self.cores:4.2f} cores"
-            f"  (nginx {self.nginx_cores:4.2f} cores)"
+            f"  (nginx {self.nginx_cores:4.2f}, wrk {self.wrk_cores:4.2f}, idle {self.idle_cores:4.2f} cores)"
         )
 
 
@@ -155,10 +173,26 @@ def measure(url: str, pid: int, web: list[int], seconds: int, concurrency: int) 
     from _servers import cpu_seconds
 
     cpu, web_cpu, began = cpu_seconds(pid), sum(map(cpu_seconds, web)), time.monotonic()
+    children, idle = _children_cpu(), idle_seconds()
     rate, done, bad = wrk(url, seconds, concurrency)
     wall = time.monotonic() - began
     used, web_used = cpu_seconds(pid) - cpu, sum(map(cpu_seconds, web)) - web_cpu
-    return Run(rate, bad, used * 1000 / max(done, 1), used / wall, web_used / wall)
+    wrk_used, idle_used = _children_cpu() - children, idle_seconds() - idle
+    return Run(
+        rate, bad, used * 1000 / max(done, 1), used / wall, web_used / wall, wrk_used / wall, idle_used / wall
+    )
+
+
+def _children_cpu() -> float:
+    """CPU of the finished child processes (wrk) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def idle_seconds() -> float:
+    """Idle time of all cores, from /proc/stat (idle + iowait)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return (int(fields[3]) + int(fields[4])) / os.sysconf("SC_CLK_TCK")
 
 
 def nginx_workers(master: int) -> list[int]:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import ssl
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,14 +28,15 @@ class RunContext:
     run_id: str = field(default_factory=lambda: secrets.token_hex(6))
     # Every secret a probe of this run is handed; the runner masks them in every result.
     scrubber: Scrubber = field(default_factory=Scrubber)
-    # One context for every verified handshake of this run (a blackbox module's tls_config).
-    ssl_preset: ssl.SSLContext | None = None
+    # Makes the one context of every verified handshake of this run (a blackbox module's tls_config),
+    # at its first use: a context holding the system's roots costs about a megabyte.
+    ssl_preset: Callable[[], ssl.SSLContext] | None = None
     _ssl: dict[tuple[str | None, bool], ssl.SSLContext] = field(default_factory=dict)
 
     def ssl_context(self, ca_file: str | None, *, verify: bool = True) -> ssl.SSLContext:
         """A client context that accepts TLS 1.2 and up, so a 1.2 server is observed, then judged."""
         if verify and self.ssl_preset is not None:
-            return self.ssl_preset
+            return self.ssl_preset()
         key = (ca_file, verify)
         found = self._ssl.get(key)
         if found is None:

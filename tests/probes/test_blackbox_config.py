@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import ssl
 import subprocess
 import sys
+import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
+from probe_servers import make_pki
 
+import sre.probes.blackbox.modules as modules_module
 from sre.errors import InputError
 from sre.probes.blackbox.config import NOT_IMPLEMENTED, load_modules, seconds, standard_modules
 from sre.probes.blackbox.modules import serve_modules
@@ -99,6 +105,47 @@ def test_standard_modules_build() -> None:
     served = serve_modules(standard_modules(), RunContext(), None)
     assert {"http_2xx", "http_post_2xx", "tcp_connect", "dns_udp", "grpc"} <= set(served)
     assert served["http_post_2xx"].module.http.method == "POST"
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[weakref.ref[ssl.SSLContext]]:
+    """Every SSL context the modules make, as weak references (dead once nothing holds it)."""
+    made: list[weakref.ref[ssl.SSLContext]] = []
+    real = modules_module.ssl_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        context = real(*args, **kwargs)
+        made.append(weakref.ref(context))
+        return context
+
+    monkeypatch.setattr(modules_module, "ssl_context", counted)
+    return made
+
+
+def test_a_module_builds_its_ssl_context_at_its_first_probe_only(
+    built: list[weakref.ref[ssl.SSLContext]],
+) -> None:
+    """A trust store costs about a megabyte: modules nobody probes must not hold one; a module that is
+    probed builds one context and keeps it for every later probe."""
+    served = serve_modules(standard_modules(), RunContext(), None)
+    assert not built  # no file to check: nothing is made at start
+    first = served["http_2xx"].adhoc.ssl_context(None)
+    assert served["http_2xx"].adhoc.ssl_context(None) is first
+    assert served["http_post_2xx"].model.ssl_context(None) is first  # the same tls_config: one context
+    assert served["tcp_connect"].adhoc.ssl_context(None) is not first  # no ALPN there
+    assert len(built) == 2 and first.cert_store_stats()["x509_ca"] > 0  # the system's roots
+
+
+def test_a_module_naming_files_checks_them_at_start_and_keeps_no_context(
+    tmp_path: Path, built: list[weakref.ref[ssl.SSLContext]]
+) -> None:
+    pki = make_pki(tmp_path)
+    text = f"modules:\n  m:\n    prober: http\n    http:\n      tls_config: {{ca_file: {pki.ca_file}}}\n"
+    served = serve_modules(load_modules(_write(tmp_path, text)), RunContext(), tmp_path / "blackbox.yml")
+    gc.collect()
+    assert len(built) == 1 and built[0]() is None  # checked, then dropped
+    context = served["m"].adhoc.ssl_context(None)
+    assert context.cert_store_stats()["x509_ca"] == 1  # the module's CA, made again at its first probe
 
 
 def test_durations() -> None:

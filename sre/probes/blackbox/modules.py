@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,15 @@ def ssl_context(tls: TlsConfig, where: str, *, h2: bool = False) -> ssl.SSLConte
     if h2:
         context.set_alpn_protocols(["h2", "http/1.1"])
     return context
+
+
+def _deferred(tls: TlsConfig, where: str, h2: bool) -> Callable[[], ssl.SSLContext]:
+    """The module's context, made at its first probe and kept: a module nobody probes holds no trust
+    store (the system's roots cost about a megabyte a context). One that names files is made once now
+    and dropped, so a CA or key file that cannot be read is still an error at start."""
+    if tls.ca_file or tls.cert_file or tls.key_file:
+        ssl_context(tls, where, h2=h2)
+    return functools.cache(lambda: ssl_context(tls, where, h2=h2))
 
 
 @dataclass
@@ -120,7 +130,7 @@ def serve_modules(modules: dict[str, Module], run: RunContext, source: Path | No
     """Build every module once; a CA or key file that cannot be read is an error at start (a bearer
     token file is read by each probe, as blackbox reads it)."""
     out: dict[str, Served] = {}
-    contexts: dict[tuple[TlsConfig, bool], ssl.SSLContext] = {}  # the same tls_config and ALPN: one
+    contexts: dict[tuple[TlsConfig, bool], Callable[[], ssl.SSLContext]] = {}  # same tls_config and ALPN: one
     for name, module in modules.items():
         where = f"{source or 'the standard modules'}: modules.{name}"
         prober = module.prober
@@ -134,9 +144,7 @@ def serve_modules(modules: dict[str, Module], run: RunContext, source: Path | No
         if prober == "grpc" and (tls.cert_file or tls.insecure_skip_verify or tls.min_version):
             raise InputError(f"{where}.grpc.tls_config: sre's gRPC probe takes ca_file and server_name only")
         key = (tls, prober == "http" and module.http.enable_http2)
-        context = contexts.get(key) or contexts.setdefault(
-            key, ssl_context(tls, f"{where}.{prober}", h2=key[1])
-        )
+        context = contexts.get(key) or contexts.setdefault(key, _deferred(tls, f"{where}.{prober}", key[1]))
         floor = TLS_NAMES.get(tls.min_version or "", "1.0")
         adhoc = replace(run, tls_min_version=floor, cert_warn_seconds=0.0, ssl_preset=context, _ssl={})
         model = replace(run, ssl_preset=context, _ssl={})
