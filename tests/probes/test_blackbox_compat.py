@@ -1,7 +1,10 @@
 """Compatibility with the real blackbox_exporter (the Debian package): the same blackbox.yml, the same local
 targets, probed by both in the same run. Every family and label set blackbox answers with must be in sre's
 answer with the same value class: equal for codes, flags, counts and hashes; both within the probe's
-timeout for durations; equal for certificate timestamps. Every answer also passes `promtool check metrics`.
+timeout for durations; equal for certificate timestamps. And the other way: of the families blackbox uses,
+sre answers no series blackbox does not (a dashboard or alert on them sees the same series); sre's own
+(probe_status, probe_failure_reason, probe_attempts) come beside. Every answer also passes
+`promtool check metrics`.
 """
 
 from __future__ import annotations
@@ -46,8 +49,10 @@ TIMEOUT = 3.0
 
 def cases(s: Servers, chain: ChainServers, web: Nginx, broken: dict[str, int]) -> list[tuple[str, str, str]]:
     """(name, module, target): TLS 1.3 ok, TLS 1.2 only, untrusted, expiring (leaf, and CA in the chain),
-    redirect, closed, silent, DNS, gRPC; HTTP/2 by ALPN to nginx (only HTTP/2.0 valid, a redirect,
-    enable_http2 false, a plain http:// target of the same server) and to servers that break it."""
+    redirect, closed, silent, DNS (and a record failing a regex), TCP over TLS waiting for a reply that
+    never comes, gRPC; HTTP/2 by ALPN to nginx (only HTTP/2.0 valid, a redirect, enable_http2 false, a
+    plain http:// target of the same server); HTTP/2 and HTTP/1.1 to servers that break the exchange
+    after the handshake."""
     h2, plain = f"https://localhost:{web.tls_port}", f"http://127.0.0.1:{web.http_port}"
     return [
         *(
@@ -83,6 +88,9 @@ def cases(s: Servers, chain: ChainServers, web: Nginx, broken: dict[str, int]) -
         ("tcp_open", "tcp_connect", f"127.0.0.1:{s.http}"),
         ("tcp_closed", "tcp_connect", f"127.0.0.1:{s.closed}"),
         ("dns", "dns_probe", f"127.0.0.1:{s.dns}"),
+        ("dns_regex", "dns_regex", f"127.0.0.1:{s.dns}"),
+        ("tcp_tls_expect", "tcp_tls_expect", f"localhost:{s.https13}"),
+        ("h1_garbage", "http_no_h2", f"https://localhost:{broken['garbage']}/"),
         ("grpc", "grpc_plain", f"127.0.0.1:{s.grpc}"),
         ("grpc_closed", "grpc_plain", f"127.0.0.1:{s.closed}"),
     ]
@@ -202,6 +210,18 @@ def _compare(name: str, theirs: Families, ours: Families) -> list[str]:
     return problems
 
 
+def _extra(name: str, theirs: Families, ours: Families, blackbox_families: set[str]) -> list[str]:
+    """sre's series, in families blackbox uses, that blackbox did not answer for this target."""
+    problems = [
+        f"{name}: sre has {family}{list(ours[family])}; blackbox has none"
+        for family in sorted((ours.keys() & blackbox_families) - theirs.keys())
+    ]
+    for family in sorted(ours.keys() & theirs.keys()):
+        if extra := ours[family].keys() - theirs[family].keys():
+            problems.append(f"{name}: sre has {family}{sorted(extra)} besides blackbox's")
+    return problems
+
+
 @pytest.fixture(scope="module")
 def h2_broken(servers: Servers) -> Iterator[dict[str, int]]:
     loop = LoopThread()
@@ -224,6 +244,7 @@ def test_same_series_as_blackbox(
     problems: list[str] = []
     seen: set[str] = set()
     answers: dict[str, Families] = {}
+    mine_by_name: dict[str, Families] = {}
     for (name, module, target), mine in zip(wanted, ours, strict=True):
         theirs = _blackbox_probe(base, module, target)
         _promtool(mine, f"sre {name}")
@@ -231,6 +252,9 @@ def test_same_series_as_blackbox(
         answers[name] = families(theirs)
         seen |= answers[name].keys()
         problems += _compare(name, answers[name], families(mine))
+        mine_by_name[name] = families(mine)
+    for name, got in mine_by_name.items():
+        problems += _extra(name, answers[name], got, seen)
     assert not problems, "\n".join(problems)
     # the HTTP/2 cases are what they say: blackbox spoke h2 to nginx, and HTTP/1.1 where it should not
     versions = {

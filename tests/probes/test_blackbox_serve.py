@@ -110,6 +110,22 @@ modules:
       preferred_ip_protocol: ip4
       query_name: probe.test
       query_type: A
+  dns_regex:
+    prober: dns
+    timeout: 3s
+    dns:
+      preferred_ip_protocol: ip4
+      query_name: probe.test
+      query_type: A
+      validate_answer_rrs: {{fail_if_matches_regexp: [probe]}}
+  tcp_tls_expect:
+    prober: tcp
+    timeout: 2s
+    tcp:
+      preferred_ip_protocol: ip4
+      tls: true
+      tls_config: {{ca_file: {ca_file}}}
+      query_response: [{{expect: "^never"}}]
   grpc_plain:
     prober: grpc
     timeout: 3s

@@ -103,7 +103,10 @@ def series(prober: str, r: Result, timeout: float) -> Iterator[Series]:
             {},
             _num(f, "failed_due_to_regex"),
         )
-    if isinstance(f.get("tls_version"), str) and r.reason not in TLS_FAILED:
+    # blackbox reads TLS from the response (resp.TLS): an HTTP exchange that failed after its handshake
+    # (a reset, garbage, a timeout) answers no TLS series, as a failed handshake does.
+    answered = prober != "http" or "http_status" in f
+    if isinstance(f.get("tls_version"), str) and r.reason not in TLS_FAILED and answered:
         yield from _tls(r)
     elif prober == "grpc":  # blackbox's gRPC prober always sets it, 0 without TLS
         yield "probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime", {}, 0.0
@@ -206,13 +209,7 @@ def _dns(r: Result) -> Iterator[Series]:
     )
     if "dns_serial" in f:
         yield "probe_dns_serial", "Returns the serial number of the zone", {}, _num(f, "dns_serial")
-    if "failed_due_to_regex" in f:
-        yield (
-            "probe_failed_due_to_regex",
-            "Indicates if probe failed due to regex",
-            {},
-            _num(f, "failed_due_to_regex"),
-        )
+    # no probe_failed_due_to_regex: blackbox's DNS prober has none, even when a record fails a regex
 
 
 def _grpc(r: Result) -> Iterator[Series]:
