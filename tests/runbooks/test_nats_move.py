@@ -264,3 +264,38 @@ def test_a_failover_copy_names_a_message_that_expects_its_stream(nworld: World, 
         "will not copy it into SANDBOX_MOVE"
     )
     assert js_call(secondary, lambda js: js.stream_info("SANDBOX")).config.mirror is not None  # untouched
+
+
+def test_a_failover_takes_a_mirror_that_lost_contact_with_its_stopped_source(
+    nworld: World, pair: Pair
+) -> None:
+    """A minute after its source stops, nats-server resets the mirror's contact (active -1): in a
+    failover from an unreachable source that is the expected state, not a refusal. With the source
+    alive, a mirror without contact is still refused."""
+    import asyncio
+    import dataclasses
+
+    from sre.runbooks.actions.nats_move import NatsMoveArgs, _Move
+    from sre.runbooks.actions.nats_streams import Stream
+
+    secondary = pair.urls["secondary"]
+    publish(pair.urls["primary"], "sandbox.a", b"x")
+    wait(lambda: js_call(secondary, lambda js: js.stream_info("SANDBOX")).state.last_seq == 1, 10)
+    info = js_call(secondary, lambda js: js.stream_info("SANDBOX"))
+    lost = Stream(
+        "SANDBOX", "mirror", dataclasses.replace(info, mirror=dataclasses.replace(info.mirror, active=-1))
+    )
+    ctx = context(nworld)
+
+    def refusal(mode: str, source: Stream | None) -> str | None:
+        args = NatsMoveArgs.model_validate(
+            {"service": "bus", "from": "primary", "to": "secondary", "mode": mode}
+        )
+        return asyncio.run(_Move(args, ctx).refusal(source, lost))
+
+    assert refusal("failover", None) is None
+    source = Stream(
+        "SANDBOX", "writable", js_call(pair.urls["primary"], lambda js: js.stream_info("SANDBOX"))
+    )
+    assert refusal("failover", source) == "nats: mirror on secondary has no contact with primary"
+    assert refusal("switchover", source) == "nats: mirror on secondary has no contact with primary"

@@ -165,11 +165,14 @@ class _Move:
             return None  # a move under way (a copy, a sealed source): the run goes on with it
         if not target.mirrors(self.name, self.from_domain):
             return f"nats: {self.name} on {a.to} is a {target.shown()}, not of {a.from_}'s {self.name}"
+        if source is None:
+            # a failover from a source that does not answer: the mirror has what it last got (journaled
+            # as the possible loss), and a minute after the source stopped nats-server says it has no
+            # contact (active -1), which is that same state
+            return None
         active = target.info.mirror.active if target.info.mirror else None
         if active is None or active < 0:
             return f"nats: mirror on {a.to} has no contact with {a.from_}"
-        if source is None:
-            return None
         if source.role not in ("writable", "sealed"):
             return f"nats: {self.name} on {a.from_} is {source.shown()}, not the writable stream"
         deadline = time.monotonic() + CATCH_UP_GRACE
