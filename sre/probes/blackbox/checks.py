@@ -51,13 +51,9 @@ def _module(target: Target) -> Module:
 
 async def resolve(ctx: ProbeContext, host: str, port: int, prefer: str) -> str:
     """blackbox's resolution: the preferred family's first address, else any (ip_protocol_fallback)."""
-    if net._is_ip(host):
-        ctx.fact("ip", host)
-        ctx.observation.phases.setdefault("resolve", 0.0)
-        return host
     loop = asyncio.get_running_loop()
-    with ctx.phase("resolve"):
-        found = hosts.SYSTEM.lookup(host)  # as Go's resolver: the hosts file first, no thread
+    with ctx.phase("resolve"):  # an IP literal is timed too: blackbox's takes microseconds, never 0
+        found = [host] if net._is_ip(host) else hosts.SYSTEM.lookup(host)  # the hosts file first, as Go's
         try:
             if not found:
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -137,7 +133,11 @@ async def check_blackbox_http(target: Target, ctx: ProbeContext) -> None:
         )
         for name in HOP_FACTS:
             ctx.observation.facts.pop(name, None)
-        await check_http(hop, ctx)
+        before = dict(ctx.observation.phases)
+        try:
+            await check_http(hop, ctx)
+        finally:
+            _traced_phases(ctx, before)
         ctx.fact("http_ssl", parts.scheme == "https")
         _last_modified(ctx)
         status = ctx.observation.facts.get("http_status")
@@ -157,6 +157,25 @@ async def check_blackbox_http(target: Target, ctx: ProbeContext) -> None:
         if status in (301, 302, 303) and method not in ("GET", "HEAD"):
             method, body = "GET", None  # as browsers and Go's client do
     _judge_http(probe, ctx, url)
+
+
+def _traced_phases(ctx: ProbeContext, before: dict[str, float]) -> None:
+    """Keep of this hop's phases what blackbox's trace adds: connect and tls once the connection and
+    its handshake are had, processing once the answer's head came, transfer once its body was read.
+    A refused connection, a failed handshake or a silent server adds none of the later phases."""
+    phases, facts = ctx.observation.phases, ctx.observation.facts
+    connected = phases.get("processing") != before.get("processing")  # the request went out
+    for name, kept in (
+        ("connect", connected),
+        ("tls", connected),
+        ("processing", "http_status" in facts),
+        ("transfer", "http_content_length" in facts),
+    ):
+        if not kept:
+            if name in before:
+                phases[name] = before[name]
+            else:
+                phases.pop(name, None)
 
 
 def _judge_http(probe: HttpProbe, ctx: ProbeContext, url: str) -> None:

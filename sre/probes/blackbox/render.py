@@ -177,7 +177,7 @@ def _dns(r: Result) -> Iterator[Series]:
     f = r.facts
     for phase, took in (
         ("resolve", r.phases.get("resolve", 0.0)),
-        ("connect", 0.0),
+        ("connect", r.phases.get("connect", 0.0)),
         ("request", r.phases.get("query", 0.0)),
     ):
         yield "probe_dns_duration_seconds", "Duration of DNS request by phase", {"phase": phase}, took

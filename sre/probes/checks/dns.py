@@ -6,7 +6,8 @@ from the settings instead. Facts: dns_rcode, dns_answers, dns_ttl.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import socket
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from sre.probes import net
@@ -21,19 +22,35 @@ if TYPE_CHECKING:
 async def ask(
     ctx: ProbeContext, query: dns.message.Message, ip: str, where: net.Address, transport: str
 ) -> dns.message.Message:
-    """One query to the server at `where` (reached at `ip`) over udp or tcp, timed as the query phase."""
+    """One query to the server at `where` (reached at `ip`) over udp or tcp: the socket made (and, over
+    tcp, connected) timed as the connect phase, the question and its answer as the query phase."""
+    import dns.asyncbackend
     import dns.asyncquery
     import dns.exception
 
-    with ctx.phase("query"):
-        try:
-            if transport == "tcp":
-                return await dns.asyncquery.tcp(query, ip, port=where.port)
-            return await dns.asyncquery.udp(query, ip, port=where.port)
-        except ConnectionRefusedError:
-            raise ProbeError(Reason.connect_refused, f"{where}: connection refused") from None
-        except dns.exception.DNSException as exc:
-            raise ProbeError(Reason.protocol, f"{where}: not a DNS answer: {exc}") from None
+    backend = dns.asyncbackend.get_default_backend()
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    try:
+        if transport == "tcp":
+            with ctx.phase("connect"):
+                stream = await _socket(backend, family, socket.SOCK_STREAM, (ip, where.port))
+            async with stream:
+                with ctx.phase("query"):
+                    return await dns.asyncquery.tcp(query, ip, port=where.port, sock=stream)
+        with ctx.phase("connect"):  # as dnspython makes it: unconnected, each answer checked for its sender
+            datagram = await _socket(backend, family, socket.SOCK_DGRAM, None)
+        async with datagram:
+            with ctx.phase("query"):
+                return await dns.asyncquery.udp(query, ip, port=where.port, sock=datagram)
+    except ConnectionRefusedError:
+        raise ProbeError(Reason.connect_refused, f"{where}: connection refused") from None
+    except dns.exception.DNSException as exc:
+        raise ProbeError(Reason.protocol, f"{where}: not a DNS answer: {exc}") from None
+
+
+async def _socket(backend: Any, family: int, kind: int, destination: tuple[str, int] | None) -> Any:
+    """dnspython's socket for `kind` (its Backend.make_socket is untyped)."""
+    return await backend.make_socket(family, kind, 0, None, destination)
 
 
 async def check_dns(target: Target, ctx: ProbeContext) -> None:
