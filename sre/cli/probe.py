@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
     from typer._click.core import Context as ClickContext
 
+    from sre.probes.definitions import ExporterSpec
     from sre.probes.model import Result
     from sre.probes.output.table import Layout
     from sre.probes.session import Session
@@ -194,21 +195,31 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
             help="blackbox_exporter's module file (blackbox.yml); its modules are served beside probes/.",
         ),
     ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            help="[scheme://]host[:port] pattern of targets it may probe, besides exporter.allow of probes/ "
+            "(repeat it).",
+        ),
+    ] = None,
 ) -> None:
     """Serve /probe?target=&module= and /metrics like blackbox_exporter, for the modules in probes/
     and blackbox's (its standard ones such as http_2xx, or those of --config.file), and /sd: the
-    environment's endpoints for Prometheus' http_sd_configs."""
+    environment's endpoints for Prometheus' http_sd_configs. With --config.file and no platform.yaml,
+    it serves the module file alone, as blackbox_exporter does."""
     from sre.probes.blackbox.config import load_modules, standard_modules
     from sre.probes.blackbox.modules import Served, serve_modules
     from sre.probes.exporter import Exporter
     from sre.probes.exporter import serve as serve_exporter
     from sre.probes.loop import run as run_loop
-    from sre.probes.session import Session
 
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise InputError(f"--listen: expected HOST:PORT, such as 127.0.0.1:9116; got {listen!r}")
-    session = Session.planned(env=env, platform_file=platform_file, probes=probes, vantage=vantage)
+    session = _serving_session(env, platform_file, probes, vantage, config_file is not None)
+    if allow:
+        session.definitions.exporter = _allowing(session.definitions.exporter, allow)
 
     def blackbox_modules() -> dict[str, Served]:
         modules = standard_modules()
@@ -229,6 +240,30 @@ def serve(  # noqa: PLR0917  (typer maps parameters to options)
         run_loop(serve_exporter(exporter, host.strip("[]"), int(port_text), ready))
     except OSError as exc:
         raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
+
+
+def _serving_session(
+    env: str, platform_file: Path | None, probes: Path | None, vantage: str | None, modules_given: bool
+) -> Session:
+    """The model's session; none needed for a module file alone where no platform file was asked for."""
+    from sre.platform.loader import DEFAULT_FILE, resolve_platform_path
+    from sre.probes.session import Session
+
+    path = resolve_platform_path(platform_file)
+    if modules_given and path == DEFAULT_FILE and not path.exists():
+        return Session.unmodelled(path, probes=probes, vantage=vantage)
+    return Session.planned(env=env, platform_file=platform_file, probes=probes, vantage=vantage)
+
+
+def _allowing(spec: ExporterSpec, extra: list[str]) -> ExporterSpec:
+    from pydantic import ValidationError
+
+    from sre.probes.definitions import ExporterSpec
+
+    try:
+        return ExporterSpec(allow=[*spec.allow, *extra])
+    except ValidationError as exc:
+        raise InputError(f"--allow: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
 
 class TargetsFormat(StrEnum):

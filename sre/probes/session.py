@@ -106,7 +106,6 @@ class Session:
         """One address outside the model, probed with its kind's defaults (the platform file is optional)."""
         from sre.platform.loader import load_platform, resolve_platform_path
         from sre.probes.checks import REGISTRY
-        from sre.probes.definitions import DEFAULT_DIR, load_definitions
         from sre.probes.plan import adhoc_target
         from sre.probes.targets import parse_target
 
@@ -116,14 +115,22 @@ class Session:
             raise InputError(f"--kind: unknown check {kind!r}; expected one of {', '.join(sorted(REGISTRY))}")
         path = resolve_platform_path(platform_file)
         platform = load_platform(path) if path.exists() else None
-        folder = probes if probes is not None else path.parent / DEFAULT_DIR
-        defs = load_definitions(folder, platform) if folder.is_dir() else Definitions()
+        defs = _loose_definitions(path, probes, platform)
         try:
             parsed = parse_target(url, kind, remote=False)
             target = adhoc_target(parsed if isinstance(parsed, str) else parsed.url, defs.for_kind(kind))
         except ValueError as exc:
             raise InputError(f"--target: {exc}") from None
         return cls(platform, defs, _context(platform, defs, vantage), "", [target])
+
+    @classmethod
+    def unmodelled(
+        cls, platform_path: Path, *, probes: Path | None = None, vantage: str | None = None
+    ) -> Session:
+        """No platform file: no model endpoints, only what probes/ (beside where the platform file would
+        be) says, if it is there. What `sre probe serve --config.file` stands on for a blackbox user."""
+        defs = _loose_definitions(platform_path, probes, None)
+        return cls(None, defs, _context(None, defs, vantage), "", [])
 
     async def run(
         self, *, concurrency: int = 32, budget: float = 60.0, on_result: OnResult | None = None
@@ -158,6 +165,14 @@ class Session:
     @property
     def topology(self) -> Topology | None:
         return Topology.of(self.platform) if self.platform else None
+
+
+def _loose_definitions(path: Path, probes: Path | None, platform: Platform | None) -> Definitions:
+    """probes/ beside a platform file that may not exist (or --probes); none when there is no folder."""
+    from sre.probes.definitions import DEFAULT_DIR, load_definitions
+
+    folder = probes if probes is not None else path.parent / DEFAULT_DIR
+    return load_definitions(folder, platform) if folder.is_dir() else Definitions()
 
 
 def _definitions(platform: Platform, probes: Path | None) -> Definitions:
