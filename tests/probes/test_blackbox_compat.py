@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -104,18 +104,15 @@ def families(text: str) -> Families:
     return out
 
 
-def start_blackbox(config: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """The real blackbox_exporter on a free port, once it answers /metrics."""
-    binary = need_binary("prometheus-blackbox-exporter")
+def start_exporter(
+    argv: Callable[[int], list[str]], what: str, cwd: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """An exporter started with `argv(port)` on a free port, once it answers /metrics; its base URL."""
     for _ in range(5):  # a port picked free can be taken before the exporter binds it: try another
         port = closed_port()
-        proc = subprocess.Popen(
-            [binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        proc = subprocess.Popen(argv(port), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        for _ in range(200):
             if proc.poll() is not None:
                 break
             try:
@@ -127,9 +124,26 @@ def start_blackbox(config: Path) -> tuple[subprocess.Popen[bytes], str]:
             break
         if proc.poll() is None:
             return proc, base
-    pytest.fail(
-        f"blackbox_exporter did not start: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}"
+    pytest.fail(f"{what} did not start: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}")
+
+
+def start_blackbox(config: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The real blackbox_exporter on a free port, once it answers /metrics."""
+    binary = need_binary("prometheus-blackbox-exporter")
+    return start_exporter(
+        lambda port: [binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
+        "blackbox_exporter",
     )
+
+
+def start_sre(config: Path, *extra: str, cwd: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """`sre probe serve --config.file` as a user starts it, on a free port, once it answers /metrics."""
+    return start_exporter(
+        lambda port: [sys.executable, "-m", "sre", "probe", "serve", "--listen", f"127.0.0.1:{port}",
+                      "--config.file", str(config), *extra],
+        "sre probe serve",
+        cwd,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -309,23 +323,7 @@ def test_reload_as_blackbox(tmp_path: Path) -> None:
         config = tmp_path / name / "blackbox.yml"
         config.parent.mkdir()
         config.write_text("modules:\n  m:\n    prober: tcp\n    timeout: 2s\n")
-        if name == "blackbox":
-            proc, base = start_blackbox(config)
-        else:
-            port = closed_port()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "sre", "probe", "serve", "--listen", f"127.0.0.1:{port}",
-                 "--config.file", str(config)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )  # fmt: skip
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(150):
-                try:
-                    _reload_state(base)
-                    break
-                except (urllib.error.URLError, ConnectionError):
-                    time.sleep(0.1)
+        proc, base = start_blackbox(config) if name == "blackbox" else start_sre(config)
         try:
             config.write_text("modules:\n  m:\n    prober: tcp\n    tcp: {no_such_key: 1}\n")
             bad = (_post(f"{base}/-/reload"), _reload_state(base))

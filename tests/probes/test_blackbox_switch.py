@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pytest
 from chain_servers import ChainServers
-from probe_servers import closed_port
 from probe_support import Servers
 from prom_servers import prometheus
 from requirements import need_binary
-from test_blackbox_compat import start_blackbox
+from test_blackbox_compat import start_blackbox, start_sre
 from test_blackbox_serve import blackbox_yml
 
 pytestmark = pytest.mark.integration
@@ -32,32 +31,12 @@ pytestmark = pytest.mark.integration
 @contextmanager
 def sre_serve(folder: Path, config: Path, *extra: str) -> Iterator[str]:
     """`sre probe serve --config.file` started in `folder` as a user starts it; its base URL."""
-    for _ in range(5):  # a port picked free can be taken before the exporter binds it: try another
-        port = closed_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sre", "probe", "serve", "--listen", f"127.0.0.1:{port}",
-             "--config.file", str(config), *extra],
-            cwd=folder,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                if proc.poll() is not None:
-                    break
-                try:
-                    with urllib.request.urlopen(f"{base}/metrics", timeout=1):
-                        pass
-                except (urllib.error.URLError, ConnectionError):
-                    time.sleep(0.05)
-                    continue
-                yield base
-                return
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-    pytest.fail(f"sre probe serve did not start: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}")
+    proc, base = start_sre(config, *extra, cwd=folder)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _get(url: str) -> tuple[int, str]:
