@@ -15,6 +15,7 @@ from probe_servers import (
     LoopThread,
     Pki,
     closed_port,
+    dns_tcp_handler,
     garbage_handler,
     http_handler,
     make_pki,
@@ -52,6 +53,7 @@ def servers(pki: Pki) -> Iterator[Servers]:
             garbage=loop.serve_tcp(garbage_handler),
             closed=closed_port(),
             dns=loop.serve_udp(DnsProtocol),
+            dns_tcp=loop.serve_tcp(dns_tcp_handler),
             grpc=grpc_port,
         )
     finally:

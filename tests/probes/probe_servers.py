@@ -200,8 +200,24 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def dns_answer(data: bytes) -> bytes:
+    """The answer to a query: A 127.0.0.1 for probe.test., NXDOMAIN for anything else."""
+    import dns.message
+    import dns.rcode
+    import dns.rrset
+
+    query = dns.message.from_wire(data)
+    response = dns.message.make_response(query)
+    question = query.question[0]
+    if question.name.to_text() == "probe.test.":
+        response.answer.append(dns.rrset.from_text(question.name, 300, "IN", "A", "127.0.0.1"))
+    else:
+        response.set_rcode(dns.rcode.NXDOMAIN)
+    return bytes(response.to_wire())
+
+
 class DnsProtocol(asyncio.DatagramProtocol):
-    """Answers A queries for probe.test. with 127.0.0.1; NXDOMAIN for anything else."""
+    """DNS over UDP (dns_answer)."""
 
     transport: Any = None
 
@@ -209,18 +225,21 @@ class DnsProtocol(asyncio.DatagramProtocol):
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        import dns.message
-        import dns.rcode
-        import dns.rrset
+        self.transport.sendto(dns_answer(data), addr)
 
-        query = dns.message.from_wire(data)
-        response = dns.message.make_response(query)
-        question = query.question[0]
-        if question.name.to_text() == "probe.test.":
-            response.answer.append(dns.rrset.from_text(question.name, 300, "IN", "A", "127.0.0.1"))
-        else:
-            response.set_rcode(dns.rcode.NXDOMAIN)
-        self.transport.sendto(response.to_wire(), addr)
+
+async def dns_tcp_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """DNS over TCP (dns_answer): each message with its two-byte length, as RFC 1035 frames them."""
+    try:
+        while True:
+            size = int.from_bytes(await reader.readexactly(2), "big")
+            answer = dns_answer(await reader.readexactly(size))
+            writer.write(len(answer).to_bytes(2, "big") + answer)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
 
 
 def start_grpc_health() -> tuple[Any, int]:

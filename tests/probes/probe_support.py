@@ -27,7 +27,8 @@ class Servers:
     silent: int
     garbage: int
     closed: int
-    dns: int
+    dns: int  # UDP
+    dns_tcp: int
     grpc: int
 
 

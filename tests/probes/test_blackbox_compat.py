@@ -49,7 +49,7 @@ TIMEOUT = 3.0
 
 def cases(s: Servers, chain: ChainServers, web: Nginx, broken: dict[str, int]) -> list[tuple[str, str, str]]:
     """(name, module, target): TLS 1.3 ok, TLS 1.2 only, untrusted, expiring (leaf, and CA in the chain),
-    redirect, closed, silent, DNS (and a record failing a regex), TCP over TLS waiting for a reply that
+    redirect, closed, silent, DNS (over UDP, a record failing a regex, over TCP, TCP refused), TCP over TLS waiting for a reply that
     never comes, gRPC; HTTP/2 by ALPN to nginx (only HTTP/2.0 valid, a redirect, enable_http2 false, a
     plain http:// target of the same server); HTTP/2 and HTTP/1.1 to servers that break the exchange
     after the handshake."""
@@ -89,6 +89,8 @@ def cases(s: Servers, chain: ChainServers, web: Nginx, broken: dict[str, int]) -
         ("tcp_closed", "tcp_connect", f"127.0.0.1:{s.closed}"),
         ("dns", "dns_probe", f"127.0.0.1:{s.dns}"),
         ("dns_regex", "dns_regex", f"127.0.0.1:{s.dns}"),
+        ("dns_tcp", "dns_tcp_probe", f"127.0.0.1:{s.dns_tcp}"),
+        ("dns_tcp_closed", "dns_tcp_probe", f"127.0.0.1:{s.closed}"),
         ("tcp_tls_expect", "tcp_tls_expect", f"localhost:{s.https13}"),
         ("h1_garbage", "http_no_h2", f"https://localhost:{broken['garbage']}/"),
         ("grpc", "grpc_plain", f"127.0.0.1:{s.grpc}"),

@@ -110,6 +110,14 @@ modules:
       preferred_ip_protocol: ip4
       query_name: probe.test
       query_type: A
+  dns_tcp_probe:
+    prober: dns
+    timeout: 3s
+    dns:
+      preferred_ip_protocol: ip4
+      transport_protocol: tcp
+      query_name: probe.test
+      query_type: A
   dns_regex:
     prober: dns
     timeout: 3s
