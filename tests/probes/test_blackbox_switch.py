@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from chain_servers import ChainServers
+from nginx_server import Nginx
 from probe_support import Servers
 from prom_servers import prometheus
 from requirements import need_binary
@@ -135,11 +136,15 @@ PANELS = {
 SCRAPE = 2  # seconds, interval and timeout: blackbox and sre both give a probe 1.5 s of it
 
 
-def _targets(s: Servers, chain: ChainServers) -> list[tuple[str, str]]:
-    """(module, target): passing, expiring (leaf, and CA in the chain), 404, refused, silent, untrusted,
-    TCP, DNS, gRPC."""
+def _targets(s: Servers, chain: ChainServers, web: Nginx) -> list[tuple[str, str]]:
+    """(module, target): passing (TLS 1.3, TLS 1.2 only, nginx over HTTP/2), expiring (leaf, and CA in
+    the chain), redirected, 404, refused, silent, untrusted, TCP, DNS over UDP and TCP, gRPC."""
     return [
         ("http_2xx", f"https://localhost:{s.https13}/healthz"),
+        ("http_2xx", f"https://localhost:{s.https12}/healthz"),
+        ("http_2xx", f"https://localhost:{web.tls_port}/healthz"),
+        ("http_2xx", f"http://127.0.0.1:{s.http}/redirect/2"),
+        ("dns_tcp_probe", f"127.0.0.1:{s.dns_tcp}"),
         ("http_2xx", f"https://localhost:{s.expiring}/healthz"),
         ("http_chain", f"https://localhost:{chain.with_ca}/healthz"),
         ("http_2xx", f"http://127.0.0.1:{s.http}/nope"),
@@ -206,11 +211,11 @@ def _scraped(base: str, jobs: tuple[str, ...], targets: int, times: int) -> bool
 
 
 def test_a_job_switched_from_blackbox_gives_the_community_rules_and_dashboards_the_same_data(
-    tmp_path: Path, servers: Servers, chain: ChainServers
+    tmp_path: Path, servers: Servers, chain: ChainServers, nginx_h2: Nginx
 ) -> None:
     need_binary("prometheus")
     config = blackbox_yml(tmp_path, servers.pki.ca_file, chain.ca_file)
-    targets = _targets(servers, chain)
+    targets = _targets(servers, chain, nginx_h2)
     rules = tmp_path / "blackbox-rules.yml"
     rules.write_text(
         "groups:\n  - name: BlackboxExporter\n    rules:\n"
