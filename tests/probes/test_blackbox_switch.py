@@ -203,11 +203,13 @@ def _firing(base: str) -> dict[str, set[tuple[str, str, str]]]:
 
 
 def _scraped(base: str, jobs: tuple[str, ...], targets: int, times: int) -> bool:
-    counts = _query(base, f"count_over_time(probe_success[{SCRAPE * (times + 2)}s])")
-    return all(
-        sum(1 for labels, n in counts.items() if dict(labels).get("module") and n >= times) >= targets
-        for _ in jobs
-    ) and all(len([1 for labels in _query(base, f'probe_success{{job="{job}"}}')]) == targets for job in jobs)
+    """Whether each job has scraped each of its `targets` at least `times` times."""
+    window = f"{SCRAPE * (times + 2)}s"
+    for job in jobs:
+        counts = _query(base, f'count_over_time(probe_success{{job="{job}"}}[{window}])')
+        if len(counts) != targets or min(counts.values()) < times:
+            return False
+    return True
 
 
 def test_a_job_switched_from_blackbox_gives_the_community_rules_and_dashboards_the_same_data(
