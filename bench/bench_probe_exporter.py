@@ -4,7 +4,9 @@ One TLS 1.3 nginx target on loopback (P-256 certificate); both exporters read th
 the same load generator (wrk, Debian) at concurrency 50 for 8 s against `/probe?target=...&module=...`
 of each, alternated A B A B, three rounds, medians. Every probe is a new connection and a full TLS
 handshake on both sides. Reported: probes per second, exporter CPU per probe, exporter peak RSS,
-and the cores each exporter and the target (nginx) used, which say what bounds the rate.
+and the cores each exporter and the target (nginx) used, which say what bounds the rate; then the
+system OpenSSL's own client (`openssl s_time`, a process per core) on the same page, the most
+connections per second this machine gives anything that probes with that OpenSSL.
 Goal: >= 1.3x the rate, <= blackbox's CPU per probe, <= 1.5x its peak RSS.
 
     python bench/bench_probe_exporter.py [--seconds 8] [--concurrency 50] [--rounds 3]
@@ -35,18 +37,52 @@ exporter:
 """
 
 
-def wrk(url: str, seconds: int, concurrency: int) -> tuple[float, int, int]:
-    """(requests per second, requests, non-2xx answers) from wrk."""
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rate, done, int(bad.group(1)) if bad else 0
+def wrk(urls: list[str], seconds: int, concurrency: int) -> tuple[float, int, int]:
+    """(requests per second, requests, non-2xx answers) from one wrk per URL at once, the
+    concurrency shared between them."""
+    procs = [
+        subprocess.Popen(
+            ["wrk", "-t2", f"-c{concurrency // len(urls)}", f"-d{seconds}s", "--timeout", "10s", url],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for url in urls
+    ]
+    rate, done, bad = 0.0, 0, 0
+    for proc in procs:
+        out = proc.communicate()[0]
+        if proc.returncode:
+            sys.exit(f"wrk failed:\n{out[-2000:]}")
+        rate += float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        done += int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        found = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        bad += int(found.group(1)) if found else 0
+    return rate, done, bad
+
+
+def openssl_clients(port: int, ca_file: Path, seconds: int) -> tuple[float, float]:
+    """(connections per second, CPU ms per connection) of the system OpenSSL's own C client, run in
+    one process per core and one more, all at once, against the same nginx and page.
+
+    `openssl s_time -new` makes a new connection and a full TLS 1.3 handshake each time, verifies the
+    chain (as both exporters do) and fetches the page, with no HTTP server, no answer to render and
+    no load generator beside it: what the machine gives any exporter built on this OpenSSL, at most.
+    """
+    command = ["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-new", "-tls1_3", "-verify", "3",
+               "-CAfile", str(ca_file), "-no-CApath", "-time", str(seconds), "-www", "/healthz"]  # fmt: skip
+    before = _children_cpu()
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for _ in range((os.cpu_count() or 1) + 1)
+    ]
+    done = 0
+    for proc in procs:
+        out = proc.communicate()[0]
+        found = re.search(r"(\d+) connections in \d+ real seconds", out)
+        if proc.returncode or not found:
+            sys.exit(f"openssl s_time failed:\n{out[-2000:]}")
+        done += int(found.group(1))
+    return done / seconds, (_children_cpu() - before) * 1000 / max(done, 1)
 
 
 def check_one(url: str) -> None:
@@ -61,6 +97,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--sre-processes",
+        type=int,
+        default=1,
+        help="run this many sre exporters and share the load between them (RSS and CPU summed)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE.parent / "tests" / "probes"))
@@ -75,37 +117,44 @@ def main() -> None:
         with blackbox(folder, web.pki.ca_file) as (bb_port, bb_pid):
             platform = write_platform(folder)
             (folder / "probes" / "probes.yaml").write_text(PROBES)
-            sre_port = free_port()
-            sre = subprocess.Popen(
-                [sys.executable, "-m", "sre", "probe", "serve", "--platform", str(platform), "--env", "test",
-                 "--listen", f"127.0.0.1:{sre_port}", "--config.file", str(folder / "blackbox.yml")],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            ports = [free_port() for _ in range(args.sre_processes)]
+
+            def command(port: int) -> list[str]:
+                return [sys.executable, "-m", "sre", "probe", "serve", "--platform", str(platform),
+                        "--env", "test", "--listen", f"127.0.0.1:{port}",
+                        "--config.file", str(folder / "blackbox.yml")]  # fmt: skip
+
+            sres = [
+                subprocess.Popen(command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for port in ports
+            ]
             try:
-                _wait_http(f"http://127.0.0.1:{sre_port}/metrics", sre)
+                pairs = list(zip(ports, sres, strict=True))
+                for port, sre in pairs:
+                    _wait_http(f"http://127.0.0.1:{port}/metrics", sre)
                 sides = {
-                    "sre": (f"http://127.0.0.1:{sre_port}/probe?{query}", sre.pid),
-                    "blackbox": (f"http://127.0.0.1:{bb_port}/probe?{query}", bb_pid),
+                    "sre": [(f"http://127.0.0.1:{port}/probe?{query}", sre.pid) for port, sre in pairs],
+                    "blackbox": [(f"http://127.0.0.1:{bb_port}/probe?{query}", bb_pid)],
                 }
-                for url, _ in sides.values():
+                for url, _ in (each for side in sides.values() for each in side):
                     check_one(url)
                 runs: dict[str, list[Run]] = {"sre": [], "blackbox": []}
                 for i in range(args.rounds):
                     order = ["sre", "blackbox"] if i % 2 == 0 else ["blackbox", "sre"]
                     for side in order:
-                        url, pid = sides[side]
-                        run = measure(url, pid, nginx_workers(web.pid), args.seconds, args.concurrency)
+                        run = measure(sides[side], nginx_workers(web.pid), args.seconds, args.concurrency)
                         if run.bad:
                             sys.exit(f"{side}: {run.bad} answers were not 200")
                         runs[side].append(run)
                         print(f"  round {i + 1} {side:8} {run}", flush=True)
-                for url, _ in sides.values():
+                for url, _ in (each for side in sides.values() for each in side):
                     check_one(url)
-                rss = {side: peak_rss_mib(pid) for side, (_, pid) in sides.items()}
+                rss = {side: sum(peak_rss_mib(pid) for _, pid in each) for side, each in sides.items()}
+                openssl_rate, openssl_ms = openssl_clients(web.tls_port, web.pki.ca_file, args.seconds)
             finally:
-                sre.terminate()
-                sre.wait(timeout=10)
+                for sre in sres:
+                    sre.terminate()
+                    sre.wait(timeout=10)
     rate = {side: statistics.median(r.rate for r in rows) for side, rows in runs.items()}
     cpu = {side: statistics.median(r.cpu_ms for r in rows) for side, rows in runs.items()}
     cores = {side: statistics.median(r.cores for r in rows) for side, rows in runs.items()}
@@ -139,6 +188,13 @@ def main() -> None:
         f"  the machine's ceiling for sre at {total_ms:.2f} ms CPU per probe in all (exporter, nginx, "
         f"wrk): {ceiling:.0f} probes/s, {ceiling / rate['blackbox']:.2f}x blackbox's rate"
     )
+    # The same handshakes and page with nothing else on the machine: no exporter on this OpenSSL,
+    # in any language, serves more probes here than its own client makes connections.
+    print(
+        f"  the system OpenSSL's own client (openssl s_time -new -verify, {(os.cpu_count() or 1) + 1} "
+        f"processes at once, same page): {openssl_rate:.0f} connections/s, {openssl_ms:.2f} ms CPU each, "
+        f"{openssl_rate / rate['blackbox']:.2f}x blackbox's rate (the goal asks {RATE_GOAL}x)"
+    )
     ratios = {
         "probes/s": (rate["sre"] / rate["blackbox"], RATE_GOAL, True),
         "CPU per probe": (cpu["sre"] / cpu["blackbox"], CPU_GOAL, False),
@@ -169,14 +225,18 @@ class Run:
         )
 
 
-def measure(url: str, pid: int, web: list[int], seconds: int, concurrency: int) -> Run:
+def measure(side: list[tuple[str, int]], web: list[int], seconds: int, concurrency: int) -> Run:
+    """One round against an exporter's processes (URL, pid), the load shared between them."""
     from _servers import cpu_seconds
 
-    cpu, web_cpu, began = cpu_seconds(pid), sum(map(cpu_seconds, web)), time.monotonic()
+    def exporter_cpu() -> float:
+        return sum(cpu_seconds(pid) for _, pid in side)
+
+    cpu, web_cpu, began = exporter_cpu(), sum(map(cpu_seconds, web)), time.monotonic()
     children, idle = _children_cpu(), idle_seconds()
-    rate, done, bad = wrk(url, seconds, concurrency)
+    rate, done, bad = wrk([url for url, _ in side], seconds, concurrency)
     wall = time.monotonic() - began
-    used, web_used = cpu_seconds(pid) - cpu, sum(map(cpu_seconds, web)) - web_cpu
+    used, web_used = exporter_cpu() - cpu, sum(map(cpu_seconds, web)) - web_cpu
     wrk_used, idle_used = _children_cpu() - children, idle_seconds() - idle
     return Run(
         rate, bad, used * 1000 / max(done, 1), used / wall, web_used / wall, wrk_used / wall, idle_used / wall
