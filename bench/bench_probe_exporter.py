@@ -9,7 +9,7 @@ system OpenSSL's own client (`openssl s_time`, a process per core) on the same p
 connections per second this machine gives anything that probes with that OpenSSL.
 Goal: >= 1.3x the rate, <= blackbox's CPU per probe, <= 1.5x its peak RSS.
 
-    python bench/bench_probe_exporter.py [--seconds 8] [--concurrency 50] [--rounds 3]
+    python bench/bench_probe_exporter.py [--seconds 8] [--concurrency 50] [--rounds 3] [--sre-processes 1]
 """
 
 from __future__ import annotations
@@ -104,6 +104,8 @@ def main() -> None:
         help="run this many sre exporters and share the load between them (RSS and CPU summed)",
     )
     args = parser.parse_args()
+    if not 1 <= args.sre_processes <= args.concurrency // 2:  # each wrk needs a connection per thread (2)
+        parser.error(f"--sre-processes: 1 to {args.concurrency // 2} at --concurrency {args.concurrency}")
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE.parent / "tests" / "probes"))
     from _servers import _wait_http, blackbox, free_port, need, nginx, peak_rss_mib
