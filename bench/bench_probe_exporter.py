@@ -37,22 +37,25 @@ exporter:
 """
 
 
+def run_together(commands: list[list[str]]) -> list[str]:
+    """Start every command at once and return their outputs; any failure ends the bench."""
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for command in commands
+    ]
+    outs = [proc.communicate()[0] for proc in procs]
+    for command, proc, out in zip(commands, procs, outs, strict=True):
+        if proc.returncode:
+            sys.exit(f"{command[0]} exited with {proc.returncode}:\n{out[-2000:]}")
+    return outs
+
+
 def wrk(urls: list[str], seconds: int, concurrency: int) -> tuple[float, int, int]:
     """(requests per second, requests, non-2xx answers) from one wrk per URL at once, the
     concurrency shared between them."""
-    procs = [
-        subprocess.Popen(
-            ["wrk", "-t2", f"-c{concurrency // len(urls)}", f"-d{seconds}s", "--timeout", "10s", url],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for url in urls
-    ]
+    each = f"-c{concurrency // len(urls)}"
     rate, done, bad = 0.0, 0, 0
-    for proc in procs:
-        out = proc.communicate()[0]
-        if proc.returncode:
-            sys.exit(f"wrk failed:\n{out[-2000:]}")
+    for out in run_together([["wrk", "-t2", each, f"-d{seconds}s", "--timeout", "10s", url] for url in urls]):
         rate += float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
         done += int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
         found = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -60,9 +63,9 @@ def wrk(urls: list[str], seconds: int, concurrency: int) -> tuple[float, int, in
     return rate, done, bad
 
 
-def openssl_clients(port: int, ca_file: Path, seconds: int) -> tuple[float, float]:
+def openssl_clients(port: int, ca_file: Path, seconds: int, processes: int) -> tuple[float, float]:
     """(connections per second, CPU ms per connection) of the system OpenSSL's own C client, run in
-    one process per core and one more, all at once, against the same nginx and page.
+    `processes` processes at once against the same nginx and page.
 
     `openssl s_time -new` makes a new connection and a full TLS 1.3 handshake each time, verifies the
     chain (as both exporters do) and fetches the page, with no HTTP server, no answer to render and
@@ -71,16 +74,11 @@ def openssl_clients(port: int, ca_file: Path, seconds: int) -> tuple[float, floa
     command = ["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-new", "-tls1_3", "-verify", "3",
                "-CAfile", str(ca_file), "-no-CApath", "-time", str(seconds), "-www", "/healthz"]  # fmt: skip
     before = _children_cpu()
-    procs = [
-        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        for _ in range((os.cpu_count() or 1) + 1)
-    ]
     done = 0
-    for proc in procs:
-        out = proc.communicate()[0]
+    for out in run_together([command] * processes):
         found = re.search(r"(\d+) connections in \d+ real seconds", out)
-        if proc.returncode or not found:
-            sys.exit(f"openssl s_time failed:\n{out[-2000:]}")
+        if not found:
+            sys.exit(f"openssl s_time did not say how many connections it made:\n{out[-2000:]}")
         done += int(found.group(1))
     return done / seconds, (_children_cpu() - before) * 1000 / max(done, 1)
 
@@ -120,6 +118,7 @@ def main() -> None:
             platform = write_platform(folder)
             (folder / "probes" / "probes.yaml").write_text(PROBES)
             ports = [free_port() for _ in range(args.sre_processes)]
+            clients = (os.cpu_count() or 1) + 1  # s_time blocks on each handshake: one more than the cores
 
             def command(port: int) -> list[str]:
                 return [sys.executable, "-m", "sre", "probe", "serve", "--platform", str(platform),
@@ -138,7 +137,8 @@ def main() -> None:
                     "sre": [(f"http://127.0.0.1:{port}/probe?{query}", sre.pid) for port, sre in pairs],
                     "blackbox": [(f"http://127.0.0.1:{bb_port}/probe?{query}", bb_pid)],
                 }
-                for url, _ in (each for side in sides.values() for each in side):
+                urls = [url for side in sides.values() for url, _ in side]
+                for url in urls:
                     check_one(url)
                 runs: dict[str, list[Run]] = {"sre": [], "blackbox": []}
                 for i in range(args.rounds):
@@ -149,10 +149,11 @@ def main() -> None:
                             sys.exit(f"{side}: {run.bad} answers were not 200")
                         runs[side].append(run)
                         print(f"  round {i + 1} {side:8} {run}", flush=True)
-                for url, _ in (each for side in sides.values() for each in side):
+                for url in urls:
                     check_one(url)
                 rss = {side: sum(peak_rss_mib(pid) for _, pid in each) for side, each in sides.items()}
-                openssl_rate, openssl_ms = openssl_clients(web.tls_port, web.pki.ca_file, args.seconds)
+                tls_port, ca_file = web.tls_port, web.pki.ca_file
+                openssl_rate, openssl_ms = openssl_clients(tls_port, ca_file, args.seconds, clients)
             finally:
                 for sre in sres:
                     sre.terminate()
@@ -193,7 +194,7 @@ def main() -> None:
     # The same handshakes and page with nothing else on the machine: no exporter on this OpenSSL,
     # in any language, serves more probes here than its own client makes connections.
     print(
-        f"  the system OpenSSL's own client (openssl s_time -new -verify, {(os.cpu_count() or 1) + 1} "
+        f"  the system OpenSSL's own client (openssl s_time -new -verify, {clients} "
         f"processes at once, same page): {openssl_rate:.0f} connections/s, {openssl_ms:.2f} ms CPU each, "
         f"{openssl_rate / rate['blackbox']:.2f}x blackbox's rate (the goal asks {RATE_GOAL}x)"
     )
